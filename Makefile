@@ -1,0 +1,80 @@
+# pgflow: `make` builds bin/pgflow; `make run` and `make check` first install
+# what is missing (tools/install-deps), then run the default experiment or
+# every test. Builds out of tree in build/, quiet unless V=1.
+
+# PETSc from Debian (pkg-config PETSc) or from PETSC_DIR/PETSC_ARCH (modules).
+ifneq ($(PETSC_DIR),)
+  export PKG_CONFIG_PATH := $(PETSC_DIR)/$(PETSC_ARCH)/lib/pkgconfig:$(PETSC_DIR)/lib/pkgconfig:$(PKG_CONFIG_PATH)
+endif
+PETSC_PC  = $(shell pkg-config --exists PETSc && echo PETSc || echo petsc)
+HDF5_PC   = $(shell pkg-config --exists hdf5-openmpi && echo hdf5-openmpi || echo hdf5)
+CC        = mpicc
+CFLAGS    = -std=c11 -O3 -g -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE
+CPPFLAGS  = -Iinclude -Isrc $(shell pkg-config --cflags $(PETSC_PC) $(HDF5_PC)) -DPGF_GIT='"$(GIT)"'
+LDLIBS    = -lopenblas $(shell pkg-config --libs $(PETSC_PC) $(HDF5_PC)) -ldl -lm
+GIT       = $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# Open MPI refuses root without these; more ranks than cores need --oversubscribe.
+export OMPI_ALLOW_RUN_AS_ROOT = 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
+MPIEXEC ?= mpiexec --oversubscribe
+NP      ?= 2
+
+LIBSRC  = $(filter-out src/pgflow.c,$(wildcard src/*.c))
+LIBOBJ  = $(LIBSRC:src/%.c=build/src/%.o)
+TESTS   = $(patsubst tests/%.c,bin/tests/%,$(wildcard tests/*.c))
+
+ifeq ($(V),1)
+  Q =
+else
+  Q = @
+endif
+
+all: bin/pgflow $(TESTS)
+
+build/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+build/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+build/libpgflow.a: $(LIBOBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
+
+bin/pgflow: build/src/pgflow.o build/libpgflow.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+bin/tests/%: build/tests/%.o build/libpgflow.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+deps:
+	@bash tools/install-deps
+
+# The default experiment: E3 (small) on $(NP) local ranks.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p results
+	$(MPIEXEC) -n $(NP) bin/pgflow -options_file jobs/e3-relu-small.opts -output results/e3-relu.h5
+	@echo "results: results/e3-relu.h5"
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/run
+
+format:
+	clang-format -i include/*.h src/*.c src/*.h tests/*.c
+
+clean:
+	rm -rf build bin
+
+.PHONY: all deps run check format clean
+-include $(LIBOBJ:.o=.d) build/src/pgflow.d $(TESTS:bin/tests/%=build/tests/%.d)

@@ -1,0 +1,59 @@
+/* pgflow internals: the model interface that every problem implements.
+   A problem is one file that fills a PgfModelOps table (see twolayer.c);
+   the flow, the output and the tests only call the PgfModel* wrappers. */
+#pragma once
+
+#include <pgflow.h>
+#include <petscblaslapack.h>
+
+/* Particles are stored particle by particle: u_i = (weight-like coordinate,
+   npos position coordinates), dof = 1 + npos values each, local particles
+   contiguous. All array arguments below are local to the rank. */
+typedef struct {
+    /* Read the problem's options, check them, build its data (every rank). */
+    PetscErrorCode (*setfromoptions)(PgfModel);
+    /* Initial particles rstart .. rstart + mloc - 1. */
+    PetscErrorCode (*initialize)(PgfModel, PetscScalar *);
+    /* Add sum over local particles of Phi(u_i) to h (length N). */
+    PetscErrorCode (*predict)(PgfModel, const PetscScalar *, PetscReal *);
+    /* R(h) and rho = grad R(h) (length N); the same on every rank. */
+    PetscErrorCode (*loss)(PgfModel, const PetscReal *, PetscReal *, PetscReal *);
+    /* Velocities v(u_i) = DPhi(u_i)^T rho + grad V(u_i) (smooth part of V).
+       Called right after predict() on the same particles, so it may reuse
+       what predict() computed. */
+    PetscErrorCode (*velocity)(PgfModel, const PetscScalar *, const PetscReal *, PetscScalar *);
+    /* Sum over local particles of V(u_i), non-smooth part included. */
+    PetscErrorCode (*regularizer)(PgfModel, const PetscScalar *, PetscReal *);
+    /* Optional: after a step of size dt (soft-threshold, wrapping); sets
+     *changed when the particles were modified. */
+    PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
+    /* Optional: the measure's weight of each particle (default: u_i[0]). */
+    PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
+    /* Write /data and /truth. */
+    PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
+    PetscErrorCode (*destroy)(PgfModel);
+} PgfModelOps;
+
+struct _p_PgfModel {
+    MPI_Comm    comm;
+    char        name[32];
+    PgfModelOps ops;
+    void       *data;
+
+    PetscInt   m; /* particles, global */
+    PetscInt   npos; /* position coordinates per particle */
+    PetscInt   dof; /* 1 + npos */
+    PetscInt   N; /* length of the predictor h */
+    PetscInt   rstart; /* first local particle */
+    PetscInt   mloc; /* local particles */
+    PetscInt64 seed;
+
+    PetscReal *hbuf; /* local contribution to h, then h itself: N + 1 values */
+    PetscReal *rho; /* gradient of R at h: N values */
+    PetscInt64 nevals;
+};
+
+PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
+
+/* Column-major dense products through BLAS, with PetscBLASInt conversion. */
+PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);
