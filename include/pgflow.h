@@ -71,6 +71,8 @@ PETSC_EXTERN PetscErrorCode PgfModelCreateVec(PgfModel, Vec *);
 PETSC_EXTERN PetscErrorCode PgfModelInitialize(PgfModel, Vec);
 PETSC_EXTERN PetscErrorCode PgfModelEvaluate(PgfModel, Vec, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode PgfModelObjective(PgfModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode PgfModelHasGap(PgfModel, PetscBool *);
+PETSC_EXTERN PetscErrorCode PgfModelGap(PgfModel, Vec, PetscReal *);
 PETSC_EXTERN PetscErrorCode PgfModelProx(PgfModel, PetscReal, Vec, PetscBool *);
 PETSC_EXTERN PetscErrorCode PgfModelGetWeights(PgfModel, Vec, PetscReal[]);
 PETSC_EXTERN PetscErrorCode PgfModelGetPositions(PgfModel, Vec, PetscReal[]);

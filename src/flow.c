@@ -19,12 +19,12 @@ struct _p_PgfFlow {
 
     /* options */
     PetscInt  nsnap;
-    PetscReal stop_loss, stop_dissipation, progress_interval;
+    PetscReal stop_loss, stop_dissipation, stop_gap, progress_interval;
 
     /* run state */
     PgfOutput      out;
     PetscReal     *wloc, *thetaloc;
-    PetscReal      tmax, F, D, F0, tgood;
+    PetscReal      tmax, F, D, F0, tgood, gap;
     PetscReal      qt[3], qD[3], integral; /* pending quadrature nodes of the energy balance */
     PetscInt       nq;
     PetscReal     *history;
@@ -203,7 +203,9 @@ static PetscErrorCode PostStep(TS ts)
     QuadratureAdd(flow, t, flow->D);
     PetscCall(PetscTime(&now));
     if (now - flow->last_progress > flow->progress_interval) PetscCall(Progress(flow));
+    if (flow->stop_gap > 0) PetscCall(PgfModelGap(flow->model, U, &flow->gap));
     if (flow->F < flow->stop_loss) flow->stop_reason = "stop_loss";
+    else if (flow->gap < flow->stop_gap) flow->stop_reason = "stop_gap";
     else if (flow->D < flow->stop_dissipation) flow->stop_reason = "stop_dissipation";
     if (flow->stop_reason) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
     PetscFunctionReturn(0);
@@ -270,8 +272,11 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     PetscCall(PgfOptionsInt(PetscOptionsObject, "-snapshots", "Snapshots: t = 0 and K - 1 log-spaced times up to -ts_max_time", flow->nsnap, 2, 100000, &flow->nsnap));
     PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_loss", "Stop when F falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_loss));
     PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
+    PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
     PetscCall(PgfOptionsReal(PetscOptionsObject, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
     PetscOptionsEnd();
+    PetscCall(PgfModelHasGap(flow->model, &hasgap));
+    PgfCheckInput(comm, hasgap || flow->stop_gap == 0, "-stop_gap needs a problem with a duality gap (-problem deconv)");
     PetscCall(TSSetFromOptions(flow->ts));
     PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));
     PgfCheckInput(comm, flow->tmax > 0, "-ts_max_time must be positive (got %g)", (double)flow->tmax);

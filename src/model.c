@@ -140,6 +140,29 @@ PetscErrorCode PgfModelObjective(PgfModel model, Vec U, PetscReal *F)
     PetscFunctionReturn(0);
 }
 
+PetscErrorCode PgfModelHasGap(PgfModel model, PetscBool *has)
+{
+    PetscFunctionBegin;
+    *has = (PetscBool)(model->ops.gap != NULL);
+    PetscFunctionReturn(0);
+}
+
+/* The duality gap at U, or NaN when the model has no certificate. */
+PetscErrorCode PgfModelGap(PgfModel model, Vec U, PetscReal *gap)
+{
+    const PetscScalar *u;
+    PetscReal          F;
+
+    PetscFunctionBegin;
+    *gap = NAN;
+    if (!model->ops.gap) PetscFunctionReturn(0);
+    PetscCall(VecGetArrayRead(U, &u));
+    PetscCall(Predict(model, u, &F));
+    PetscCall(model->ops.gap(model, u, F, gap));
+    PetscCall(VecRestoreArrayRead(U, &u));
+    PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelProx(PgfModel model, PetscReal dt, Vec U, PetscBool *changed)
 {
     PetscScalar *u;

@@ -29,6 +29,10 @@ typedef struct {
     PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
     /* Optional: the measure's weight of each particle (default: u_i[0]). */
     PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
+    /* Optional: a certificate of optimality, the duality gap at the particles
+     (MATH.md section 5), from h and rho of the last evaluation at them and
+     the objective F there. */
+    PetscErrorCode (*gap)(PgfModel, const PetscScalar *, PetscReal, PetscReal *);
     /* Write /data and /truth. */
     PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
     PetscErrorCode (*destroy)(PgfModel);
