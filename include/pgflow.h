@@ -14,20 +14,20 @@
 #define PGF_ERR_INPUT 200
 
 typedef enum {
-    PGF_EXIT_OK        = 0,
-    PGF_EXIT_FAILURE   = 1,
-    PGF_EXIT_INPUT     = 2,
-    PGF_EXIT_NONFINITE = 3,
-    PGF_EXIT_SIGNAL    = 4
+  PGF_EXIT_OK        = 0,
+  PGF_EXIT_FAILURE   = 1,
+  PGF_EXIT_INPUT     = 2,
+  PGF_EXIT_NONFINITE = 3,
+  PGF_EXIT_SIGNAL    = 4
 } PgfExitStatus;
 
 /* Report a user mistake: one sentence naming the option or file and what is
    accepted. Every rank of comm must raise it (inputs are checked collectively). */
 #define PgfInputError(comm, ...) SETERRQ((comm), PGF_ERR_INPUT, __VA_ARGS__)
-#define PgfCheckInput(comm, cond, ...)                                  \
-    do {                                                                \
-        if (PetscUnlikely(!(cond))) PgfInputError((comm), __VA_ARGS__); \
-    } while (0)
+#define PgfCheckInput(comm, cond, ...)                              \
+  do {                                                              \
+    if (PetscUnlikely(!(cond))) PgfInputError((comm), __VA_ARGS__); \
+  } while (0)
 
 PETSC_EXTERN PetscErrorCode PgfInitialize(int *, char ***, const char[]);
 PETSC_EXTERN PetscErrorCode PgfSetInputPhase(PetscBool);
@@ -37,10 +37,10 @@ PETSC_EXTERN PetscErrorCode PgfBlasCoreName(const char **);
 /* Counter-based random numbers (Philox4x32-10): the value depends only on
    (seed, stream, index, k), never on which rank draws it (MATH.md section 7). */
 typedef enum {
-    PGF_STREAM_INPUTS = 1,
-    PGF_STREAM_NOISE,
-    PGF_STREAM_TEACHER,
-    PGF_STREAM_PARTICLES
+  PGF_STREAM_INPUTS = 1,
+  PGF_STREAM_NOISE,
+  PGF_STREAM_TEACHER,
+  PGF_STREAM_PARTICLES
 } PgfStream;
 PETSC_EXTERN void      PgfPhilox4x32(const uint32_t[4], const uint32_t[2], uint32_t[4]);
 PETSC_EXTERN PetscReal PgfRandUniform(PetscInt64, PgfStream, PetscInt64, PetscInt);

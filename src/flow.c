@@ -9,70 +9,70 @@
 #define HISTORY_BUFFER 4096
 
 struct _p_PgfFlow {
-    PgfModel  model;
-    TS        ts;
-    Vec       U; /* the particles */
-    Vec       good; /* last accepted state with finite F and D */
-    Vec       ucache, vcache; /* the state of the last evaluation and its velocity */
-    PetscReal Fcache;
-    Mat       J; /* matrix-free Jacobian of the right-hand side */
+  PgfModel  model;
+  TS        ts;
+  Vec       U; /* the particles */
+  Vec       good; /* last accepted state with finite F and D */
+  Vec       ucache, vcache; /* the state of the last evaluation and its velocity */
+  PetscReal Fcache;
+  Mat       J; /* matrix-free Jacobian of the right-hand side */
 
-    /* options */
-    PetscInt  nsnap;
-    PetscReal stop_loss, stop_dissipation, stop_gap, progress_interval;
+  /* options */
+  PetscInt  nsnap;
+  PetscReal stop_loss, stop_dissipation, stop_gap, progress_interval;
 
-    /* run state */
-    PgfOutput      out;
-    PetscReal     *wloc, *thetaloc;
-    PetscReal      tmax, F, D, F0, tgood, gap;
-    PetscReal      qt[3], qD[3], integral; /* pending quadrature nodes of the energy balance */
-    PetscInt       nq;
-    PetscReal     *history;
-    PetscInt       nhistory;
-    PetscInt64     nrhs, njac, nobserve;
-    PetscLogDouble rhs_time, wall_start, last_progress;
-    const char    *stop_reason;
-    PetscBool      nonfinite;
+  /* run state */
+  PgfOutput      out;
+  PetscReal     *wloc, *thetaloc;
+  PetscReal      tmax, F, D, F0, tgood, gap;
+  PetscReal      qt[3], qD[3], integral; /* pending quadrature nodes of the energy balance */
+  PetscInt       nq;
+  PetscReal     *history;
+  PetscInt       nhistory;
+  PetscInt64     nrhs, njac, nobserve;
+  PetscLogDouble rhs_time, wall_start, last_progress;
+  const char    *stop_reason;
+  PetscBool      nonfinite;
 };
 
 /* G = -v(U); the state and its velocity are kept for the monitor, which
    then needs no evaluation of its own after FSAL Runge-Kutta steps. */
 static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec G, void *ctx)
 {
-    PgfFlow        flow = (PgfFlow)ctx;
-    PetscLogDouble t0, t1;
+  PgfFlow        flow = (PgfFlow)ctx;
+  PetscLogDouble t0, t1;
 
-    PetscFunctionBeginUser;
-    PetscCall(PetscTime(&t0));
-    PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
-    PetscCall(VecCopy(U, flow->ucache));
-    PetscCall(VecAXPBY(G, -1.0, 0.0, flow->vcache));
-    PetscCall(PetscTime(&t1));
-    flow->rhs_time += t1 - t0;
-    flow->nrhs++;
-    PetscFunctionReturn(0);
+  PetscFunctionBeginUser;
+  PetscCall(PetscTime(&t0));
+  PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
+  PetscCall(VecCopy(U, flow->ucache));
+  PetscCall(VecAXPBY(G, -1.0, 0.0, flow->vcache));
+  PetscCall(PetscTime(&t1));
+  flow->rhs_time += t1 - t0;
+  flow->nrhs++;
+  PetscFunctionReturn(0);
 }
 
 /* The right-hand side as MatMFFD differentiates it: no caching, counted apart. */
 static PetscErrorCode JacobianFunction(void *ctx, Vec U, Vec G)
 {
-    PgfFlow   flow = (PgfFlow)ctx;
-    PetscReal F;
+  PgfFlow   flow = (PgfFlow)ctx;
+  PetscReal F;
 
-    PetscFunctionBeginUser;
-    PetscCall(PgfModelEvaluate(flow->model, U, G, &F));
-    PetscCall(VecScale(G, -1.0));
-    flow->njac++;
-    PetscFunctionReturn(0);
+  PetscFunctionBeginUser;
+  PetscCall(PgfModelEvaluate(flow->model, U, G, &F));
+  PetscCall(VecScale(G, -1.0));
+  flow->njac++;
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void *ctx)
 {
-    PetscFunctionBeginUser;
-    PetscCall(MatMFFDSetBase(A, U, NULL));
-    PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
-    PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
-    PetscFunctionReturn(0);
+  PetscFunctionBeginUser;
+  PetscCall(MatMFFDSetBase(A, U, NULL));
+  PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
 }
 
 /* Whether U and the last evaluated state differ by rounding only: the last
@@ -80,342 +80,343 @@ static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void 
    the stages were summed. */
 static PetscErrorCode SameState(PgfFlow flow, Vec U, PetscBool *same)
 {
-    const PetscScalar *u, *c;
-    PetscInt           n;
-    PetscReal          diff = 0, size = 0;
+  const PetscScalar *u, *c;
+  PetscInt           n;
+  PetscReal          diff = 0, size = 0;
 
-    PetscFunctionBegin;
-    PetscCall(VecGetLocalSize(U, &n));
-    PetscCall(VecGetArrayRead(U, &u));
-    PetscCall(VecGetArrayRead(flow->ucache, &c));
-    for (PetscInt k = 0; k < n; k++) {
-        diff = PetscMax(diff, PetscAbsReal(u[k] - c[k]));
-        size = PetscMax(size, PetscAbsReal(u[k]));
-    }
-    PetscCall(VecRestoreArrayRead(flow->ucache, &c));
-    PetscCall(VecRestoreArrayRead(U, &u));
-    diff = diff <= 16 * PETSC_MACHINE_EPSILON * size ? 0 : 1;
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPIU_REAL, MPI_MAX, flow->model->comm));
-    *same = (PetscBool)(diff == 0);
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(VecGetLocalSize(U, &n));
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(VecGetArrayRead(flow->ucache, &c));
+  for (PetscInt k = 0; k < n; k++) {
+    diff = PetscMax(diff, PetscAbsReal(u[k] - c[k]));
+    size = PetscMax(size, PetscAbsReal(u[k]));
+  }
+  PetscCall(VecRestoreArrayRead(flow->ucache, &c));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  diff = diff <= 16 * PETSC_MACHINE_EPSILON * size ? 0 : 1;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPIU_REAL, MPI_MAX, flow->model->comm));
+  *same = (PetscBool)(diff == 0);
+  PetscFunctionReturn(0);
 }
 
 /* F and D = (1/m) sum_i |v(u_i)|^2 at U, reusing the last evaluation when it
    was at this state. */
 static PetscErrorCode Observe(PgfFlow flow, Vec U)
 {
-    PetscBool same;
-    PetscReal norm;
+  PetscBool same;
+  PetscReal norm;
 
-    PetscFunctionBegin;
-    PetscCall(SameState(flow, U, &same));
-    if (!same) {
-        PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
-        PetscCall(VecCopy(U, flow->ucache));
-        flow->nobserve++;
-    }
-    PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
-    flow->F = flow->Fcache;
-    flow->D = norm * norm / flow->model->m;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(SameState(flow, U, &same));
+  if (!same) {
+    PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
+    PetscCall(VecCopy(U, flow->ucache));
+    flow->nobserve++;
+  }
+  PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
+  flow->F = flow->Fcache;
+  flow->D = norm * norm / flow->model->m;
+  PetscFunctionReturn(0);
 }
 
 /* Integral of D dt by Simpson's rule on pairs of (unequal) steps, so the
    quadrature error stays well below the integrator's for smooth D. */
 static void QuadratureAdd(PgfFlow flow, PetscReal t, PetscReal D)
 {
-    flow->qt[flow->nq] = t;
-    flow->qD[flow->nq] = D;
-    if (++flow->nq < 3) return;
-    {
-        PetscReal h0 = flow->qt[1] - flow->qt[0], h1 = flow->qt[2] - flow->qt[1], H = h0 + h1;
+  flow->qt[flow->nq] = t;
+  flow->qD[flow->nq] = D;
+  if (++flow->nq < 3) return;
+  {
+    PetscReal h0 = flow->qt[1] - flow->qt[0], h1 = flow->qt[2] - flow->qt[1], H = h0 + h1;
 
-        if (h0 > 0 && h1 > 0) flow->integral += H / 6 * ((2 - h1 / h0) * flow->qD[0] + H * H / (h0 * h1) * flow->qD[1] + (2 - h0 / h1) * flow->qD[2]);
-        else flow->integral += 0.5 * (h0 * (flow->qD[0] + flow->qD[1]) + h1 * (flow->qD[1] + flow->qD[2]));
-    }
-    flow->qt[0] = flow->qt[2];
-    flow->qD[0] = flow->qD[2];
-    flow->nq    = 1;
+    if (h0 > 0 && h1 > 0) flow->integral += H / 6 * ((2 - h1 / h0) * flow->qD[0] + H * H / (h0 * h1) * flow->qD[1] + (2 - h0 / h1) * flow->qD[2]);
+    else flow->integral += 0.5 * (h0 * (flow->qD[0] + flow->qD[1]) + h1 * (flow->qD[1] + flow->qD[2]));
+  }
+  flow->qt[0] = flow->qt[2];
+  flow->qD[0] = flow->qD[2];
+  flow->nq    = 1;
 }
 
 static PetscReal QuadratureValue(PgfFlow flow)
 {
-    PetscReal tail = flow->nq == 2 ? 0.5 * (flow->qt[1] - flow->qt[0]) * (flow->qD[0] + flow->qD[1]) : 0;
+  PetscReal tail = flow->nq == 2 ? 0.5 * (flow->qt[1] - flow->qt[0]) * (flow->qD[0] + flow->qD[1]) : 0;
 
-    return flow->integral + tail;
+  return flow->integral + tail;
 }
 
 static PetscErrorCode FlushHistory(PgfFlow flow)
 {
-    PetscFunctionBegin;
-    PetscCall(PgfOutputAppendHistory(flow->out, flow->nhistory, flow->history));
-    flow->nhistory = 0;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PgfOutputAppendHistory(flow->out, flow->nhistory, flow->history));
+  flow->nhistory = 0;
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode Progress(PgfFlow flow)
 {
-    PetscInt  step;
-    PetscReal t, dt;
+  PetscInt  step;
+  PetscReal t, dt;
 
-    PetscFunctionBegin;
-    PetscCall(TSGetStepNumber(flow->ts, &step));
-    PetscCall(TSGetTime(flow->ts, &t));
-    PetscCall(TSGetTimeStep(flow->ts, &dt));
-    PetscCall(PetscPrintf(flow->model->comm, "t %-10.4e step %-8" PetscInt_FMT " dt %-10.3e F %-14.8e D %.3e\n", (double)t, step, (double)dt, (double)flow->F, (double)flow->D));
-    PetscCall(PetscTime(&flow->last_progress));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(TSGetStepNumber(flow->ts, &step));
+  PetscCall(TSGetTime(flow->ts, &t));
+  PetscCall(TSGetTimeStep(flow->ts, &dt));
+  PetscCall(PetscPrintf(flow->model->comm, "t %-10.4e step %-8" PetscInt_FMT " dt %-10.3e F %-14.8e D %.3e\n", (double)t, step, (double)dt, (double)flow->F, (double)flow->D));
+  PetscCall(PetscTime(&flow->last_progress));
+  PetscFunctionReturn(0);
 }
 
 /* After every accepted step: proximal step, then F and D, history, energy
    balance, progress and stopping criteria. */
 static PetscErrorCode PostStep(TS ts)
 {
-    PgfFlow        flow;
-    Vec            U;
-    PetscReal      t, tprev, *row;
-    PetscBool      changed;
-    PetscLogDouble now;
+  PgfFlow        flow;
+  Vec            U;
+  PetscReal      t, tprev, *row;
+  PetscBool      changed;
+  PetscLogDouble now;
 
-    PetscFunctionBeginUser;
-    PetscCall(TSGetApplicationContext(ts, &flow));
-    PetscCall(TSGetSolution(ts, &U));
-    PetscCall(TSGetTime(ts, &t));
-    PetscCall(TSGetPrevTime(ts, &tprev));
-    PetscCall(PgfModelProx(flow->model, t - tprev, U, &changed));
-    if (changed) PetscCall(TSRestartStep(ts));
-    PetscCall(Observe(flow, U));
-    if (PetscIsInfOrNanReal(flow->F) || PetscIsInfOrNanReal(flow->D)) {
-        flow->nonfinite   = PETSC_TRUE;
-        flow->stop_reason = "nonfinite";
-        PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
-        PetscFunctionReturn(0);
-    }
-    PetscCall(VecCopy(U, flow->good));
-    flow->tgood = t;
-    row         = &flow->history[flow->nhistory++ * PGF_HISTORY_COLUMNS];
-    row[0]      = t;
-    row[1]      = t - tprev;
-    row[2]      = flow->F;
-    row[3]      = flow->D;
-    row[4]      = (PetscReal)flow->nrhs;
-    if (flow->nhistory == HISTORY_BUFFER) PetscCall(FlushHistory(flow));
-    QuadratureAdd(flow, t, flow->D);
-    PetscCall(PetscTime(&now));
-    if (now - flow->last_progress > flow->progress_interval) PetscCall(Progress(flow));
-    if (flow->stop_gap > 0) PetscCall(PgfModelGap(flow->model, U, &flow->gap));
-    if (flow->F < flow->stop_loss) flow->stop_reason = "stop_loss";
-    else if (flow->gap < flow->stop_gap) flow->stop_reason = "stop_gap";
-    else if (flow->D < flow->stop_dissipation) flow->stop_reason = "stop_dissipation";
-    if (flow->stop_reason) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &flow));
+  PetscCall(TSGetSolution(ts, &U));
+  PetscCall(TSGetTime(ts, &t));
+  PetscCall(TSGetPrevTime(ts, &tprev));
+  PetscCall(PgfModelProx(flow->model, t - tprev, U, &changed));
+  if (changed) PetscCall(TSRestartStep(ts));
+  PetscCall(Observe(flow, U));
+  if (PetscIsInfOrNanReal(flow->F) || PetscIsInfOrNanReal(flow->D)) {
+    flow->nonfinite   = PETSC_TRUE;
+    flow->stop_reason = "nonfinite";
+    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
     PetscFunctionReturn(0);
+  }
+  PetscCall(VecCopy(U, flow->good));
+  flow->tgood = t;
+  row         = &flow->history[flow->nhistory++ * PGF_HISTORY_COLUMNS];
+  row[0]      = t;
+  row[1]      = t - tprev;
+  row[2]      = flow->F;
+  row[3]      = flow->D;
+  row[4]      = (PetscReal)flow->nrhs;
+  if (flow->nhistory == HISTORY_BUFFER) PetscCall(FlushHistory(flow));
+  QuadratureAdd(flow, t, flow->D);
+  PetscCall(PetscTime(&now));
+  if (now - flow->last_progress > flow->progress_interval) PetscCall(Progress(flow));
+  if (flow->stop_gap > 0) PetscCall(PgfModelGap(flow->model, U, &flow->gap));
+  if (flow->F < flow->stop_loss) flow->stop_reason = "stop_loss";
+  else if (flow->gap < flow->stop_gap) flow->stop_reason = "stop_gap";
+  else if (flow->D < flow->stop_dissipation) flow->stop_reason = "stop_dissipation";
+  if (flow->stop_reason) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
 {
-    PgfFlow  f;
-    TSAdapt  adapt;
-    SNES     snes;
-    KSP      ksp;
-    PC       pc;
-    PetscInt n, N;
+  PgfFlow  f;
+  TSAdapt  adapt;
+  SNES     snes;
+  KSP      ksp;
+  PC       pc;
+  PetscInt n, N;
 
-    PetscFunctionBegin;
-    PetscCall(PetscNew(&f));
-    f->model = model;
-    PetscCall(PgfModelCreateVec(model, &f->U));
-    PetscCall(VecDuplicate(f->U, &f->good));
-    PetscCall(VecDuplicate(f->U, &f->ucache));
-    PetscCall(VecDuplicate(f->U, &f->vcache));
-    PetscCall(VecSet(f->ucache, PETSC_MAX_REAL)); /* matches no state */
-    PetscCall(PetscMalloc3(model->mloc, &f->wloc, model->mloc * model->npos, &f->thetaloc, HISTORY_BUFFER * PGF_HISTORY_COLUMNS, &f->history));
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&f));
+  f->model = model;
+  PetscCall(PgfModelCreateVec(model, &f->U));
+  PetscCall(VecDuplicate(f->U, &f->good));
+  PetscCall(VecDuplicate(f->U, &f->ucache));
+  PetscCall(VecDuplicate(f->U, &f->vcache));
+  PetscCall(VecSet(f->ucache, PETSC_MAX_REAL)); /* matches no state */
+  PetscCall(PetscMalloc3(model->mloc, &f->wloc, model->mloc * model->npos, &f->thetaloc, HISTORY_BUFFER * PGF_HISTORY_COLUMNS, &f->history));
 
-    PetscCall(TSCreate(model->comm, &f->ts));
-    PetscCall(TSSetApplicationContext(f->ts, f));
-    PetscCall(TSSetProblemType(f->ts, TS_NONLINEAR));
-    PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
-    PetscCall(VecGetLocalSize(f->U, &n));
-    PetscCall(VecGetSize(f->U, &N));
-    PetscCall(MatCreateMFFD(model->comm, n, n, N, N, &f->J));
-    PetscCall(MatMFFDSetFunction(f->J, JacobianFunction, f));
-    PetscCall(TSSetRHSJacobian(f->ts, f->J, f->J, RHSJacobian, f));
-    PetscCall(TSSetPostStep(f->ts, PostStep));
-    PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
-    PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
+  PetscCall(TSCreate(model->comm, &f->ts));
+  PetscCall(TSSetApplicationContext(f->ts, f));
+  PetscCall(TSSetProblemType(f->ts, TS_NONLINEAR));
+  PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
+  PetscCall(VecGetLocalSize(f->U, &n));
+  PetscCall(VecGetSize(f->U, &N));
+  PetscCall(MatCreateMFFD(model->comm, n, n, N, N, &f->J));
+  PetscCall(MatMFFDSetFunction(f->J, JacobianFunction, f));
+  PetscCall(TSSetRHSJacobian(f->ts, f->J, f->J, RHSJacobian, f));
+  PetscCall(TSSetPostStep(f->ts, PostStep));
+  PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
+  PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
-    /* Defaults (INTERFACE.md): RK 5(4) Dormand-Prince with the dsp controller;
-       implicit types get the matrix-free Jacobian and no preconditioner. */
-    PetscCall(TSSetType(f->ts, TSRK));
-    PetscCall(TSRKSetType(f->ts, TSRK5DP));
-    PetscCall(TSGetAdapt(f->ts, &adapt));
-    PetscCall(TSAdaptSetType(adapt, TSADAPTDSP));
-    PetscCall(TSSetTolerances(f->ts, 1e-6, NULL, 1e-6, NULL));
-    PetscCall(TSSetTimeStep(f->ts, 1e-3));
-    PetscCall(TSSetMaxTime(f->ts, 100));
-    PetscCall(TSSetMaxSteps(f->ts, PETSC_MAX_INT));
-    PetscCall(TSGetSNES(f->ts, &snes));
-    PetscCall(SNESGetKSP(snes, &ksp));
-    PetscCall(KSPGetPC(ksp, &pc));
-    PetscCall(PCSetType(pc, PCNONE));
-    *flow = f;
-    PetscFunctionReturn(0);
+  /* Defaults (INTERFACE.md): RK 5(4) Dormand-Prince with the dsp controller;
+     implicit types get the matrix-free Jacobian and no preconditioner. */
+  PetscCall(TSSetType(f->ts, TSRK));
+  PetscCall(TSRKSetType(f->ts, TSRK5DP));
+  PetscCall(TSGetAdapt(f->ts, &adapt));
+  PetscCall(TSAdaptSetType(adapt, TSADAPTDSP));
+  PetscCall(TSSetTolerances(f->ts, 1e-6, NULL, 1e-6, NULL));
+  PetscCall(TSSetTimeStep(f->ts, 1e-3));
+  PetscCall(TSSetMaxTime(f->ts, 100));
+  PetscCall(TSSetMaxSteps(f->ts, PETSC_MAX_INT));
+  PetscCall(TSGetSNES(f->ts, &snes));
+  PetscCall(SNESGetKSP(snes, &ksp));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCSetType(pc, PCNONE));
+  *flow = f;
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 {
-    MPI_Comm comm = flow->model->comm;
+  MPI_Comm  comm = flow->model->comm;
+  PetscBool hasgap;
 
-    PetscFunctionBegin;
-    flow->nsnap             = 30;
-    flow->progress_interval = 5;
-    PetscOptionsBegin(comm, NULL, "Flow", NULL);
-    PetscCall(PgfOptionsInt(PetscOptionsObject, "-snapshots", "Snapshots: t = 0 and K - 1 log-spaced times up to -ts_max_time", flow->nsnap, 2, 100000, &flow->nsnap));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_loss", "Stop when F falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_loss));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
-    PetscOptionsEnd();
-    PetscCall(PgfModelHasGap(flow->model, &hasgap));
-    PgfCheckInput(comm, hasgap || flow->stop_gap == 0, "-stop_gap needs a problem with a duality gap (-problem deconv)");
-    PetscCall(TSSetFromOptions(flow->ts));
-    PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));
-    PgfCheckInput(comm, flow->tmax > 0, "-ts_max_time must be positive (got %g)", (double)flow->tmax);
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  flow->nsnap             = 30;
+  flow->progress_interval = 5;
+  PetscOptionsBegin(comm, NULL, "Flow", NULL);
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-snapshots", "Snapshots: t = 0 and K - 1 log-spaced times up to -ts_max_time", flow->nsnap, 2, 100000, &flow->nsnap));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_loss", "Stop when F falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_loss));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
+  PetscOptionsEnd();
+  PetscCall(PgfModelHasGap(flow->model, &hasgap));
+  PgfCheckInput(comm, hasgap || flow->stop_gap == 0, "-stop_gap needs a problem with a duality gap (-problem deconv)");
+  PetscCall(TSSetFromOptions(flow->ts));
+  PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));
+  PgfCheckInput(comm, flow->tmax > 0, "-ts_max_time must be positive (got %g)", (double)flow->tmax);
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfFlowGetTS(PgfFlow flow, TS *ts)
 {
-    PetscFunctionBegin;
-    *ts = flow->ts;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *ts = flow->ts;
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfFlowGetSolution(PgfFlow flow, Vec *U)
 {
-    PetscFunctionBegin;
-    *U = flow->U;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *U = flow->U;
+  PetscFunctionReturn(0);
 }
 
 /* Snapshot times: 0, then K - 1 times log-spaced from tmax / 10^4 (or 10^-3
    when smaller) to tmax. */
 static PetscReal SnapshotTime(PgfFlow flow, PetscInt k)
 {
-    PetscReal t0 = PetscMin(1e-3, flow->tmax * 1e-4);
+  PetscReal t0 = PetscMin(1e-3, flow->tmax * 1e-4);
 
-    if (k == 0) return 0;
-    if (flow->nsnap == 2) return flow->tmax;
-    return t0 * PetscPowReal(flow->tmax / t0, (PetscReal)(k - 1) / (flow->nsnap - 2));
+  if (k == 0) return 0;
+  if (flow->nsnap == 2) return flow->tmax;
+  return t0 * PetscPowReal(flow->tmax / t0, (PetscReal)(k - 1) / (flow->nsnap - 2));
 }
 
 static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
 {
-    PgfModel m = flow->model;
+  PgfModel m = flow->model;
 
-    PetscFunctionBegin;
-    PetscCall(PgfModelGetWeights(m, U, flow->wloc));
-    PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
-    PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, NAN, m->m, m->npos, m->rstart, m->mloc, flow->wloc, flow->thetaloc));
-    PetscCall(FlushHistory(flow));
-    PetscCall(PgfOutputFlush(flow->out));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PgfModelGetWeights(m, U, flow->wloc));
+  PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
+  PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, NAN, m->m, m->npos, m->rstart, m->mloc, flow->wloc, flow->thetaloc));
+  PetscCall(FlushHistory(flow));
+  PetscCall(PgfOutputFlush(flow->out));
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode WriteFinal(PgfFlow flow, Vec U, PetscReal t)
 {
-    PgfModel  m   = flow->model;
-    PetscInt  one = 1;
-    PetscReal F   = flow->F;
+  PgfModel  m   = flow->model;
+  PetscInt  one = 1;
+  PetscReal F   = flow->F;
 
-    PetscFunctionBegin;
-    PetscCall(PgfModelGetWeights(m, U, flow->wloc));
-    PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
-    PetscCall(PgfOutputWriteParticles(flow->out, "/final/w", m->m, m->rstart, m->mloc, 0, flow->wloc));
-    PetscCall(PgfOutputWriteParticles(flow->out, "/final/theta", m->m, m->rstart, m->mloc, m->npos, flow->thetaloc));
-    PetscCall(PgfOutputWriteRootArray(flow->out, "/final/loss", 1, &one, &F));
-    PetscCall(PgfOutputWriteRootArray(flow->out, "/final/t", 1, &one, &t));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PgfModelGetWeights(m, U, flow->wloc));
+  PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
+  PetscCall(PgfOutputWriteParticles(flow->out, "/final/w", m->m, m->rstart, m->mloc, 0, flow->wloc));
+  PetscCall(PgfOutputWriteParticles(flow->out, "/final/theta", m->m, m->rstart, m->mloc, m->npos, flow->thetaloc));
+  PetscCall(PgfOutputWriteRootArray(flow->out, "/final/loss", 1, &one, &F));
+  PetscCall(PgfOutputWriteRootArray(flow->out, "/final/t", 1, &one, &t));
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
 {
-    MPI_Comm  comm = flow->model->comm;
-    PetscInt  steps, rejected;
-    PetscReal drop = flow->F0 - flow->F, integral = QuadratureValue(flow);
+  MPI_Comm  comm = flow->model->comm;
+  PetscInt  steps, rejected;
+  PetscReal drop = flow->F0 - flow->F, integral = QuadratureValue(flow);
 
-    PetscFunctionBegin;
-    PetscCall(TSGetStepNumber(flow->ts, &steps));
-    PetscCall(TSGetStepRejections(flow->ts, &rejected));
-    PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
-    PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
-    PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0)));
-    PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations by the integrator, %" PetscInt64_FMT " for the monitor, %" PetscInt64_FMT " for Jacobian products; %.3e s each\n", flow->nrhs, flow->nobserve, flow->njac, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(TSGetStepNumber(flow->ts, &steps));
+  PetscCall(TSGetStepRejections(flow->ts, &rejected));
+  PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
+  PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
+  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0)));
+  PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations by the integrator, %" PetscInt64_FMT " for the monitor, %" PetscInt64_FMT " for Jacobian products; %.3e s each\n", flow->nrhs, flow->nobserve, flow->njac, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
+  PetscFunctionReturn(0);
 }
 
 /* Integrates from the model's initial particles to -ts_max_time or a stopping
    criterion, writing snapshots, history and the final state to out. */
 PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
 {
-    TS                ts     = flow->ts;
-    PetscReal         t      = 0;
-    TSConvergedReason reason = TS_CONVERGED_ITERATING;
-    Vec               U      = flow->U;
+  TS                ts     = flow->ts;
+  PetscReal         t      = 0;
+  TSConvergedReason reason = TS_CONVERGED_ITERATING;
+  Vec               U      = flow->U;
 
-    PetscFunctionBegin;
-    flow->out = out;
-    PetscCall(PetscTime(&flow->wall_start));
-    flow->last_progress = flow->wall_start;
-    PetscCall(PgfModelInitialize(flow->model, U));
-    PetscCall(TSSetTime(ts, 0));
-    PetscCall(Observe(flow, U));
-    PetscCall(VecCopy(U, flow->good));
-    flow->F0 = flow->F;
-    QuadratureAdd(flow, 0, flow->D);
+  PetscFunctionBegin;
+  flow->out = out;
+  PetscCall(PetscTime(&flow->wall_start));
+  flow->last_progress = flow->wall_start;
+  PetscCall(PgfModelInitialize(flow->model, U));
+  PetscCall(TSSetTime(ts, 0));
+  PetscCall(Observe(flow, U));
+  PetscCall(VecCopy(U, flow->good));
+  flow->F0 = flow->F;
+  QuadratureAdd(flow, 0, flow->D);
+  PetscCall(Progress(flow));
+  PetscCall(WriteSnapshot(flow, U, 0));
+  for (PetscInt k = 1; k < flow->nsnap && !flow->stop_reason; k++) {
+    PetscCall(TSSetMaxTime(ts, SnapshotTime(flow, k)));
+    PetscCall(TSSolve(ts, U));
+    PetscCall(TSGetConvergedReason(ts, &reason));
+    PetscCall(TSGetTime(ts, &t));
+    if (reason < 0 && !flow->stop_reason) flow->stop_reason = "diverged";
+    if (reason == TS_CONVERGED_ITS) flow->stop_reason = "max_steps";
+    if (reason < 0) break;
     PetscCall(Progress(flow));
-    PetscCall(WriteSnapshot(flow, U, 0));
-    for (PetscInt k = 1; k < flow->nsnap && !flow->stop_reason; k++) {
-        PetscCall(TSSetMaxTime(ts, SnapshotTime(flow, k)));
-        PetscCall(TSSolve(ts, U));
-        PetscCall(TSGetConvergedReason(ts, &reason));
-        PetscCall(TSGetTime(ts, &t));
-        if (reason < 0 && !flow->stop_reason) flow->stop_reason = "diverged";
-        if (reason == TS_CONVERGED_ITS) flow->stop_reason = "max_steps";
-        if (reason < 0) break;
-        PetscCall(Progress(flow));
-        PetscCall(WriteSnapshot(flow, U, t));
-    }
-    if (!flow->stop_reason) flow->stop_reason = "max_time";
-    if (reason < 0) {
-        /* keep the last good state as the final one */
-        PetscCall(Observe(flow, flow->good));
-        PetscCall(PetscPrintf(flow->model->comm, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
-    }
-    PetscCall(FlushHistory(flow));
-    if (reason < 0) t = flow->tgood;
-    PetscCall(WriteFinal(flow, reason < 0 ? flow->good : U, t));
-    PetscCall(PgfOutputSetAttributeString(out, "stop_reason", flow->stop_reason));
-    PetscCall(Summary(flow, t));
-    *status   = reason >= 0 ? PGF_EXIT_OK : flow->nonfinite ? PGF_EXIT_NONFINITE
-                                                            : PGF_EXIT_FAILURE;
-    flow->out = NULL;
-    PetscFunctionReturn(0);
+    PetscCall(WriteSnapshot(flow, U, t));
+  }
+  if (!flow->stop_reason) flow->stop_reason = "max_time";
+  if (reason < 0) {
+    /* keep the last good state as the final one */
+    PetscCall(Observe(flow, flow->good));
+    PetscCall(PetscPrintf(flow->model->comm, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
+  }
+  PetscCall(FlushHistory(flow));
+  if (reason < 0) t = flow->tgood;
+  PetscCall(WriteFinal(flow, reason < 0 ? flow->good : U, t));
+  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", flow->stop_reason));
+  PetscCall(Summary(flow, t));
+  *status   = reason >= 0 ? PGF_EXIT_OK : flow->nonfinite ? PGF_EXIT_NONFINITE
+                                                          : PGF_EXIT_FAILURE;
+  flow->out = NULL;
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfFlowDestroy(PgfFlow *flow)
 {
-    PgfFlow f = *flow;
+  PgfFlow f = *flow;
 
-    PetscFunctionBegin;
-    if (!f) PetscFunctionReturn(0);
-    PetscCall(TSDestroy(&f->ts));
-    PetscCall(MatDestroy(&f->J));
-    PetscCall(PetscFree3(f->wloc, f->thetaloc, f->history));
-    PetscCall(VecDestroy(&f->vcache));
-    PetscCall(VecDestroy(&f->ucache));
-    PetscCall(VecDestroy(&f->good));
-    PetscCall(VecDestroy(&f->U));
-    PetscCall(PetscFree(f));
-    *flow = NULL;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  if (!f) PetscFunctionReturn(0);
+  PetscCall(TSDestroy(&f->ts));
+  PetscCall(MatDestroy(&f->J));
+  PetscCall(PetscFree3(f->wloc, f->thetaloc, f->history));
+  PetscCall(VecDestroy(&f->vcache));
+  PetscCall(VecDestroy(&f->ucache));
+  PetscCall(VecDestroy(&f->good));
+  PetscCall(VecDestroy(&f->U));
+  PetscCall(PetscFree(f));
+  *flow = NULL;
+  PetscFunctionReturn(0);
 }

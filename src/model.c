@@ -5,224 +5,224 @@
 #include "options.h"
 
 static const struct {
-    const char *name;
-    PetscErrorCode (*create)(PgfModel);
+  const char *name;
+  PetscErrorCode (*create)(PgfModel);
 } registry[] = {
     {"twolayer", PgfModelCreate_TwoLayer},
 };
 
 PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
 {
-    PgfModel mdl;
+  PgfModel mdl;
 
-    PetscFunctionBegin;
-    PetscCall(PetscNew(&mdl));
-    mdl->comm = comm;
-    for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
-        PetscBool eq;
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&mdl));
+  mdl->comm = comm;
+  for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
+    PetscBool eq;
 
-        PetscCall(PetscStrcmp(name, registry[i].name, &eq));
-        if (!eq) continue;
-        PetscCall(PetscStrncpy(mdl->name, name, sizeof(mdl->name)));
-        PetscCall(registry[i].create(mdl));
-    }
-    if (!mdl->name[0]) {
-        PetscCall(PetscFree(mdl));
-        PgfInputError(comm, "-problem must be twolayer or deconv (got '%s')", name);
-    }
-    *model = mdl;
-    PetscFunctionReturn(0);
+    PetscCall(PetscStrcmp(name, registry[i].name, &eq));
+    if (!eq) continue;
+    PetscCall(PetscStrncpy(mdl->name, name, sizeof(mdl->name)));
+    PetscCall(registry[i].create(mdl));
+  }
+  if (!mdl->name[0]) {
+    PetscCall(PetscFree(mdl));
+    PgfInputError(comm, "-problem must be twolayer or deconv (got '%s')", name);
+  }
+  *model = mdl;
+  PetscFunctionReturn(0);
 }
 
 /* -particles and -seed, then the problem's own options. The problem sets
    npos and N. */
 PetscErrorCode PgfModelSetFromOptions(PgfModel model)
 {
-    PetscInt    seed = 0;
-    PetscMPIInt size, rank;
+  PetscInt    seed = 0;
+  PetscMPIInt size, rank;
 
-    PetscFunctionBegin;
-    model->m = 100;
-    PetscOptionsBegin(model->comm, NULL, "Particles", NULL);
-    PetscCall(PgfOptionsInt(PetscOptionsObject, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
-    PetscCall(PgfOptionsInt(PetscOptionsObject, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
-    PetscOptionsEnd();
-    model->seed = seed;
-    PetscCallMPI(MPI_Comm_size(model->comm, &size));
-    PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
-    model->mloc   = model->m / size + (rank < model->m % size);
-    model->rstart = rank * (model->m / size) + PetscMin(rank, model->m % size);
-    PetscCall(model->ops.setfromoptions(model));
-    model->dof = 1 + model->npos;
-    PetscCall(PetscMalloc2(model->N + 1, &model->hbuf, model->N, &model->rho));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  model->m = 100;
+  PetscOptionsBegin(model->comm, NULL, "Particles", NULL);
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
+  PetscOptionsEnd();
+  model->seed = seed;
+  PetscCallMPI(MPI_Comm_size(model->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
+  model->mloc   = model->m / size + (rank < model->m % size);
+  model->rstart = rank * (model->m / size) + PetscMin(rank, model->m % size);
+  PetscCall(model->ops.setfromoptions(model));
+  model->dof = 1 + model->npos;
+  PetscCall(PetscMalloc2(model->N + 1, &model->hbuf, model->N, &model->rho));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelGetSizes(PgfModel model, PetscInt *m, PetscInt *npos, PetscInt *dof, PetscInt *N)
 {
-    PetscFunctionBegin;
-    if (m) *m = model->m;
-    if (npos) *npos = model->npos;
-    if (dof) *dof = model->dof;
-    if (N) *N = model->N;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  if (m) *m = model->m;
+  if (npos) *npos = model->npos;
+  if (dof) *dof = model->dof;
+  if (N) *N = model->N;
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelGetOwnership(PgfModel model, PetscInt *rstart, PetscInt *mloc)
 {
-    PetscFunctionBegin;
-    if (rstart) *rstart = model->rstart;
-    if (mloc) *mloc = model->mloc;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  if (rstart) *rstart = model->rstart;
+  if (mloc) *mloc = model->mloc;
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelCreateVec(PgfModel model, Vec *U)
 {
-    PetscFunctionBegin;
-    PetscCall(VecCreateMPI(model->comm, model->mloc * model->dof, model->m * model->dof, U));
-    PetscCall(VecSetBlockSize(*U, model->dof));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(VecCreateMPI(model->comm, model->mloc * model->dof, model->m * model->dof, U));
+  PetscCall(VecSetBlockSize(*U, model->dof));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelInitialize(PgfModel model, Vec U)
 {
-    PetscScalar *u;
+  PetscScalar *u;
 
-    PetscFunctionBegin;
-    PetscCall(VecGetArray(U, &u));
-    PetscCall(model->ops.initialize(model, u));
-    PetscCall(VecRestoreArray(U, &u));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(VecGetArray(U, &u));
+  PetscCall(model->ops.initialize(model, u));
+  PetscCall(VecRestoreArray(U, &u));
+  PetscFunctionReturn(0);
 }
 
 /* h = (1/m) sum_i Phi(u_i) with one MPI_Allreduce, which also carries the
    local sum of V; then F_m = R(h) + (1/m) sum_i V(u_i) and rho. */
 static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F)
 {
-    PetscReal *h = model->hbuf, R;
+  PetscReal *h = model->hbuf, R;
 
-    PetscFunctionBegin;
-    PetscCall(PetscArrayzero(h, model->N));
-    PetscCall(model->ops.predict(model, u, h));
-    PetscCall(model->ops.regularizer(model, u, &h[model->N]));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)(model->N + 1), MPIU_REAL, MPI_SUM, model->comm));
-    for (PetscInt k = 0; k <= model->N; k++) h[k] /= model->m;
-    PetscCall(model->ops.loss(model, h, &R, model->rho));
-    *F = R + h[model->N];
-    model->nevals++;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(h, model->N));
+  PetscCall(model->ops.predict(model, u, h));
+  PetscCall(model->ops.regularizer(model, u, &h[model->N]));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)(model->N + 1), MPIU_REAL, MPI_SUM, model->comm));
+  for (PetscInt k = 0; k <= model->N; k++) h[k] /= model->m;
+  PetscCall(model->ops.loss(model, h, &R, model->rho));
+  *F = R + h[model->N];
+  model->nevals++;
+  PetscFunctionReturn(0);
 }
 
 /* The velocity field v (MATH.md section 2) and the objective F_m at U. */
 PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
 {
-    const PetscScalar *u;
-    PetscScalar       *v;
+  const PetscScalar *u;
+  PetscScalar       *v;
 
-    PetscFunctionBegin;
-    PetscCall(VecGetArrayRead(U, &u));
-    PetscCall(VecGetArrayWrite(V, &v));
-    PetscCall(Predict(model, u, F));
-    PetscCall(model->ops.velocity(model, u, model->rho, v));
-    PetscCall(VecRestoreArrayWrite(V, &v));
-    PetscCall(VecRestoreArrayRead(U, &u));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(VecGetArrayWrite(V, &v));
+  PetscCall(Predict(model, u, F));
+  PetscCall(model->ops.velocity(model, u, model->rho, v));
+  PetscCall(VecRestoreArrayWrite(V, &v));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelObjective(PgfModel model, Vec U, PetscReal *F)
 {
-    const PetscScalar *u;
+  const PetscScalar *u;
 
-    PetscFunctionBegin;
-    PetscCall(VecGetArrayRead(U, &u));
-    PetscCall(Predict(model, u, F));
-    PetscCall(VecRestoreArrayRead(U, &u));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(Predict(model, u, F));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelHasGap(PgfModel model, PetscBool *has)
 {
-    PetscFunctionBegin;
-    *has = (PetscBool)(model->ops.gap != NULL);
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *has = (PetscBool)(model->ops.gap != NULL);
+  PetscFunctionReturn(0);
 }
 
 /* The duality gap at U, or NaN when the model has no certificate. */
 PetscErrorCode PgfModelGap(PgfModel model, Vec U, PetscReal *gap)
 {
-    const PetscScalar *u;
-    PetscReal          F;
+  const PetscScalar *u;
+  PetscReal          F;
 
-    PetscFunctionBegin;
-    *gap = NAN;
-    if (!model->ops.gap) PetscFunctionReturn(0);
-    PetscCall(VecGetArrayRead(U, &u));
-    PetscCall(Predict(model, u, &F));
-    PetscCall(model->ops.gap(model, u, F, gap));
-    PetscCall(VecRestoreArrayRead(U, &u));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *gap = NAN;
+  if (!model->ops.gap) PetscFunctionReturn(0);
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(Predict(model, u, &F));
+  PetscCall(model->ops.gap(model, u, F, gap));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelProx(PgfModel model, PetscReal dt, Vec U, PetscBool *changed)
 {
-    PetscScalar *u;
-    PetscBool    local = PETSC_FALSE;
+  PetscScalar *u;
+  PetscBool    local = PETSC_FALSE;
 
-    PetscFunctionBegin;
-    *changed = PETSC_FALSE;
-    if (!model->ops.prox) PetscFunctionReturn(0);
-    PetscCall(VecGetArray(U, &u));
-    PetscCall(model->ops.prox(model, dt, u, &local));
-    PetscCall(VecRestoreArray(U, &u));
-    PetscCallMPI(MPI_Allreduce(&local, changed, 1, MPIU_BOOL, MPI_LOR, model->comm));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *changed = PETSC_FALSE;
+  if (!model->ops.prox) PetscFunctionReturn(0);
+  PetscCall(VecGetArray(U, &u));
+  PetscCall(model->ops.prox(model, dt, u, &local));
+  PetscCall(VecRestoreArray(U, &u));
+  PetscCallMPI(MPI_Allreduce(&local, changed, 1, MPIU_BOOL, MPI_LOR, model->comm));
+  PetscFunctionReturn(0);
 }
 
 /* Local weights of the measure (mloc values) and positions (mloc x npos). */
 PetscErrorCode PgfModelGetWeights(PgfModel model, Vec U, PetscReal w[])
 {
-    const PetscScalar *u;
+  const PetscScalar *u;
 
-    PetscFunctionBegin;
-    PetscCall(VecGetArrayRead(U, &u));
-    if (model->ops.weights) PetscCall(model->ops.weights(model, u, w));
-    else
-        for (PetscInt i = 0; i < model->mloc; i++) w[i] = u[i * model->dof];
-    PetscCall(VecRestoreArrayRead(U, &u));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &u));
+  if (model->ops.weights) PetscCall(model->ops.weights(model, u, w));
+  else
+    for (PetscInt i = 0; i < model->mloc; i++) w[i] = u[i * model->dof];
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelGetPositions(PgfModel model, Vec U, PetscReal theta[])
 {
-    const PetscScalar *u;
+  const PetscScalar *u;
 
-    PetscFunctionBegin;
-    PetscCall(VecGetArrayRead(U, &u));
-    for (PetscInt i = 0; i < model->mloc; i++) PetscCall(PetscArraycpy(&theta[i * model->npos], &u[i * model->dof + 1], model->npos));
-    PetscCall(VecRestoreArrayRead(U, &u));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &u));
+  for (PetscInt i = 0; i < model->mloc; i++) PetscCall(PetscArraycpy(&theta[i * model->npos], &u[i * model->dof + 1], model->npos));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelWriteProblem(PgfModel model, PgfOutput out)
 {
-    PetscFunctionBegin;
-    PetscCall(model->ops.writeproblem(model, out));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(model->ops.writeproblem(model, out));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelGetEvaluations(PgfModel model, PetscInt64 *n)
 {
-    PetscFunctionBegin;
-    *n = model->nevals;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *n = model->nevals;
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelDestroy(PgfModel *model)
 {
-    PetscFunctionBegin;
-    if (!*model) PetscFunctionReturn(0);
-    if ((*model)->ops.destroy) PetscCall((*model)->ops.destroy(*model));
-    PetscCall(PetscFree2((*model)->hbuf, (*model)->rho));
-    PetscCall(PetscFree(*model));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  if (!*model) PetscFunctionReturn(0);
+  if ((*model)->ops.destroy) PetscCall((*model)->ops.destroy(*model));
+  PetscCall(PetscFree2((*model)->hbuf, (*model)->rho));
+  PetscCall(PetscFree(*model));
+  PetscFunctionReturn(0);
 }

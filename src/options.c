@@ -8,100 +8,100 @@
 /* The raw value of an option, or NULL when it is absent. */
 static PetscErrorCode RawValue(PetscOptionItems *obj, const char opt[], char buf[], size_t len, PetscBool *set)
 {
-    PetscFunctionBegin;
-    buf[0] = 0;
-    PetscCall(PetscOptionsGetString(obj->options, obj->prefix, opt, buf, len, set));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  buf[0] = 0;
+  PetscCall(PetscOptionsGetString(obj->options, obj->prefix, opt, buf, len, set));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOptionsInt(PetscOptionItems *obj, const char opt[], const char text[], PetscInt def, PetscInt lo, PetscInt hi, PetscInt *value)
 {
-    char      buf[256], *end;
-    PetscBool set;
-    long long v;
+  char      buf[256], *end;
+  PetscBool set;
+  long long v;
 
-    PetscFunctionBegin;
-    *value = def;
-    PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
-    if (set) {
-        errno = 0;
-        v     = strtoll(buf, &end, 10);
-        PgfCheckInput(obj->comm, buf[0] && !*end && !errno && v >= lo && v <= hi, "%s must be an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "] (got '%s')", opt, lo, hi, buf);
-    }
-    PetscCall(PetscOptionsInt_Private(obj, opt, text, NULL, def, value, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *value = def;
+  PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
+  if (set) {
+    errno = 0;
+    v     = strtoll(buf, &end, 10);
+    PgfCheckInput(obj->comm, buf[0] && !*end && !errno && v >= lo && v <= hi, "%s must be an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "] (got '%s')", opt, lo, hi, buf);
+  }
+  PetscCall(PetscOptionsInt_Private(obj, opt, text, NULL, def, value, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOptionsReal(PetscOptionItems *obj, const char opt[], const char text[], PetscReal def, PetscReal lo, PetscReal hi, PetscReal *value)
 {
-    char      buf[256], *end;
-    PetscBool set;
-    double    v;
+  char      buf[256], *end;
+  PetscBool set;
+  double    v;
 
-    PetscFunctionBegin;
-    *value = def;
-    PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
-    if (set) {
-        v = strtod(buf, &end);
-        PgfCheckInput(obj->comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && v >= lo && v <= hi, "%s must be a number in [%g, %g] (got '%s')", opt, (double)lo, (double)hi, buf);
-    }
-    PetscCall(PetscOptionsReal_Private(obj, opt, text, NULL, def, value, NULL));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  *value = def;
+  PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
+  if (set) {
+    v = strtod(buf, &end);
+    PgfCheckInput(obj->comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && v >= lo && v <= hi, "%s must be a number in [%g, %g] (got '%s')", opt, (double)lo, (double)hi, buf);
+  }
+  PetscCall(PetscOptionsReal_Private(obj, opt, text, NULL, def, value, NULL));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOptionsBool(PetscOptionItems *obj, const char opt[], const char text[], PetscBool def, PetscBool *value)
 {
-    const char *names[] = {"false", "true", "0", "1", "no", "yes", "off", "on"};
-    char        buf[256];
-    PetscBool   set, known = PETSC_FALSE;
+  const char *names[] = {"false", "true", "0", "1", "no", "yes", "off", "on"};
+  char        buf[256];
+  PetscBool   set, known = PETSC_FALSE;
 
-    PetscFunctionBegin;
-    *value = def;
-    PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
-    if (set && buf[0]) {
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            PetscBool eq;
+  PetscFunctionBegin;
+  *value = def;
+  PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
+  if (set && buf[0]) {
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+      PetscBool eq;
 
-            PetscCall(PetscStrcasecmp(buf, names[i], &eq));
-            known = (PetscBool)(known || eq);
-        }
-        PgfCheckInput(obj->comm, known, "%s must be true or false (got '%s')", opt, buf);
+      PetscCall(PetscStrcasecmp(buf, names[i], &eq));
+      known = (PetscBool)(known || eq);
     }
-    PetscCall(PetscOptionsBool_Private(obj, opt, text, NULL, def, value, NULL));
-    PetscFunctionReturn(0);
+    PgfCheckInput(obj->comm, known, "%s must be true or false (got '%s')", opt, buf);
+  }
+  PetscCall(PetscOptionsBool_Private(obj, opt, text, NULL, def, value, NULL));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOptionsEList(PetscOptionItems *obj, const char opt[], const char text[], const char *const names[], PetscInt n, PetscInt def, PetscInt *value)
 {
-    char      buf[256], accepted[512] = "";
-    PetscBool set;
+  char      buf[256], accepted[512] = "";
+  PetscBool set;
 
-    PetscFunctionBegin;
-    PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
-    *value = def;
-    if (set) {
-        *value = -1;
-        for (PetscInt i = 0; i < n; i++) {
-            PetscBool eq;
+  PetscFunctionBegin;
+  PetscCall(RawValue(obj, opt, buf, sizeof(buf), &set));
+  *value = def;
+  if (set) {
+    *value = -1;
+    for (PetscInt i = 0; i < n; i++) {
+      PetscBool eq;
 
-            PetscCall(PetscStrcmp(buf, names[i], &eq));
-            if (eq) *value = i;
-            PetscCall(PetscStrlcat(accepted, i ? ", " : "", sizeof(accepted)));
-            PetscCall(PetscStrlcat(accepted, names[i], sizeof(accepted)));
-        }
-        PgfCheckInput(obj->comm, *value >= 0, "%s must be one of %s (got '%s')", opt, accepted, buf);
+      PetscCall(PetscStrcmp(buf, names[i], &eq));
+      if (eq) *value = i;
+      PetscCall(PetscStrlcat(accepted, i ? ", " : "", sizeof(accepted)));
+      PetscCall(PetscStrlcat(accepted, names[i], sizeof(accepted)));
     }
-    PetscCall(PetscOptionsEList_Private(obj, opt, text, NULL, names, n, names[def], value, NULL));
-    PetscFunctionReturn(0);
+    PgfCheckInput(obj->comm, *value >= 0, "%s must be one of %s (got '%s')", opt, accepted, buf);
+  }
+  PetscCall(PetscOptionsEList_Private(obj, opt, text, NULL, names, n, names[def], value, NULL));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOptionsString(PetscOptionItems *obj, const char opt[], const char text[], const char def[], char value[], size_t len)
 {
-    PetscBool set;
+  PetscBool set;
 
-    PetscFunctionBegin;
-    PetscCall(PetscOptionsString_Private(obj, opt, text, NULL, def, value, len, &set));
-    PgfCheckInput(obj->comm, !set || value[0], "%s needs a value", opt);
-    if (!set) PetscCall(PetscStrncpy(value, def, len));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsString_Private(obj, opt, text, NULL, def, value, len, &set));
+  PgfCheckInput(obj->comm, !set || value[0], "%s needs a value", opt);
+  if (!set) PetscCall(PetscStrncpy(value, def, len));
+  PetscFunctionReturn(0);
 }

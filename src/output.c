@@ -5,306 +5,306 @@
 #include "pgfimpl.h"
 #include <hdf5.h>
 
-#define PgfCallH5(comm, expr)                                                                         \
-    do {                                                                                              \
-        if (PetscUnlikely((expr) < 0)) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: %s", #expr); \
-    } while (0)
+#define PgfCallH5(comm, expr)                                                                     \
+  do {                                                                                            \
+    if (PetscUnlikely((expr) < 0)) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: %s", #expr); \
+  } while (0)
 
 static const char *const history_names[PGF_HISTORY_COLUMNS] = {"t", "dt", "loss", "dissipation", "rhs_evals"};
 
 struct _p_PgfOutput {
-    MPI_Comm    comm;
-    PetscMPIInt rank;
-    hid_t       file, dxpl, lcpl;
-    PetscInt    nsnap, nhist;
+  MPI_Comm    comm;
+  PetscMPIInt rank;
+  hid_t       file, dxpl, lcpl;
+  PetscInt    nsnap, nhist;
 };
 
 static PetscErrorCode FileAccess(MPI_Comm comm, hid_t *fapl)
 {
-    PetscFunctionBegin;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures are reported by pgflow, once */
-    PgfCallH5(comm, *fapl = H5Pcreate(H5P_FILE_ACCESS));
-    PgfCallH5(comm, H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* failures are reported by pgflow, once */
+  PgfCallH5(comm, *fapl = H5Pcreate(H5P_FILE_ACCESS));
+  PgfCallH5(comm, H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOutputCreate(MPI_Comm comm, const char path[], PgfOutput *out)
 {
-    PgfOutput o;
-    hid_t     fapl;
+  PgfOutput o;
+  hid_t     fapl;
 
-    PetscFunctionBegin;
-    PetscCall(PetscNew(&o));
-    o->comm = comm;
-    PetscCallMPI(MPI_Comm_rank(comm, &o->rank));
-    PetscCall(FileAccess(comm, &fapl));
-    o->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    if (o->file < 0) {
-        PetscCall(PetscFree(o));
-        PgfInputError(comm, "-output %s: cannot create this file (its directory must exist and be writable)", path);
-    }
-    PgfCallH5(comm, o->dxpl = H5Pcreate(H5P_DATASET_XFER));
-    PgfCallH5(comm, H5Pset_dxpl_mpio(o->dxpl, H5FD_MPIO_COLLECTIVE));
-    PgfCallH5(comm, o->lcpl = H5Pcreate(H5P_LINK_CREATE));
-    PgfCallH5(comm, H5Pset_create_intermediate_group(o->lcpl, 1));
-    *out = o;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&o));
+  o->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &o->rank));
+  PetscCall(FileAccess(comm, &fapl));
+  o->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  if (o->file < 0) {
+    PetscCall(PetscFree(o));
+    PgfInputError(comm, "-output %s: cannot create this file (its directory must exist and be writable)", path);
+  }
+  PgfCallH5(comm, o->dxpl = H5Pcreate(H5P_DATASET_XFER));
+  PgfCallH5(comm, H5Pset_dxpl_mpio(o->dxpl, H5FD_MPIO_COLLECTIVE));
+  PgfCallH5(comm, o->lcpl = H5Pcreate(H5P_LINK_CREATE));
+  PgfCallH5(comm, H5Pset_create_intermediate_group(o->lcpl, 1));
+  *out = o;
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode SetAttribute(PgfOutput out, const char name[], hid_t type, const void *value)
 {
-    hid_t space, attr;
+  hid_t space, attr;
 
-    PetscFunctionBegin;
-    if (H5Aexists(out->file, name) > 0) PgfCallH5(out->comm, H5Adelete(out->file, name));
-    PgfCallH5(out->comm, space = H5Screate(H5S_SCALAR));
-    PgfCallH5(out->comm, attr = H5Acreate2(out->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
-    PgfCallH5(out->comm, H5Awrite(attr, type, value));
-    PgfCallH5(out->comm, H5Aclose(attr));
-    PgfCallH5(out->comm, H5Sclose(space));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  if (H5Aexists(out->file, name) > 0) PgfCallH5(out->comm, H5Adelete(out->file, name));
+  PgfCallH5(out->comm, space = H5Screate(H5S_SCALAR));
+  PgfCallH5(out->comm, attr = H5Acreate2(out->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
+  PgfCallH5(out->comm, H5Awrite(attr, type, value));
+  PgfCallH5(out->comm, H5Aclose(attr));
+  PgfCallH5(out->comm, H5Sclose(space));
+  PetscFunctionReturn(0);
 }
 
 /* Root attributes are collective: every rank passes the same value. */
 PetscErrorCode PgfOutputSetAttributeString(PgfOutput out, const char name[], const char value[])
 {
-    hid_t type;
+  hid_t type;
 
-    PetscFunctionBegin;
-    PgfCallH5(out->comm, type = H5Tcopy(H5T_C_S1));
-    PgfCallH5(out->comm, H5Tset_size(type, strlen(value) + 1));
-    PetscCall(SetAttribute(out, name, type, value));
-    PgfCallH5(out->comm, H5Tclose(type));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PgfCallH5(out->comm, type = H5Tcopy(H5T_C_S1));
+  PgfCallH5(out->comm, H5Tset_size(type, strlen(value) + 1));
+  PetscCall(SetAttribute(out, name, type, value));
+  PgfCallH5(out->comm, H5Tclose(type));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOutputSetAttributeInt(PgfOutput out, const char name[], PetscInt64 value)
 {
-    long long v = value;
+  long long v = value;
 
-    PetscFunctionBegin;
-    PetscCall(SetAttribute(out, name, H5T_NATIVE_LLONG, &v));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(SetAttribute(out, name, H5T_NATIVE_LLONG, &v));
+  PetscFunctionReturn(0);
 }
 
 /* Collective write of the block start + [0, count) of a dataset; a rank
    with nothing to write joins with an empty selection. */
 static PetscErrorCode WriteBlock(PgfOutput out, hid_t dset, const hsize_t start[], const hsize_t count[], const PetscReal *data)
 {
-    hid_t   fspace, mspace;
-    int     ndims;
-    hsize_t n = 1;
+  hid_t   fspace, mspace;
+  int     ndims;
+  hsize_t n = 1;
 
-    PetscFunctionBegin;
-    PgfCallH5(out->comm, fspace = H5Dget_space(dset));
-    PgfCallH5(out->comm, ndims = H5Sget_simple_extent_ndims(fspace));
-    for (int k = 0; k < ndims; k++) n *= count[k];
-    PgfCallH5(out->comm, mspace = H5Screate_simple(1, &n, NULL));
-    if (n) PgfCallH5(out->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
-    else {
-        PgfCallH5(out->comm, H5Sselect_none(fspace));
-        PgfCallH5(out->comm, H5Sselect_none(mspace));
-    }
-    PgfCallH5(out->comm, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, out->dxpl, data));
-    PgfCallH5(out->comm, H5Sclose(mspace));
-    PgfCallH5(out->comm, H5Sclose(fspace));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PgfCallH5(out->comm, fspace = H5Dget_space(dset));
+  PgfCallH5(out->comm, ndims = H5Sget_simple_extent_ndims(fspace));
+  for (int k = 0; k < ndims; k++) n *= count[k];
+  PgfCallH5(out->comm, mspace = H5Screate_simple(1, &n, NULL));
+  if (n) PgfCallH5(out->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  else {
+    PgfCallH5(out->comm, H5Sselect_none(fspace));
+    PgfCallH5(out->comm, H5Sselect_none(mspace));
+  }
+  PgfCallH5(out->comm, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, out->dxpl, data));
+  PgfCallH5(out->comm, H5Sclose(mspace));
+  PgfCallH5(out->comm, H5Sclose(fspace));
+  PetscFunctionReturn(0);
 }
 
 /* Rows [row0, row0 + nrows) of a dataset, whole along its other axes. */
 static PetscErrorCode WriteRows(PgfOutput out, hid_t dset, hsize_t row0, hsize_t nrows, const PetscReal *data)
 {
-    hid_t   fspace;
-    hsize_t start[3] = {row0, 0, 0}, count[3];
+  hid_t   fspace;
+  hsize_t start[3] = {row0, 0, 0}, count[3];
 
-    PetscFunctionBegin;
-    PgfCallH5(out->comm, fspace = H5Dget_space(dset));
-    PgfCallH5(out->comm, H5Sget_simple_extent_dims(fspace, count, NULL));
-    PgfCallH5(out->comm, H5Sclose(fspace));
-    count[0] = nrows;
-    PetscCall(WriteBlock(out, dset, start, count, data));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PgfCallH5(out->comm, fspace = H5Dget_space(dset));
+  PgfCallH5(out->comm, H5Sget_simple_extent_dims(fspace, count, NULL));
+  PgfCallH5(out->comm, H5Sclose(fspace));
+  count[0] = nrows;
+  PetscCall(WriteBlock(out, dset, start, count, data));
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode CreateDataset(PgfOutput out, const char path[], int ndims, const hsize_t dims[], hid_t *dset)
 {
-    hid_t space;
+  hid_t space;
 
-    PetscFunctionBegin;
-    PgfCallH5(out->comm, space = H5Screate_simple(ndims, dims, NULL));
-    PgfCallH5(out->comm, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, H5P_DEFAULT, H5P_DEFAULT));
-    PgfCallH5(out->comm, H5Sclose(space));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PgfCallH5(out->comm, space = H5Screate_simple(ndims, dims, NULL));
+  PgfCallH5(out->comm, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, H5P_DEFAULT, H5P_DEFAULT));
+  PgfCallH5(out->comm, H5Sclose(space));
+  PetscFunctionReturn(0);
 }
 
 /* An array held whole by rank 0 (data, truth). */
 PetscErrorCode PgfOutputWriteRootArray(PgfOutput out, const char path[], PetscInt ndims, const PetscInt dims[], const PetscReal data[])
 {
-    hsize_t d[3];
-    hid_t   dset;
+  hsize_t d[3];
+  hid_t   dset;
 
-    PetscFunctionBegin;
-    for (PetscInt k = 0; k < ndims; k++) d[k] = (hsize_t)dims[k];
-    PetscCall(CreateDataset(out, path, (int)ndims, d, &dset));
-    PetscCall(WriteRows(out, dset, 0, out->rank ? 0 : d[0], data));
-    PgfCallH5(out->comm, H5Dclose(dset));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < ndims; k++) d[k] = (hsize_t)dims[k];
+  PetscCall(CreateDataset(out, path, (int)ndims, d, &dset));
+  PetscCall(WriteRows(out, dset, 0, out->rank ? 0 : d[0], data));
+  PgfCallH5(out->comm, H5Dclose(dset));
+  PetscFunctionReturn(0);
 }
 
 /* A particle array, m x ncols (a vector of length m when ncols is 0), of
    which this rank holds rows rstart .. rstart + mloc - 1. */
 PetscErrorCode PgfOutputWriteParticles(PgfOutput out, const char path[], PetscInt m, PetscInt rstart, PetscInt mloc, PetscInt ncols, const PetscReal data[])
 {
-    hsize_t d[2] = {(hsize_t)m, (hsize_t)ncols};
-    hid_t   dset;
+  hsize_t d[2] = {(hsize_t)m, (hsize_t)ncols};
+  hid_t   dset;
 
-    PetscFunctionBegin;
-    PetscCall(CreateDataset(out, path, ncols ? 2 : 1, d, &dset));
-    PetscCall(WriteRows(out, dset, (hsize_t)rstart, (hsize_t)mloc, data));
-    PgfCallH5(out->comm, H5Dclose(dset));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(CreateDataset(out, path, ncols ? 2 : 1, d, &dset));
+  PetscCall(WriteRows(out, dset, (hsize_t)rstart, (hsize_t)mloc, data));
+  PgfCallH5(out->comm, H5Dclose(dset));
+  PetscFunctionReturn(0);
 }
 
 /* Open, or create growable along its first axis, the dataset at path with
    the given shape of one row, and grow it to nrows rows. */
 static PetscErrorCode GrowDataset(PgfOutput out, const char path[], int ndims, const hsize_t row[], hsize_t nrows, hid_t *dset)
 {
-    hsize_t dims[3], maxdims[3], chunk[3], rowbytes = sizeof(PetscReal);
+  hsize_t dims[3], maxdims[3], chunk[3], rowbytes = sizeof(PetscReal);
 
-    PetscFunctionBegin;
-    dims[0] = nrows;
-    for (int k = 1; k < ndims; k++) {
-        dims[k] = maxdims[k] = chunk[k] = row[k];
-        rowbytes *= row[k];
-    }
-    if (H5Lexists(out->file, path, H5P_DEFAULT) > 0) {
-        PgfCallH5(out->comm, *dset = H5Dopen2(out->file, path, H5P_DEFAULT));
-        PgfCallH5(out->comm, H5Dset_extent(*dset, dims));
-    } else {
-        hid_t space, dcpl;
+  PetscFunctionBegin;
+  dims[0] = nrows;
+  for (int k = 1; k < ndims; k++) {
+    dims[k] = maxdims[k] = chunk[k] = row[k];
+    rowbytes *= row[k];
+  }
+  if (H5Lexists(out->file, path, H5P_DEFAULT) > 0) {
+    PgfCallH5(out->comm, *dset = H5Dopen2(out->file, path, H5P_DEFAULT));
+    PgfCallH5(out->comm, H5Dset_extent(*dset, dims));
+  } else {
+    hid_t space, dcpl;
 
-        maxdims[0] = H5S_UNLIMITED;
-        chunk[0]   = PetscMax(1, PetscMin(4096, ((hsize_t)1 << 20) / rowbytes));
-        PgfCallH5(out->comm, space = H5Screate_simple(ndims, dims, maxdims));
-        PgfCallH5(out->comm, dcpl = H5Pcreate(H5P_DATASET_CREATE));
-        PgfCallH5(out->comm, H5Pset_chunk(dcpl, ndims, chunk));
-        PgfCallH5(out->comm, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, dcpl, H5P_DEFAULT));
-        PgfCallH5(out->comm, H5Pclose(dcpl));
-        PgfCallH5(out->comm, H5Sclose(space));
-    }
-    PetscFunctionReturn(0);
+    maxdims[0] = H5S_UNLIMITED;
+    chunk[0]   = PetscMax(1, PetscMin(4096, ((hsize_t)1 << 20) / rowbytes));
+    PgfCallH5(out->comm, space = H5Screate_simple(ndims, dims, maxdims));
+    PgfCallH5(out->comm, dcpl = H5Pcreate(H5P_DATASET_CREATE));
+    PgfCallH5(out->comm, H5Pset_chunk(dcpl, ndims, chunk));
+    PgfCallH5(out->comm, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, dcpl, H5P_DEFAULT));
+    PgfCallH5(out->comm, H5Pclose(dcpl));
+    PgfCallH5(out->comm, H5Sclose(space));
+  }
+  PetscFunctionReturn(0);
 }
 
 /* Appends rows held by rank 0 to a 1-D growable dataset. */
 static PetscErrorCode AppendRootValues(PgfOutput out, const char path[], hsize_t row0, hsize_t nrows, const PetscReal *values)
 {
-    hid_t   dset;
-    hsize_t row[1] = {1};
+  hid_t   dset;
+  hsize_t row[1] = {1};
 
-    PetscFunctionBegin;
-    PetscCall(GrowDataset(out, path, 1, row, row0 + nrows, &dset));
-    PetscCall(WriteRows(out, dset, row0, out->rank ? 0 : nrows, values));
-    PgfCallH5(out->comm, H5Dclose(dset));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(GrowDataset(out, path, 1, row, row0 + nrows, &dset));
+  PetscCall(WriteRows(out, dset, row0, out->rank ? 0 : nrows, values));
+  PgfCallH5(out->comm, H5Dclose(dset));
+  PetscFunctionReturn(0);
 }
 
 /* Snapshot k: t, loss and (when not NaN) gap, and the particles' weights w
    (m) and positions theta (m x npos), of which this rank holds its block. */
 PetscErrorCode PgfOutputAppendSnapshot(PgfOutput out, PetscReal t, PetscReal loss, PetscReal gap, PetscInt m, PetscInt npos, PetscInt rstart, PetscInt mloc, const PetscReal w[], const PetscReal theta[])
 {
-    hsize_t k = (hsize_t)out->nsnap, wrow[2] = {1, (hsize_t)m}, trow[3] = {1, (hsize_t)m, (hsize_t)npos};
-    hsize_t wstart[3] = {k, (hsize_t)rstart, 0}, wcount[2] = {1, (hsize_t)mloc}, tcount[3] = {1, (hsize_t)mloc, (hsize_t)npos};
-    hid_t   dset;
+  hsize_t k = (hsize_t)out->nsnap, wrow[2] = {1, (hsize_t)m}, trow[3] = {1, (hsize_t)m, (hsize_t)npos};
+  hsize_t wstart[3] = {k, (hsize_t)rstart, 0}, wcount[2] = {1, (hsize_t)mloc}, tcount[3] = {1, (hsize_t)mloc, (hsize_t)npos};
+  hid_t   dset;
 
-    PetscFunctionBegin;
-    PetscCall(AppendRootValues(out, "/snapshots/t", k, 1, &t));
-    PetscCall(AppendRootValues(out, "/snapshots/loss", k, 1, &loss));
-    if (!PetscIsNanReal(gap)) PetscCall(AppendRootValues(out, "/snapshots/gap", k, 1, &gap));
-    /* Row k holds all m particles: this rank writes its block of it. */
-    PetscCall(GrowDataset(out, "/snapshots/w", 2, wrow, k + 1, &dset));
-    PetscCall(WriteBlock(out, dset, wstart, wcount, w));
-    PgfCallH5(out->comm, H5Dclose(dset));
-    PetscCall(GrowDataset(out, "/snapshots/theta", 3, trow, k + 1, &dset));
-    PetscCall(WriteBlock(out, dset, wstart, tcount, theta));
-    PgfCallH5(out->comm, H5Dclose(dset));
-    out->nsnap++;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(AppendRootValues(out, "/snapshots/t", k, 1, &t));
+  PetscCall(AppendRootValues(out, "/snapshots/loss", k, 1, &loss));
+  if (!PetscIsNanReal(gap)) PetscCall(AppendRootValues(out, "/snapshots/gap", k, 1, &gap));
+  /* Row k holds all m particles: this rank writes its block of it. */
+  PetscCall(GrowDataset(out, "/snapshots/w", 2, wrow, k + 1, &dset));
+  PetscCall(WriteBlock(out, dset, wstart, wcount, w));
+  PgfCallH5(out->comm, H5Dclose(dset));
+  PetscCall(GrowDataset(out, "/snapshots/theta", 3, trow, k + 1, &dset));
+  PetscCall(WriteBlock(out, dset, wstart, tcount, theta));
+  PgfCallH5(out->comm, H5Dclose(dset));
+  out->nsnap++;
+  PetscFunctionReturn(0);
 }
 
 /* History rows held by rank 0, PGF_HISTORY_COLUMNS values each. */
 PetscErrorCode PgfOutputAppendHistory(PgfOutput out, PetscInt nrows, const PetscReal rows[])
 {
-    PetscReal *col;
+  PetscReal *col;
 
-    PetscFunctionBegin;
-    if (!nrows) PetscFunctionReturn(0);
-    PetscCall(PetscMalloc1(nrows, &col));
-    for (PetscInt c = 0; c < PGF_HISTORY_COLUMNS; c++) {
-        char path[64];
+  PetscFunctionBegin;
+  if (!nrows) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(nrows, &col));
+  for (PetscInt c = 0; c < PGF_HISTORY_COLUMNS; c++) {
+    char path[64];
 
-        for (PetscInt r = 0; r < nrows; r++) col[r] = rows[r * PGF_HISTORY_COLUMNS + c];
-        PetscCall(PetscSNPrintf(path, sizeof(path), "/history/%s", history_names[c]));
-        PetscCall(AppendRootValues(out, path, (hsize_t)out->nhist, (hsize_t)nrows, col));
-    }
-    out->nhist += nrows;
-    PetscCall(PetscFree(col));
-    PetscFunctionReturn(0);
+    for (PetscInt r = 0; r < nrows; r++) col[r] = rows[r * PGF_HISTORY_COLUMNS + c];
+    PetscCall(PetscSNPrintf(path, sizeof(path), "/history/%s", history_names[c]));
+    PetscCall(AppendRootValues(out, path, (hsize_t)out->nhist, (hsize_t)nrows, col));
+  }
+  out->nhist += nrows;
+  PetscCall(PetscFree(col));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOutputFlush(PgfOutput out)
 {
-    PetscFunctionBegin;
-    PgfCallH5(out->comm, H5Fflush(out->file, H5F_SCOPE_GLOBAL));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PgfCallH5(out->comm, H5Fflush(out->file, H5F_SCOPE_GLOBAL));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfOutputDestroy(PgfOutput *out)
 {
-    PetscFunctionBegin;
-    if (!*out) PetscFunctionReturn(0);
-    PgfCallH5((*out)->comm, H5Pclose((*out)->lcpl));
-    PgfCallH5((*out)->comm, H5Pclose((*out)->dxpl));
-    PgfCallH5((*out)->comm, H5Fclose((*out)->file));
-    PetscCall(PetscFree(*out));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  if (!*out) PetscFunctionReturn(0);
+  PgfCallH5((*out)->comm, H5Pclose((*out)->lcpl));
+  PgfCallH5((*out)->comm, H5Pclose((*out)->dxpl));
+  PgfCallH5((*out)->comm, H5Fclose((*out)->file));
+  PetscCall(PetscFree(*out));
+  PetscFunctionReturn(0);
 }
 
 /* Reads a whole dataset of ndims dimensions from an HDF5 file named by a
    user option, on every rank; every failure is the user's and says so. */
 PetscErrorCode PgfReadArray(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[], PetscReal **data)
 {
-    hid_t   fapl, file, dset, space;
-    hsize_t d[3];
-    int     nd;
-    size_t  n = 1;
+  hid_t   fapl, file, dset, space;
+  hsize_t d[3];
+  int     nd;
+  size_t  n = 1;
 
-    PetscFunctionBegin;
-    PetscCall(FileAccess(comm, &fapl));
-    file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
-    PgfCheckInput(comm, file >= 0, "%s %s: cannot open this file as HDF5 (missing, unreadable or not HDF5)", option, path);
-    if (H5Lexists(file, name, H5P_DEFAULT) <= 0 || (dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
-        H5Fclose(file);
-        PgfInputError(comm, "%s %s: has no dataset /%s", option, path, name);
-    }
-    PgfCallH5(comm, space = H5Dget_space(dset));
-    nd = H5Sget_simple_extent_ndims(space);
-    if (nd != ndims) {
-        H5Sclose(space);
-        H5Dclose(dset);
-        H5Fclose(file);
-        PgfInputError(comm, "%s %s: /%s must have %" PetscInt_FMT " dimension%s (it has %d)", option, path, name, ndims, ndims > 1 ? "s" : "", nd);
-    }
-    PgfCallH5(comm, H5Sget_simple_extent_dims(space, d, NULL));
-    for (int k = 0; k < nd; k++) {
-        dims[k] = (PetscInt)d[k];
-        n *= d[k];
-    }
-    PetscCall(PetscMalloc1(PetscMax(n, 1), data));
-    if (n) PgfCallH5(comm, H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data));
-    PgfCallH5(comm, H5Sclose(space));
-    PgfCallH5(comm, H5Dclose(dset));
-    PgfCallH5(comm, H5Fclose(file));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(FileAccess(comm, &fapl));
+  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  PgfCheckInput(comm, file >= 0, "%s %s: cannot open this file as HDF5 (missing, unreadable or not HDF5)", option, path);
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0 || (dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
+    H5Fclose(file);
+    PgfInputError(comm, "%s %s: has no dataset /%s", option, path, name);
+  }
+  PgfCallH5(comm, space = H5Dget_space(dset));
+  nd = H5Sget_simple_extent_ndims(space);
+  if (nd != ndims) {
+    H5Sclose(space);
+    H5Dclose(dset);
+    H5Fclose(file);
+    PgfInputError(comm, "%s %s: /%s must have %" PetscInt_FMT " dimension%s (it has %d)", option, path, name, ndims, ndims > 1 ? "s" : "", nd);
+  }
+  PgfCallH5(comm, H5Sget_simple_extent_dims(space, d, NULL));
+  for (int k = 0; k < nd; k++) {
+    dims[k] = (PetscInt)d[k];
+    n *= d[k];
+  }
+  PetscCall(PetscMalloc1(PetscMax(n, 1), data));
+  if (n) PgfCallH5(comm, H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data));
+  PgfCallH5(comm, H5Sclose(space));
+  PgfCallH5(comm, H5Dclose(dset));
+  PgfCallH5(comm, H5Fclose(file));
+  PetscFunctionReturn(0);
 }

@@ -10,51 +10,51 @@
    npos position coordinates), dof = 1 + npos values each, local particles
    contiguous. All array arguments below are local to the rank. */
 typedef struct {
-    /* Read the problem's options, check them, build its data (every rank). */
-    PetscErrorCode (*setfromoptions)(PgfModel);
-    /* Initial particles rstart .. rstart + mloc - 1. */
-    PetscErrorCode (*initialize)(PgfModel, PetscScalar *);
-    /* Add sum over local particles of Phi(u_i) to h (length N). */
-    PetscErrorCode (*predict)(PgfModel, const PetscScalar *, PetscReal *);
-    /* R(h) and rho = grad R(h) (length N); the same on every rank. */
-    PetscErrorCode (*loss)(PgfModel, const PetscReal *, PetscReal *, PetscReal *);
-    /* Velocities v(u_i) = DPhi(u_i)^T rho + grad V(u_i) (smooth part of V).
-       Called right after predict() on the same particles, so it may reuse
-       what predict() computed. */
-    PetscErrorCode (*velocity)(PgfModel, const PetscScalar *, const PetscReal *, PetscScalar *);
-    /* Sum over local particles of V(u_i), non-smooth part included. */
-    PetscErrorCode (*regularizer)(PgfModel, const PetscScalar *, PetscReal *);
-    /* Optional: after a step of size dt (soft-threshold, wrapping); sets
-     *changed when the particles were modified. */
-    PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
-    /* Optional: the measure's weight of each particle (default: u_i[0]). */
-    PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
-    /* Optional: a certificate of optimality, the duality gap at the particles
-     (MATH.md section 5), from h and rho of the last evaluation at them and
-     the objective F there. */
-    PetscErrorCode (*gap)(PgfModel, const PetscScalar *, PetscReal, PetscReal *);
-    /* Write /data and /truth. */
-    PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
-    PetscErrorCode (*destroy)(PgfModel);
+  /* Read the problem's options, check them, build its data (every rank). */
+  PetscErrorCode (*setfromoptions)(PgfModel);
+  /* Initial particles rstart .. rstart + mloc - 1. */
+  PetscErrorCode (*initialize)(PgfModel, PetscScalar *);
+  /* Add sum over local particles of Phi(u_i) to h (length N). */
+  PetscErrorCode (*predict)(PgfModel, const PetscScalar *, PetscReal *);
+  /* R(h) and rho = grad R(h) (length N); the same on every rank. */
+  PetscErrorCode (*loss)(PgfModel, const PetscReal *, PetscReal *, PetscReal *);
+  /* Velocities v(u_i) = DPhi(u_i)^T rho + grad V(u_i) (smooth part of V).
+     Called right after predict() on the same particles, so it may reuse
+     what predict() computed. */
+  PetscErrorCode (*velocity)(PgfModel, const PetscScalar *, const PetscReal *, PetscScalar *);
+  /* Sum over local particles of V(u_i), non-smooth part included. */
+  PetscErrorCode (*regularizer)(PgfModel, const PetscScalar *, PetscReal *);
+  /* Optional: after a step of size dt (soft-threshold, wrapping); sets
+   *changed when the particles were modified. */
+  PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
+  /* Optional: the measure's weight of each particle (default: u_i[0]). */
+  PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
+  /* Optional: a certificate of optimality, the duality gap at the particles
+   (MATH.md section 5), from h and rho of the last evaluation at them and
+   the objective F there. */
+  PetscErrorCode (*gap)(PgfModel, const PetscScalar *, PetscReal, PetscReal *);
+  /* Write /data and /truth. */
+  PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
+  PetscErrorCode (*destroy)(PgfModel);
 } PgfModelOps;
 
 struct _p_PgfModel {
-    MPI_Comm    comm;
-    char        name[32];
-    PgfModelOps ops;
-    void       *data;
+  MPI_Comm    comm;
+  char        name[32];
+  PgfModelOps ops;
+  void       *data;
 
-    PetscInt   m; /* particles, global */
-    PetscInt   npos; /* position coordinates per particle */
-    PetscInt   dof; /* 1 + npos */
-    PetscInt   N; /* length of the predictor h */
-    PetscInt   rstart; /* first local particle */
-    PetscInt   mloc; /* local particles */
-    PetscInt64 seed;
+  PetscInt   m; /* particles, global */
+  PetscInt   npos; /* position coordinates per particle */
+  PetscInt   dof; /* 1 + npos */
+  PetscInt   N; /* length of the predictor h */
+  PetscInt   rstart; /* first local particle */
+  PetscInt   mloc; /* local particles */
+  PetscInt64 seed;
 
-    PetscReal *hbuf; /* local contribution to h, then h itself: N + 1 values */
-    PetscReal *rho; /* gradient of R at h: N values */
-    PetscInt64 nevals;
+  PetscReal *hbuf; /* local contribution to h, then h itself: N + 1 values */
+  PetscReal *rho; /* gradient of R at h: N values */
+  PetscInt64 nevals;
 };
 
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);

@@ -6,13 +6,13 @@ static const char help[] = "pgflow: mean-field gradient flows of particles (Chiz
 
 int main(int argc, char **argv)
 {
-    PgfExitStatus  status = PGF_EXIT_OK;
-    PetscErrorCode ierr;
+  PgfExitStatus  status = PGF_EXIT_OK;
+  PetscErrorCode ierr;
 
-    PetscCall(PgfInitialize(&argc, &argv, help));
-    ierr = PgfRun(PETSC_COMM_WORLD, &status);
-    if (ierr) status = (PgfExitStatus)PgfExitStatusFromError(ierr);
-    if (status == PGF_EXIT_FAILURE && ierr) PETSCABORT(PETSC_COMM_WORLD, ierr); /* other ranks may wait in a collective */
-    PetscCall(PetscFinalize());
-    return status;
+  PetscCall(PgfInitialize(&argc, &argv, help));
+  ierr = PgfRun(PETSC_COMM_WORLD, &status);
+  if (ierr) status = (PgfExitStatus)PgfExitStatusFromError(ierr);
+  if (status == PGF_EXIT_FAILURE && ierr) PETSCABORT(PETSC_COMM_WORLD, ierr); /* other ranks may wait in a collective */
+  PetscCall(PetscFinalize());
+  return status;
 }

@@ -8,226 +8,226 @@
 #include "options.h"
 
 typedef enum { ACT_RELU,
-    ACT_SIGMOID,
-    ACT_TANH } Activation;
+  ACT_SIGMOID,
+  ACT_TANH } Activation;
 typedef enum { LOSS_SQUARE,
-    LOSS_LOGISTIC } Loss;
+  LOSS_LOGISTIC } Loss;
 typedef enum { REG_NONE,
-    REG_L2,
-    REG_L1 } Regularizer;
+  REG_L2,
+  REG_L1 } Regularizer;
 typedef enum { INPUT_GAUSSIAN,
-    INPUT_SPHERE } Inputs;
+  INPUT_SPHERE } Inputs;
 static const char *const activations[]  = {"relu", "sigmoid", "tanh"};
 static const char *const losses[]       = {"square", "logistic"};
 static const char *const regularizers[] = {"none", "l2", "l1"};
 static const char *const inputs[]       = {"gaussian", "sphere"};
 
 typedef struct {
-    PetscInt    n, d, p, m0;
-    PetscBool   bias;
-    Activation  act;
-    Loss        loss;
-    Regularizer reg;
-    Inputs      input;
-    PetscReal   lambda, noise, teacher_norm, init_scale;
-    char        datafile[PETSC_MAX_PATH_LEN];
+  PetscInt    n, d, p, m0;
+  PetscBool   bias;
+  Activation  act;
+  Loss        loss;
+  Regularizer reg;
+  Inputs      input;
+  PetscReal   lambda, noise, teacher_norm, init_scale;
+  char        datafile[PETSC_MAX_PATH_LEN];
 
-    PetscReal *X; /* p x n, column-major: sample j is X[j p .. j p + p - 1] */
-    PetscReal *y; /* n labels */
-    PetscReal *twt; /* teacher: m0 output weights, or NULL with -data */
-    PetscReal *ttheta; /* teacher: m0 x p */
-    PetscReal *Z; /* mloc x nb pre-activations of one block, or of all n when stored */
-    PetscReal *w; /* local output weights, contiguous */
-    PetscReal *vw; /* local weight velocities, contiguous */
-    PetscInt   nb; /* samples per block */
-    PetscBool  storeZ; /* keep Z of all samples from predict() for velocity() */
+  PetscReal *X; /* p x n, column-major: sample j is X[j p .. j p + p - 1] */
+  PetscReal *y; /* n labels */
+  PetscReal *twt; /* teacher: m0 output weights, or NULL with -data */
+  PetscReal *ttheta; /* teacher: m0 x p */
+  PetscReal *Z; /* mloc x nb pre-activations of one block, or of all n when stored */
+  PetscReal *w; /* local output weights, contiguous */
+  PetscReal *vw; /* local weight velocities, contiguous */
+  PetscInt   nb; /* samples per block */
+  PetscBool  storeZ; /* keep Z of all samples from predict() for velocity() */
 } TwoLayer;
 
 /* Pre-activations of samples j0 .. j0 + nj - 1 for the local particles. */
 static PetscErrorCode PreActivations(PgfModel model, const PetscScalar *u, PetscInt j0, PetscInt nj, PetscReal *Z)
 {
-    TwoLayer *tl = (TwoLayer *)model->data;
+  TwoLayer *tl = (TwoLayer *)model->data;
 
-    PetscFunctionBegin;
-    PetscCall(PgfGemm("T", "N", model->mloc, nj, tl->p, 1.0, &u[1], model->dof, &tl->X[j0 * tl->p], tl->p, 0.0, Z, model->mloc));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PgfGemm("T", "N", model->mloc, nj, tl->p, 1.0, &u[1], model->dof, &tl->X[j0 * tl->p], tl->p, 0.0, Z, model->mloc));
+  PetscFunctionReturn(0);
 }
 
 static inline PetscReal Sigmoid(PetscReal z)
 {
-    return z >= 0 ? 1 / (1 + PetscExpReal(-z)) : PetscExpReal(z) / (1 + PetscExpReal(z));
+  return z >= 0 ? 1 / (1 + PetscExpReal(-z)) : PetscExpReal(z) / (1 + PetscExpReal(z));
 }
 
 /* h_j += sum_i w_i s(Z_ij) over one block; the activation loop is
    specialized so that the relu case vectorizes. */
 static void ForwardBlock(Activation act, PetscInt mloc, PetscInt nj, const PetscReal *Z, const PetscReal *w, PetscReal *h)
 {
-    for (PetscInt j = 0; j < nj; j++) {
-        const PetscReal *z   = &Z[j * mloc];
-        PetscReal        acc = 0;
+  for (PetscInt j = 0; j < nj; j++) {
+    const PetscReal *z   = &Z[j * mloc];
+    PetscReal        acc = 0;
 
-        switch (act) {
-            case ACT_RELU:
-                for (PetscInt i = 0; i < mloc; i++) acc += w[i] * (z[i] > 0 ? z[i] : 0);
-                break;
-            case ACT_SIGMOID:
-                for (PetscInt i = 0; i < mloc; i++) acc += w[i] * Sigmoid(z[i]);
-                break;
-            case ACT_TANH:
-                for (PetscInt i = 0; i < mloc; i++) acc += w[i] * PetscTanhReal(z[i]);
-                break;
-        }
-        h[j] += acc;
+    switch (act) {
+      case ACT_RELU:
+        for (PetscInt i = 0; i < mloc; i++) acc += w[i] * (z[i] > 0 ? z[i] : 0);
+        break;
+      case ACT_SIGMOID:
+        for (PetscInt i = 0; i < mloc; i++) acc += w[i] * Sigmoid(z[i]);
+        break;
+      case ACT_TANH:
+        for (PetscInt i = 0; i < mloc; i++) acc += w[i] * PetscTanhReal(z[i]);
+        break;
     }
+    h[j] += acc;
+  }
 }
 
 /* vw_i += sum_j rho_j s(Z_ij), and Z_ij <- rho_j s'(Z_ij) in place, ready for
    the product with X that gives the position velocities. */
 static void BackwardBlock(Activation act, PetscInt mloc, PetscInt nj, PetscReal *Z, const PetscReal *rho, PetscReal *vw)
 {
-    for (PetscInt j = 0; j < nj; j++) {
-        PetscReal *z = &Z[j * mloc], r = rho[j];
+  for (PetscInt j = 0; j < nj; j++) {
+    PetscReal *z = &Z[j * mloc], r = rho[j];
 
-        switch (act) {
-            case ACT_RELU:
-                for (PetscInt i = 0; i < mloc; i++) {
-                    PetscReal pos = z[i] > 0;
+    switch (act) {
+      case ACT_RELU:
+        for (PetscInt i = 0; i < mloc; i++) {
+          PetscReal pos = z[i] > 0;
 
-                    vw[i] += r * pos * z[i];
-                    z[i] = r * pos;
-                }
-                break;
-            case ACT_SIGMOID:
-                for (PetscInt i = 0; i < mloc; i++) {
-                    PetscReal s = Sigmoid(z[i]);
-
-                    vw[i] += r * s;
-                    z[i] = r * s * (1 - s);
-                }
-                break;
-            case ACT_TANH:
-                for (PetscInt i = 0; i < mloc; i++) {
-                    PetscReal s = PetscTanhReal(z[i]);
-
-                    vw[i] += r * s;
-                    z[i] = r * (1 - s * s);
-                }
-                break;
+          vw[i] += r * pos * z[i];
+          z[i] = r * pos;
         }
+        break;
+      case ACT_SIGMOID:
+        for (PetscInt i = 0; i < mloc; i++) {
+          PetscReal s = Sigmoid(z[i]);
+
+          vw[i] += r * s;
+          z[i] = r * s * (1 - s);
+        }
+        break;
+      case ACT_TANH:
+        for (PetscInt i = 0; i < mloc; i++) {
+          PetscReal s = PetscTanhReal(z[i]);
+
+          vw[i] += r * s;
+          z[i] = r * (1 - s * s);
+        }
+        break;
     }
+  }
 }
 
 static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, PetscReal *h)
 {
-    TwoLayer *tl = (TwoLayer *)model->data;
+  TwoLayer *tl = (TwoLayer *)model->data;
 
-    PetscFunctionBegin;
-    if (!model->mloc) PetscFunctionReturn(0);
-    for (PetscInt i = 0; i < model->mloc; i++) tl->w[i] = u[i * model->dof];
-    for (PetscInt j0 = 0; j0 < tl->n; j0 += tl->nb) {
-        PetscInt   nj = PetscMin(tl->nb, tl->n - j0);
-        PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->mloc] : tl->Z;
+  PetscFunctionBegin;
+  if (!model->mloc) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < model->mloc; i++) tl->w[i] = u[i * model->dof];
+  for (PetscInt j0 = 0; j0 < tl->n; j0 += tl->nb) {
+    PetscInt   nj = PetscMin(tl->nb, tl->n - j0);
+    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->mloc] : tl->Z;
 
-        PetscCall(PreActivations(model, u, j0, nj, Z));
-        ForwardBlock(tl->act, model->mloc, nj, Z, tl->w, &h[j0]);
-    }
-    PetscFunctionReturn(0);
+    PetscCall(PreActivations(model, u, j0, nj, Z));
+    ForwardBlock(tl->act, model->mloc, nj, Z, tl->w, &h[j0]);
+  }
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscScalar *v)
 {
-    TwoLayer *tl  = (TwoLayer *)model->data;
-    PetscInt  dof = model->dof, p = tl->p;
+  TwoLayer *tl  = (TwoLayer *)model->data;
+  PetscInt  dof = model->dof, p = tl->p;
 
-    PetscFunctionBegin;
-    if (!model->mloc) PetscFunctionReturn(0);
-    PetscCall(PetscArrayzero(tl->vw, model->mloc));
-    PetscCall(PetscArrayzero(v, model->mloc * dof));
-    for (PetscInt j0 = 0; j0 < tl->n; j0 += tl->nb) {
-        PetscInt   nj = PetscMin(tl->nb, tl->n - j0);
-        PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->mloc] : tl->Z;
+  PetscFunctionBegin;
+  if (!model->mloc) PetscFunctionReturn(0);
+  PetscCall(PetscArrayzero(tl->vw, model->mloc));
+  PetscCall(PetscArrayzero(v, model->mloc * dof));
+  for (PetscInt j0 = 0; j0 < tl->n; j0 += tl->nb) {
+    PetscInt   nj = PetscMin(tl->nb, tl->n - j0);
+    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->mloc] : tl->Z;
 
-        if (!tl->storeZ) PetscCall(PreActivations(model, u, j0, nj, Z));
-        BackwardBlock(tl->act, model->mloc, nj, Z, &rho[j0], tl->vw);
-        PetscCall(PgfGemm("N", "T", p, model->mloc, nj, 1.0, &tl->X[j0 * p], p, Z, model->mloc, 1.0, &v[1], dof));
-    }
-    for (PetscInt i = 0; i < model->mloc; i++) {
-        PetscScalar *vi = &v[i * dof];
-        PetscReal    wi = u[i * dof];
+    if (!tl->storeZ) PetscCall(PreActivations(model, u, j0, nj, Z));
+    BackwardBlock(tl->act, model->mloc, nj, Z, &rho[j0], tl->vw);
+    PetscCall(PgfGemm("N", "T", p, model->mloc, nj, 1.0, &tl->X[j0 * p], p, Z, model->mloc, 1.0, &v[1], dof));
+  }
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    PetscScalar *vi = &v[i * dof];
+    PetscReal    wi = u[i * dof];
 
-        vi[0] = tl->vw[i];
-        for (PetscInt k = 1; k < dof; k++) vi[k] *= wi;
-        if (tl->reg == REG_L2)
-            for (PetscInt k = 0; k < dof; k++) vi[k] += tl->lambda * u[i * dof + k];
-    }
-    PetscFunctionReturn(0);
+    vi[0] = tl->vw[i];
+    for (PetscInt k = 1; k < dof; k++) vi[k] *= wi;
+    if (tl->reg == REG_L2)
+      for (PetscInt k = 0; k < dof; k++) vi[k] += tl->lambda * u[i * dof + k];
+  }
+  PetscFunctionReturn(0);
 }
 
 /* R(h) = (1/n) sum_j l(h_j, y_j) and rho_j = (1/n) dl/dh, without overflow. */
 static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal *R, PetscReal *rho)
 {
-    TwoLayer *tl  = (TwoLayer *)model->data;
-    PetscReal sum = 0;
+  TwoLayer *tl  = (TwoLayer *)model->data;
+  PetscReal sum = 0;
 
-    PetscFunctionBegin;
-    for (PetscInt j = 0; j < tl->n; j++) {
-        if (tl->loss == LOSS_SQUARE) {
-            PetscReal r = h[j] - tl->y[j];
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < tl->n; j++) {
+    if (tl->loss == LOSS_SQUARE) {
+      PetscReal r = h[j] - tl->y[j];
 
-            sum += 0.5 * r * r;
-            rho[j] = r / tl->n;
-        } else {
-            PetscReal z = -tl->y[j] * h[j]; /* l = log(1 + e^z), dl/dh = -y sigmoid(z) */
+      sum += 0.5 * r * r;
+      rho[j] = r / tl->n;
+    } else {
+      PetscReal z = -tl->y[j] * h[j]; /* l = log(1 + e^z), dl/dh = -y sigmoid(z) */
 
-            sum += z > 0 ? z + log1p(PetscExpReal(-z)) : log1p(PetscExpReal(z));
-            rho[j] = -tl->y[j] * Sigmoid(z) / tl->n;
-        }
+      sum += z > 0 ? z + log1p(PetscExpReal(-z)) : log1p(PetscExpReal(z));
+      rho[j] = -tl->y[j] * Sigmoid(z) / tl->n;
     }
-    *R = sum / tl->n;
-    PetscFunctionReturn(0);
+  }
+  *R = sum / tl->n;
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TwoLayerRegularizer(PgfModel model, const PetscScalar *u, PetscReal *V)
 {
-    TwoLayer *tl  = (TwoLayer *)model->data;
-    PetscReal sum = 0;
+  TwoLayer *tl  = (TwoLayer *)model->data;
+  PetscReal sum = 0;
 
-    PetscFunctionBegin;
-    for (PetscInt i = 0; i < model->mloc; i++) {
-        const PetscScalar *ui = &u[i * model->dof];
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    const PetscScalar *ui = &u[i * model->dof];
 
-        if (tl->reg == REG_L1) sum += tl->lambda * PetscAbsReal(ui[0]);
-        if (tl->reg == REG_L2)
-            for (PetscInt k = 0; k < model->dof; k++) sum += 0.5 * tl->lambda * ui[k] * ui[k];
-    }
-    *V = sum;
-    PetscFunctionReturn(0);
+    if (tl->reg == REG_L1) sum += tl->lambda * PetscAbsReal(ui[0]);
+    if (tl->reg == REG_L2)
+      for (PetscInt k = 0; k < model->dof; k++) sum += 0.5 * tl->lambda * ui[k] * ui[k];
+  }
+  *V = sum;
+  PetscFunctionReturn(0);
 }
 
 /* l1: the proximal step of lambda |w| after a step of size dt (MATH.md section 4, fb). */
 static PetscErrorCode TwoLayerProx(PgfModel model, PetscReal dt, PetscScalar *u, PetscBool *changed)
 {
-    TwoLayer *tl = (TwoLayer *)model->data;
+  TwoLayer *tl = (TwoLayer *)model->data;
 
-    PetscFunctionBegin;
-    if (tl->reg != REG_L1) PetscFunctionReturn(0);
-    for (PetscInt i = 0; i < model->mloc; i++) {
-        PetscScalar *w = &u[i * model->dof];
+  PetscFunctionBegin;
+  if (tl->reg != REG_L1) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    PetscScalar *w = &u[i * model->dof];
 
-        *w       = PetscSign(*w) * PetscMax(PetscAbsReal(*w) - dt * tl->lambda, 0);
-        *changed = PETSC_TRUE;
-    }
-    PetscFunctionReturn(0);
+    *w       = PetscSign(*w) * PetscMax(PetscAbsReal(*w) - dt * tl->lambda, 0);
+    *changed = PETSC_TRUE;
+  }
+  PetscFunctionReturn(0);
 }
 
 static PetscReal Activate(Activation act, PetscReal z)
 {
-    switch (act) {
-        case ACT_RELU: return z > 0 ? z : 0;
-        case ACT_SIGMOID: return Sigmoid(z);
-        case ACT_TANH: return PetscTanhReal(z);
-    }
-    return 0;
+  switch (act) {
+    case ACT_RELU: return z > 0 ? z : 0;
+    case ACT_SIGMOID: return Sigmoid(z);
+    case ACT_TANH: return PetscTanhReal(z);
+  }
+  return 0;
 }
 
 /* Gaussian or spherical inputs, a teacher network and its labels (MATH.md
@@ -235,65 +235,65 @@ static PetscReal Activate(Activation act, PetscReal z)
    the labels are the signs of the teacher's output. */
 static PetscErrorCode MakeTeacherData(PgfModel model)
 {
-    TwoLayer  *tl   = (TwoLayer *)model->data;
-    PetscInt64 seed = model->seed;
+  TwoLayer  *tl   = (TwoLayer *)model->data;
+  PetscInt64 seed = model->seed;
 
-    PetscFunctionBegin;
-    PetscCall(PetscMalloc2(tl->m0, &tl->twt, tl->m0 * tl->p, &tl->ttheta));
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(tl->m0, &tl->twt, tl->m0 * tl->p, &tl->ttheta));
+  for (PetscInt k = 0; k < tl->m0; k++) {
+    tl->twt[k] = k % 2 ? -1 : 1;
+    PgfRandSphere(seed, PGF_STREAM_TEACHER, k, tl->p, tl->teacher_norm, &tl->ttheta[k * tl->p]);
+  }
+  for (PetscInt j = 0; j < tl->n; j++) {
+    PetscReal *x = &tl->X[j * tl->p], f = 0;
+
+    if (tl->input == INPUT_SPHERE) PgfRandSphere(seed, PGF_STREAM_INPUTS, j, tl->d, 1.0, x);
+    else
+      for (PetscInt k = 0; k < tl->d; k++) x[k] = PgfRandNormal(seed, PGF_STREAM_INPUTS, j, k);
+    if (tl->bias) x[tl->d] = 1;
     for (PetscInt k = 0; k < tl->m0; k++) {
-        tl->twt[k] = k % 2 ? -1 : 1;
-        PgfRandSphere(seed, PGF_STREAM_TEACHER, k, tl->p, tl->teacher_norm, &tl->ttheta[k * tl->p]);
-    }
-    for (PetscInt j = 0; j < tl->n; j++) {
-        PetscReal *x = &tl->X[j * tl->p], f = 0;
+      PetscReal z = 0;
 
-        if (tl->input == INPUT_SPHERE) PgfRandSphere(seed, PGF_STREAM_INPUTS, j, tl->d, 1.0, x);
-        else
-            for (PetscInt k = 0; k < tl->d; k++) x[k] = PgfRandNormal(seed, PGF_STREAM_INPUTS, j, k);
-        if (tl->bias) x[tl->d] = 1;
-        for (PetscInt k = 0; k < tl->m0; k++) {
-            PetscReal z = 0;
-
-            for (PetscInt c = 0; c < tl->p; c++) z += tl->ttheta[k * tl->p + c] * x[c];
-            f += tl->twt[k] * Activate(tl->act, z);
-        }
-        f        = f / tl->m0 + tl->noise * PgfRandNormal(seed, PGF_STREAM_NOISE, j, 0);
-        tl->y[j] = tl->loss == LOSS_LOGISTIC ? (f >= 0 ? 1 : -1) : f;
+      for (PetscInt c = 0; c < tl->p; c++) z += tl->ttheta[k * tl->p + c] * x[c];
+      f += tl->twt[k] * Activate(tl->act, z);
     }
-    PetscFunctionReturn(0);
+    f        = f / tl->m0 + tl->noise * PgfRandNormal(seed, PGF_STREAM_NOISE, j, 0);
+    tl->y[j] = tl->loss == LOSS_LOGISTIC ? (f >= 0 ? 1 : -1) : f;
+  }
+  PetscFunctionReturn(0);
 }
 
 /* -data FILE.h5: /X (n x d) and /y (n), finite, labels +-1 for the logistic loss. */
 static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool samplesset)
 {
-    TwoLayer  *tl = (TwoLayer *)model->data;
-    PetscInt   xdims[2], ydims[1];
-    PetscReal *X, *y;
-    char      *f = tl->datafile;
+  TwoLayer  *tl = (TwoLayer *)model->data;
+  PetscInt   xdims[2], ydims[1];
+  PetscReal *X, *y;
+  char      *f = tl->datafile;
 
-    PetscFunctionBegin;
-    PetscCall(PgfReadArray(model->comm, "-data", f, "X", 2, xdims, &X));
-    PetscCall(PgfReadArray(model->comm, "-data", f, "y", 1, ydims, &y));
-    PgfCheckInput(model->comm, xdims[0] == ydims[0] && xdims[0] > 0 && xdims[1] > 0, "-data %s: /X must be n x d and /y of length n with n, d >= 1 (got X %" PetscInt_FMT " x %" PetscInt_FMT ", y %" PetscInt_FMT ")", f, xdims[0], xdims[1], ydims[0]);
-    PgfCheckInput(model->comm, !dimset || tl->d == xdims[1], "-dim %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " columns", tl->d, f, xdims[1]);
-    PgfCheckInput(model->comm, !samplesset || tl->n == xdims[0], "-samples %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " rows", tl->n, f, xdims[0]);
-    for (PetscInt k = 0; k < xdims[0] * xdims[1]; k++) PgfCheckInput(model->comm, !PetscIsInfOrNanReal(X[k]), "-data %s: /X must be finite (entry %" PetscInt_FMT " is not)", f, k);
-    for (PetscInt j = 0; j < ydims[0]; j++) {
-        PgfCheckInput(model->comm, !PetscIsInfOrNanReal(y[j]), "-data %s: /y must be finite (entry %" PetscInt_FMT " is not)", f, j);
-        PgfCheckInput(model->comm, tl->loss != LOSS_LOGISTIC || y[j] == 1 || y[j] == -1, "-loss logistic needs labels -1 and +1, but /y[%" PetscInt_FMT "] of -data %s is %g", j, f, (double)y[j]);
-    }
-    tl->n = xdims[0];
-    tl->d = xdims[1];
-    tl->p = tl->d + tl->bias;
-    PetscCall(PetscMalloc2(tl->p * tl->n, &tl->X, tl->n, &tl->y));
-    for (PetscInt j = 0; j < tl->n; j++) {
-        PetscCall(PetscArraycpy(&tl->X[j * tl->p], &X[j * tl->d], tl->d));
-        if (tl->bias) tl->X[j * tl->p + tl->d] = 1;
-    }
-    PetscCall(PetscArraycpy(tl->y, y, tl->n));
-    PetscCall(PetscFree(X));
-    PetscCall(PetscFree(y));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PgfReadArray(model->comm, "-data", f, "X", 2, xdims, &X));
+  PetscCall(PgfReadArray(model->comm, "-data", f, "y", 1, ydims, &y));
+  PgfCheckInput(model->comm, xdims[0] == ydims[0] && xdims[0] > 0 && xdims[1] > 0, "-data %s: /X must be n x d and /y of length n with n, d >= 1 (got X %" PetscInt_FMT " x %" PetscInt_FMT ", y %" PetscInt_FMT ")", f, xdims[0], xdims[1], ydims[0]);
+  PgfCheckInput(model->comm, !dimset || tl->d == xdims[1], "-dim %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " columns", tl->d, f, xdims[1]);
+  PgfCheckInput(model->comm, !samplesset || tl->n == xdims[0], "-samples %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " rows", tl->n, f, xdims[0]);
+  for (PetscInt k = 0; k < xdims[0] * xdims[1]; k++) PgfCheckInput(model->comm, !PetscIsInfOrNanReal(X[k]), "-data %s: /X must be finite (entry %" PetscInt_FMT " is not)", f, k);
+  for (PetscInt j = 0; j < ydims[0]; j++) {
+    PgfCheckInput(model->comm, !PetscIsInfOrNanReal(y[j]), "-data %s: /y must be finite (entry %" PetscInt_FMT " is not)", f, j);
+    PgfCheckInput(model->comm, tl->loss != LOSS_LOGISTIC || y[j] == 1 || y[j] == -1, "-loss logistic needs labels -1 and +1, but /y[%" PetscInt_FMT "] of -data %s is %g", j, f, (double)y[j]);
+  }
+  tl->n = xdims[0];
+  tl->d = xdims[1];
+  tl->p = tl->d + tl->bias;
+  PetscCall(PetscMalloc2(tl->p * tl->n, &tl->X, tl->n, &tl->y));
+  for (PetscInt j = 0; j < tl->n; j++) {
+    PetscCall(PetscArraycpy(&tl->X[j * tl->p], &X[j * tl->d], tl->d));
+    if (tl->bias) tl->X[j * tl->p + tl->d] = 1;
+  }
+  PetscCall(PetscArraycpy(tl->y, y, tl->n));
+  PetscCall(PetscFree(X));
+  PetscCall(PetscFree(y));
+  PetscFunctionReturn(0);
 }
 
 /* Blocks of samples small enough that a block of Z stays in cache while the
@@ -301,135 +301,135 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
    velocity() when it takes at most zbudget bytes, and recomputed otherwise. */
 static PetscErrorCode SetupWorkspace(PgfModel model)
 {
-    TwoLayer  *tl      = (TwoLayer *)model->data;
-    PetscInt   mloc    = PetscMax(model->mloc, 1);
-    size_t     zbudget = (size_t)1 << 30, cache = (size_t)1 << 21;
-    PetscInt64 nz;
+  TwoLayer  *tl      = (TwoLayer *)model->data;
+  PetscInt   mloc    = PetscMax(model->mloc, 1);
+  size_t     zbudget = (size_t)1 << 30, cache = (size_t)1 << 21;
+  PetscInt64 nz;
 
-    PetscFunctionBegin;
-    tl->nb     = PetscMax(16, PetscMin(tl->n, (PetscInt)(cache / (sizeof(PetscReal) * mloc))));
-    tl->storeZ = (PetscBool)((size_t)tl->n * mloc * sizeof(PetscReal) <= zbudget);
-    nz         = (PetscInt64)mloc * (tl->storeZ ? tl->n : tl->nb);
-    PetscCall(PetscMalloc3(nz, &tl->Z, mloc, &tl->w, mloc, &tl->vw));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  tl->nb     = PetscMax(16, PetscMin(tl->n, (PetscInt)(cache / (sizeof(PetscReal) * mloc))));
+  tl->storeZ = (PetscBool)((size_t)tl->n * mloc * sizeof(PetscReal) <= zbudget);
+  nz         = (PetscInt64)mloc * (tl->storeZ ? tl->n : tl->nb);
+  PetscCall(PetscMalloc3(nz, &tl->Z, mloc, &tl->w, mloc, &tl->vw));
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
 {
-    TwoLayer *tl  = (TwoLayer *)model->data;
-    PetscInt  act = ACT_RELU, loss = LOSS_SQUARE, reg = REG_NONE, input = INPUT_GAUSSIAN;
-    PetscBool dimset, samplesset, lambdaset, scaleset, fromfile;
+  TwoLayer *tl  = (TwoLayer *)model->data;
+  PetscInt  act = ACT_RELU, loss = LOSS_SQUARE, reg = REG_NONE, input = INPUT_GAUSSIAN;
+  PetscBool dimset, samplesset, lambdaset, scaleset, fromfile;
 
-    PetscFunctionBegin;
-    tl->d            = 2;
-    tl->n            = 1000;
-    tl->bias         = PETSC_TRUE;
-    tl->m0           = 3;
-    tl->teacher_norm = 1;
-    PetscOptionsBegin(model->comm, NULL, "Two-layer network (-problem twolayer)", NULL);
-    PetscCall(PgfOptionsInt(PetscOptionsObject, "-dim", "Input dimension d", tl->d, 1, PETSC_MAX_INT, &tl->d));
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-dim", &dimset));
-    PetscCall(PgfOptionsBool(PetscOptionsObject, "-bias", "Append a constant 1 to the inputs (p = d + 1)", tl->bias, &tl->bias));
-    PetscCall(PgfOptionsInt(PetscOptionsObject, "-samples", "Number of samples n", tl->n, 1, PETSC_MAX_INT, &tl->n));
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-samples", &samplesset));
-    PetscCall(PgfOptionsEList(PetscOptionsObject, "-input", "Distribution of the inputs", inputs, 2, input, &input));
-    PetscCall(PgfOptionsInt(PetscOptionsObject, "-teacher_neurons", "Teacher neurons m0", tl->m0, 1, PETSC_MAX_INT, &tl->m0));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-teacher_norm", "Norm of the teacher's positions", tl->teacher_norm, PETSC_SMALL, PETSC_MAX_REAL, &tl->teacher_norm));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-noise", "Standard deviation of the label noise", 0, 0, PETSC_MAX_REAL, &tl->noise));
-    PetscCall(PgfOptionsEList(PetscOptionsObject, "-activation", "Activation s", activations, 3, act, &act));
-    PetscCall(PgfOptionsEList(PetscOptionsObject, "-loss", "Loss l", losses, 2, loss, &loss));
-    PetscCall(PgfOptionsEList(PetscOptionsObject, "-reg", "Regularizer V", regularizers, 3, reg, &reg));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-lambda", "Regularization strength", 0, 0, PETSC_MAX_REAL, &tl->lambda));
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-lambda", &lambdaset));
-    PetscCall(PgfOptionsReal(PetscOptionsObject, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(p) otherwise)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &tl->init_scale));
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
-    PetscCall(PgfOptionsString(PetscOptionsObject, "-data", "Read /X (n x d) and /y (n) from this HDF5 file instead of a teacher", "", tl->datafile, sizeof(tl->datafile)));
-    PetscOptionsEnd();
-    tl->act   = (Activation)act;
-    tl->loss  = (Loss)loss;
-    tl->reg   = (Regularizer)reg;
-    tl->input = (Inputs)input;
-    PgfCheckInput(model->comm, !(lambdaset && tl->lambda > 0 && tl->reg == REG_NONE), "-lambda needs -reg l2 or -reg l1 (with -reg none it would be ignored)");
-    fromfile = (PetscBool)(tl->datafile[0] != 0);
-    if (fromfile) PetscCall(ReadData(model, dimset, samplesset));
-    else {
-        tl->p = tl->d + tl->bias;
-        PetscCall(PetscMalloc2(tl->p * tl->n, &tl->X, tl->n, &tl->y));
-        PetscCall(MakeTeacherData(model));
-    }
-    if (!scaleset && tl->act != ACT_RELU) tl->init_scale = 1 / PetscSqrtReal(tl->p);
-    model->npos = tl->p;
-    model->N    = tl->n;
-    PetscCall(SetupWorkspace(model));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  tl->d            = 2;
+  tl->n            = 1000;
+  tl->bias         = PETSC_TRUE;
+  tl->m0           = 3;
+  tl->teacher_norm = 1;
+  PetscOptionsBegin(model->comm, NULL, "Two-layer network (-problem twolayer)", NULL);
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-dim", "Input dimension d", tl->d, 1, PETSC_MAX_INT, &tl->d));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-dim", &dimset));
+  PetscCall(PgfOptionsBool(PetscOptionsObject, "-bias", "Append a constant 1 to the inputs (p = d + 1)", tl->bias, &tl->bias));
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-samples", "Number of samples n", tl->n, 1, PETSC_MAX_INT, &tl->n));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-samples", &samplesset));
+  PetscCall(PgfOptionsEList(PetscOptionsObject, "-input", "Distribution of the inputs", inputs, 2, input, &input));
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-teacher_neurons", "Teacher neurons m0", tl->m0, 1, PETSC_MAX_INT, &tl->m0));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-teacher_norm", "Norm of the teacher's positions", tl->teacher_norm, PETSC_SMALL, PETSC_MAX_REAL, &tl->teacher_norm));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-noise", "Standard deviation of the label noise", 0, 0, PETSC_MAX_REAL, &tl->noise));
+  PetscCall(PgfOptionsEList(PetscOptionsObject, "-activation", "Activation s", activations, 3, act, &act));
+  PetscCall(PgfOptionsEList(PetscOptionsObject, "-loss", "Loss l", losses, 2, loss, &loss));
+  PetscCall(PgfOptionsEList(PetscOptionsObject, "-reg", "Regularizer V", regularizers, 3, reg, &reg));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-lambda", "Regularization strength", 0, 0, PETSC_MAX_REAL, &tl->lambda));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-lambda", &lambdaset));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(p) otherwise)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &tl->init_scale));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
+  PetscCall(PgfOptionsString(PetscOptionsObject, "-data", "Read /X (n x d) and /y (n) from this HDF5 file instead of a teacher", "", tl->datafile, sizeof(tl->datafile)));
+  PetscOptionsEnd();
+  tl->act   = (Activation)act;
+  tl->loss  = (Loss)loss;
+  tl->reg   = (Regularizer)reg;
+  tl->input = (Inputs)input;
+  PgfCheckInput(model->comm, !(lambdaset && tl->lambda > 0 && tl->reg == REG_NONE), "-lambda needs -reg l2 or -reg l1 (with -reg none it would be ignored)");
+  fromfile = (PetscBool)(tl->datafile[0] != 0);
+  if (fromfile) PetscCall(ReadData(model, dimset, samplesset));
+  else {
+    tl->p = tl->d + tl->bias;
+    PetscCall(PetscMalloc2(tl->p * tl->n, &tl->X, tl->n, &tl->y));
+    PetscCall(MakeTeacherData(model));
+  }
+  if (!scaleset && tl->act != ACT_RELU) tl->init_scale = 1 / PetscSqrtReal(tl->p);
+  model->npos = tl->p;
+  model->N    = tl->n;
+  PetscCall(SetupWorkspace(model));
+  PetscFunctionReturn(0);
 }
 
 /* relu is 2-homogeneous in u: u_i uniform on the sphere of radius r0 in
    R^(1+p); sigmoid and tanh: w_i = 0, theta_i ~ N(0, r0^2 I_p) (MATH.md 3). */
 static PetscErrorCode TwoLayerInitialize(PgfModel model, PetscScalar *u)
 {
-    TwoLayer *tl = (TwoLayer *)model->data;
+  TwoLayer *tl = (TwoLayer *)model->data;
 
-    PetscFunctionBegin;
-    for (PetscInt i = 0; i < model->mloc; i++) {
-        PetscInt64   gi = model->rstart + i;
-        PetscScalar *ui = &u[i * model->dof];
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    PetscInt64   gi = model->rstart + i;
+    PetscScalar *ui = &u[i * model->dof];
 
-        if (tl->act == ACT_RELU) PgfRandSphere(model->seed, PGF_STREAM_PARTICLES, gi, model->dof, tl->init_scale, ui);
-        else {
-            ui[0] = 0;
-            for (PetscInt k = 0; k < tl->p; k++) ui[1 + k] = tl->init_scale * PgfRandNormal(model->seed, PGF_STREAM_PARTICLES, gi, k);
-        }
+    if (tl->act == ACT_RELU) PgfRandSphere(model->seed, PGF_STREAM_PARTICLES, gi, model->dof, tl->init_scale, ui);
+    else {
+      ui[0] = 0;
+      for (PetscInt k = 0; k < tl->p; k++) ui[1 + k] = tl->init_scale * PgfRandNormal(model->seed, PGF_STREAM_PARTICLES, gi, k);
     }
-    PetscFunctionReturn(0);
+  }
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TwoLayerWriteProblem(PgfModel model, PgfOutput out)
 {
-    TwoLayer  *tl = (TwoLayer *)model->data;
-    PetscReal *X;
-    PetscInt   xdims[2] = {tl->n, tl->d}, ydims[1] = {tl->n}, wdims[1] = {tl->m0}, tdims[2] = {tl->m0, tl->p};
+  TwoLayer  *tl = (TwoLayer *)model->data;
+  PetscReal *X;
+  PetscInt   xdims[2] = {tl->n, tl->d}, ydims[1] = {tl->n}, wdims[1] = {tl->m0}, tdims[2] = {tl->m0, tl->p};
 
-    PetscFunctionBegin;
-    PetscCall(PetscMalloc1(tl->n * tl->d, &X));
-    for (PetscInt j = 0; j < tl->n; j++) PetscCall(PetscArraycpy(&X[j * tl->d], &tl->X[j * tl->p], tl->d));
-    PetscCall(PgfOutputWriteRootArray(out, "/data/X", 2, xdims, X));
-    PetscCall(PgfOutputWriteRootArray(out, "/data/y", 1, ydims, tl->y));
-    PetscCall(PetscFree(X));
-    if (tl->twt) {
-        PetscCall(PgfOutputWriteRootArray(out, "/truth/w", 1, wdims, tl->twt));
-        PetscCall(PgfOutputWriteRootArray(out, "/truth/theta", 2, tdims, tl->ttheta));
-    }
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(tl->n * tl->d, &X));
+  for (PetscInt j = 0; j < tl->n; j++) PetscCall(PetscArraycpy(&X[j * tl->d], &tl->X[j * tl->p], tl->d));
+  PetscCall(PgfOutputWriteRootArray(out, "/data/X", 2, xdims, X));
+  PetscCall(PgfOutputWriteRootArray(out, "/data/y", 1, ydims, tl->y));
+  PetscCall(PetscFree(X));
+  if (tl->twt) {
+    PetscCall(PgfOutputWriteRootArray(out, "/truth/w", 1, wdims, tl->twt));
+    PetscCall(PgfOutputWriteRootArray(out, "/truth/theta", 2, tdims, tl->ttheta));
+  }
+  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TwoLayerDestroy(PgfModel model)
 {
-    TwoLayer *tl = (TwoLayer *)model->data;
+  TwoLayer *tl = (TwoLayer *)model->data;
 
-    PetscFunctionBegin;
-    PetscCall(PetscFree2(tl->X, tl->y));
-    PetscCall(PetscFree2(tl->twt, tl->ttheta));
-    PetscCall(PetscFree3(tl->Z, tl->w, tl->vw));
-    PetscCall(PetscFree(model->data));
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PetscFree2(tl->X, tl->y));
+  PetscCall(PetscFree2(tl->twt, tl->ttheta));
+  PetscCall(PetscFree3(tl->Z, tl->w, tl->vw));
+  PetscCall(PetscFree(model->data));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelCreate_TwoLayer(PgfModel model)
 {
-    TwoLayer *tl;
+  TwoLayer *tl;
 
-    PetscFunctionBegin;
-    PetscCall(PetscNew(&tl));
-    model->data               = tl;
-    model->ops.setfromoptions = TwoLayerSetFromOptions;
-    model->ops.initialize     = TwoLayerInitialize;
-    model->ops.predict        = TwoLayerPredict;
-    model->ops.loss           = TwoLayerLoss;
-    model->ops.velocity       = TwoLayerVelocity;
-    model->ops.regularizer    = TwoLayerRegularizer;
-    model->ops.prox           = TwoLayerProx;
-    model->ops.writeproblem   = TwoLayerWriteProblem;
-    model->ops.destroy        = TwoLayerDestroy;
-    PetscFunctionReturn(0);
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&tl));
+  model->data               = tl;
+  model->ops.setfromoptions = TwoLayerSetFromOptions;
+  model->ops.initialize     = TwoLayerInitialize;
+  model->ops.predict        = TwoLayerPredict;
+  model->ops.loss           = TwoLayerLoss;
+  model->ops.velocity       = TwoLayerVelocity;
+  model->ops.regularizer    = TwoLayerRegularizer;
+  model->ops.prox           = TwoLayerProx;
+  model->ops.writeproblem   = TwoLayerWriteProblem;
+  model->ops.destroy        = TwoLayerDestroy;
+  PetscFunctionReturn(0);
 }

@@ -9,72 +9,72 @@ static const char help[] = "Checks velocities against finite differences of the 
 
 int main(int argc, char **argv)
 {
-    PgfModel     model;
-    Vec          U, V;
-    PetscInt     m, dof, rstart, mloc, nchecked = 0;
-    PetscReal    F, Fp, Fm, tol = 1e-6, maxerr = 0, vmax = 0, lambda = 0;
-    PetscScalar *u;
-    char         reg[16] = "none";
-    PetscMPIInt  rank;
+  PgfModel     model;
+  Vec          U, V;
+  PetscInt     m, dof, rstart, mloc, nchecked = 0;
+  PetscReal    F, Fp, Fm, tol = 1e-6, maxerr = 0, vmax = 0, lambda = 0;
+  PetscScalar *u;
+  char         reg[16] = "none";
+  PetscMPIInt  rank;
 
-    PetscCall(PgfInitialize(&argc, &argv, help));
-    PetscCall(PetscOptionsGetReal(NULL, NULL, "-tol", &tol, NULL));
-    PetscCall(PetscOptionsGetString(NULL, NULL, "-reg", reg, sizeof(reg), NULL));
-    PetscCall(PetscOptionsGetReal(NULL, NULL, "-lambda", &lambda, NULL));
-    PetscCall(PgfModelCreate(PETSC_COMM_WORLD, "twolayer", &model));
-    PetscCall(PgfModelSetFromOptions(model));
-    PetscCall(PgfModelGetSizes(model, &m, NULL, &dof, NULL));
-    PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
-    PetscCall(PgfModelCreateVec(model, &U));
-    PetscCall(VecDuplicate(U, &V));
+  PetscCall(PgfInitialize(&argc, &argv, help));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-tol", &tol, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-reg", reg, sizeof(reg), NULL));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-lambda", &lambda, NULL));
+  PetscCall(PgfModelCreate(PETSC_COMM_WORLD, "twolayer", &model));
+  PetscCall(PgfModelSetFromOptions(model));
+  PetscCall(PgfModelGetSizes(model, &m, NULL, &dof, NULL));
+  PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
+  PetscCall(PgfModelCreateVec(model, &U));
+  PetscCall(VecDuplicate(U, &V));
 
-    /* A generic state: every weight and position non-zero, away from kinks. */
-    PetscCall(VecGetArray(U, &u));
-    for (PetscInt i = 0; i < mloc * dof; i++) u[i] = PgfRandNormal(7, PGF_STREAM_PARTICLES, rstart * dof + i, 0);
-    PetscCall(VecRestoreArray(U, &u));
-    PetscCall(PgfModelEvaluate(model, U, V, &F));
-    PetscCall(VecNorm(V, NORM_INFINITY, &vmax));
+  /* A generic state: every weight and position non-zero, away from kinks. */
+  PetscCall(VecGetArray(U, &u));
+  for (PetscInt i = 0; i < mloc * dof; i++) u[i] = PgfRandNormal(7, PGF_STREAM_PARTICLES, rstart * dof + i, 0);
+  PetscCall(VecRestoreArray(U, &u));
+  PetscCall(PgfModelEvaluate(model, U, V, &F));
+  PetscCall(VecNorm(V, NORM_INFINITY, &vmax));
 
-    /* Every coordinate of a few particles spread over all ranks. */
-    for (PetscInt gi = 0; gi < m; gi += PetscMax(1, m / 7)) {
-        for (PetscInt k = 0; k < dof; k++) {
-            PetscInt           idx = gi * dof + k;
-            PetscReal          h = 1e-5, x = 0, vk = 0, fd, err;
-            PetscBool          mine = (PetscBool)(gi >= rstart && gi < rstart + mloc);
-            PetscScalar       *ua;
-            const PetscScalar *va;
+  /* Every coordinate of a few particles spread over all ranks. */
+  for (PetscInt gi = 0; gi < m; gi += PetscMax(1, m / 7)) {
+    for (PetscInt k = 0; k < dof; k++) {
+      PetscInt           idx = gi * dof + k;
+      PetscReal          h = 1e-5, x = 0, vk = 0, fd, err;
+      PetscBool          mine = (PetscBool)(gi >= rstart && gi < rstart + mloc);
+      PetscScalar       *ua;
+      const PetscScalar *va;
 
-            PetscCall(VecGetArray(U, &ua));
-            if (mine) x = ua[idx - rstart * dof];
-            PetscCall(VecRestoreArray(U, &ua));
-            PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &x, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD));
-            PetscCall(VecSetValue(U, idx, x + h, INSERT_VALUES));
-            PetscCall(VecAssemblyBegin(U));
-            PetscCall(VecAssemblyEnd(U));
-            PetscCall(PgfModelObjective(model, U, &Fp));
-            PetscCall(VecSetValue(U, idx, x - h, INSERT_VALUES));
-            PetscCall(VecAssemblyBegin(U));
-            PetscCall(VecAssemblyEnd(U));
-            PetscCall(PgfModelObjective(model, U, &Fm));
-            PetscCall(VecSetValue(U, idx, x, INSERT_VALUES));
-            PetscCall(VecAssemblyBegin(U));
-            PetscCall(VecAssemblyEnd(U));
-            PetscCall(VecGetArrayRead(V, &va));
-            if (mine) vk = va[idx - rstart * dof];
-            PetscCall(VecRestoreArrayRead(V, &va));
-            PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &vk, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD));
-            if (!strcmp(reg, "l1") && k == 0) vk += lambda * PetscSign(x);
-            fd     = m * (Fp - Fm) / (2 * h);
-            err    = PetscAbsReal(fd - vk) / PetscMax(vmax, 1e-300);
-            maxerr = PetscMax(maxerr, err);
-            nchecked++;
-        }
+      PetscCall(VecGetArray(U, &ua));
+      if (mine) x = ua[idx - rstart * dof];
+      PetscCall(VecRestoreArray(U, &ua));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &x, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD));
+      PetscCall(VecSetValue(U, idx, x + h, INSERT_VALUES));
+      PetscCall(VecAssemblyBegin(U));
+      PetscCall(VecAssemblyEnd(U));
+      PetscCall(PgfModelObjective(model, U, &Fp));
+      PetscCall(VecSetValue(U, idx, x - h, INSERT_VALUES));
+      PetscCall(VecAssemblyBegin(U));
+      PetscCall(VecAssemblyEnd(U));
+      PetscCall(PgfModelObjective(model, U, &Fm));
+      PetscCall(VecSetValue(U, idx, x, INSERT_VALUES));
+      PetscCall(VecAssemblyBegin(U));
+      PetscCall(VecAssemblyEnd(U));
+      PetscCall(VecGetArrayRead(V, &va));
+      if (mine) vk = va[idx - rstart * dof];
+      PetscCall(VecRestoreArrayRead(V, &va));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &vk, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD));
+      if (!strcmp(reg, "l1") && k == 0) vk += lambda * PetscSign(x);
+      fd     = m * (Fp - Fm) / (2 * h);
+      err    = PetscAbsReal(fd - vk) / PetscMax(vmax, 1e-300);
+      maxerr = PetscMax(maxerr, err);
+      nchecked++;
     }
-    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "velocity check: %" PetscInt_FMT " coordinates, max |v|_inf %.3e, max relative error %.3e (tolerance %.1e)\n", nchecked, (double)vmax, (double)maxerr, (double)tol));
-    PetscCall(VecDestroy(&V));
-    PetscCall(VecDestroy(&U));
-    PetscCall(PgfModelDestroy(&model));
-    PetscCall(PetscFinalize());
-    return !(maxerr < tol && vmax > 0);
+  }
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "velocity check: %" PetscInt_FMT " coordinates, max |v|_inf %.3e, max relative error %.3e (tolerance %.1e)\n", nchecked, (double)vmax, (double)maxerr, (double)tol));
+  PetscCall(VecDestroy(&V));
+  PetscCall(VecDestroy(&U));
+  PetscCall(PgfModelDestroy(&model));
+  PetscCall(PetscFinalize());
+  return !(maxerr < tol && vmax > 0);
 }
