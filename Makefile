@@ -59,16 +59,22 @@ bin/tests/%: build/tests/%.o build/libpgflow.a
 deps:
 	@bash tools/install-deps
 
-# The default experiment: E3 (small) on $(NP) local ranks.
+# The default experiment: E3 (small) on $(NP) local ranks, and its figure.
 run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p results
 	$(MPIEXEC) -n $(NP) bin/pgflow -options_file jobs/e3-relu-small.opts -output results/e3-relu.h5
-	@echo "results: results/e3-relu.h5"
+	analysis/pgf-python analysis/fig_e3.py results/e3-relu.h5 -o results/e3-relu.png
+	@echo "results: results/e3-relu.h5, figure: results/e3-relu.png"
 
 check: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/run
+
+# Every experiment at its small size into results/, all figures into results/figures/.
+figures: all
+	@MPIEXEC="$(MPIEXEC)" NP=$(NP) bash analysis/make-figures
+.PHONY: figures
 
 format:
 	clang-format -i include/*.h src/*.c src/*.h tests/*.c

@@ -1,8 +1,8 @@
 /* The particle gradient flow u_i' = -v(u_i) (shared/spec/MATH.md section 2),
-   integrated by PETSc TS. The run is split into segments that end at the
-   snapshot times, so snapshots are exact for every TS type; after each
-   accepted step the flow applies the model's proximal step, records a history
-   row, accumulates the energy balance and checks the stopping criteria. */
+   integrated by PETSc TS. After each accepted step the flow applies the
+   model's proximal step, records a history row, accumulates the energy
+   balance, checks the stopping criteria and writes a snapshot at the first
+   step past each snapshot time (so that snapshots never alter the steps). */
 #include "pgfimpl.h"
 #include "options.h"
 
@@ -15,7 +15,7 @@ struct _p_PgfFlow {
   Vec       good; /* last accepted state with finite F and D */
   Vec       ucache, vcache; /* the state of the last evaluation and its velocity */
   PetscReal Fcache;
-  Mat       J; /* matrix-free Jacobian of the right-hand side */
+  Mat       J; /* matrix-free Jacobian of the right-hand side, for implicit types */
 
   /* options */
   PetscInt  nsnap;
@@ -25,48 +25,70 @@ struct _p_PgfFlow {
   PgfOutput      out;
   PetscReal     *wloc, *thetaloc;
   PetscReal      tmax, F, D, F0, tgood, gap;
+  PetscInt       next_snap; /* index of the next snapshot time */
+  PetscReal      tsnap; /* time of the last snapshot written */
   PetscReal      qt[3], qD[3], integral; /* pending quadrature nodes of the energy balance */
   PetscInt       nq;
   PetscReal     *history;
   PetscInt       nhistory;
-  PetscInt64     nrhs, njac, nobserve;
+  PetscInt64     nrhs, ncalls; /* evaluations; calls by the integrator and the monitor */
   PetscLogDouble rhs_time, wall_start, last_progress;
   const char    *stop_reason;
   PetscBool      nonfinite;
 };
 
-/* G = -v(U); the state and its velocity are kept for the monitor, which
-   then needs no evaluation of its own after FSAL Runge-Kutta steps. */
-static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec G, void *ctx)
+/* v and F at U, kept with U for reuse; timed and counted. */
+static PetscErrorCode Evaluate(PgfFlow flow, Vec U)
 {
-  PgfFlow        flow = (PgfFlow)ctx;
   PetscLogDouble t0, t1;
 
-  PetscFunctionBeginUser;
+  PetscFunctionBegin;
   PetscCall(PetscTime(&t0));
   PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
   PetscCall(VecCopy(U, flow->ucache));
-  PetscCall(VecAXPBY(G, -1.0, 0.0, flow->vcache));
   PetscCall(PetscTime(&t1));
   flow->rhs_time += t1 - t0;
   flow->nrhs++;
   PetscFunctionReturn(0);
 }
 
-/* The right-hand side as MatMFFD differentiates it: no caching, counted apart. */
-static PetscErrorCode JacobianFunction(void *ctx, Vec U, Vec G)
+/* G = -v(U). The last evaluated state and its velocity are kept: the
+   monitor needs no evaluation of its own after a Runge-Kutta step (whose
+   last stage is the new state), and the first stage of an explicit step
+   reuses the monitor's evaluation (gradient descent costs one per step). */
+static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec G, void *ctx)
 {
   PgfFlow   flow = (PgfFlow)ctx;
-  PetscReal F;
+  PetscBool same;
 
   PetscFunctionBeginUser;
-  PetscCall(PgfModelEvaluate(flow->model, U, G, &F));
-  PetscCall(VecScale(G, -1.0));
-  flow->njac++;
+  PetscCall(VecEqual(U, flow->ucache, &same));
+  if (!same) PetscCall(Evaluate(flow, U));
+  PetscCall(VecAXPBY(G, -1.0, 0.0, flow->vcache));
+  flow->ncalls++;
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void *ctx)
+/* The right-hand side as the matrix-free Jacobian differentiates it: the
+   states are perturbations, so the cache is neither used nor replaced. */
+static PetscErrorCode JacobianFunction(void *ctx, Vec U, Vec G)
+{
+  PgfFlow        flow = (PgfFlow)ctx;
+  PetscReal      F;
+  PetscLogDouble t0, t1;
+
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&t0));
+  PetscCall(PgfModelEvaluate(flow->model, U, G, &F));
+  PetscCall(VecScale(G, -1.0));
+  PetscCall(PetscTime(&t1));
+  flow->rhs_time += t1 - t0;
+  flow->nrhs++;
+  flow->ncalls++;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RHSJacobianMF(TS ts, PetscReal t, Vec U, Mat A, Mat B, void *ctx)
 {
   PetscFunctionBeginUser;
   PetscCall(MatMFFDSetBase(A, U, NULL));
@@ -109,11 +131,7 @@ static PetscErrorCode Observe(PgfFlow flow, Vec U)
 
   PetscFunctionBegin;
   PetscCall(SameState(flow, U, &same));
-  if (!same) {
-    PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
-    PetscCall(VecCopy(U, flow->ucache));
-    flow->nobserve++;
-  }
+  if (!same) PetscCall(Evaluate(flow, U));
   PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
   flow->F = flow->Fcache;
   flow->D = norm * norm / flow->model->m;
@@ -167,6 +185,33 @@ static PetscErrorCode Progress(PgfFlow flow)
   PetscFunctionReturn(0);
 }
 
+/* Snapshot times: 0, then K - 1 times log-spaced from tmax / 10^4 (or 10^-3
+   when smaller) to tmax. */
+static PetscReal SnapshotTime(PgfFlow flow, PetscInt k)
+{
+  PetscReal t0 = PetscMin(1e-3, flow->tmax * 1e-4);
+
+  if (k == 0) return 0;
+  if (flow->nsnap == 2) return flow->tmax;
+  return t0 * PetscPowReal(flow->tmax / t0, (PetscReal)(k - 1) / (flow->nsnap - 2));
+}
+
+static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
+{
+  PgfModel  m = flow->model;
+  PetscReal gap;
+
+  PetscFunctionBegin;
+  PetscCall(PgfModelGap(m, U, &gap));
+  PetscCall(PgfModelGetWeights(m, U, flow->wloc));
+  PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
+  PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, gap, m->m, m->npos, m->rstart, m->mloc, flow->wloc, flow->thetaloc));
+  PetscCall(FlushHistory(flow));
+  PetscCall(PgfOutputFlush(flow->out));
+  flow->tsnap = t;
+  PetscFunctionReturn(0);
+}
+
 /* After every accepted step: proximal step, then F and D, history, energy
    balance, progress and stopping criteria. */
 static PetscErrorCode PostStep(TS ts)
@@ -208,17 +253,38 @@ static PetscErrorCode PostStep(TS ts)
   else if (flow->gap < flow->stop_gap) flow->stop_reason = "stop_gap";
   else if (flow->D < flow->stop_dissipation) flow->stop_reason = "stop_dissipation";
   if (flow->stop_reason) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  else if (flow->next_snap < flow->nsnap && t >= SnapshotTime(flow, flow->next_snap)) {
+    while (flow->next_snap < flow->nsnap && t >= SnapshotTime(flow, flow->next_snap)) flow->next_snap++;
+    PetscCall(Progress(flow));
+    PetscCall(WriteSnapshot(flow, U, t));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The assembled Jacobian of the right-hand side -v, for models that provide one. */
+static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void *ctx)
+{
+  PgfFlow flow = (PgfFlow)ctx;
+
+  PetscFunctionBeginUser;
+  PetscCall(PgfModelJacobian(flow->model, U, B));
+  PetscCall(MatScale(B, -1.0));
+  if (A != B) {
+    PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  }
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
 {
-  PgfFlow  f;
-  TSAdapt  adapt;
-  SNES     snes;
-  KSP      ksp;
-  PC       pc;
-  PetscInt n, N;
+  PgfFlow     f;
+  TSAdapt     adapt;
+  SNES        snes;
+  KSP         ksp;
+  PC          pc;
+  PetscMPIInt size;
+  PetscBool   assembled = (PetscBool)(model->ops.jacobian && model->m * model->dof <= 6000);
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&f));
@@ -234,17 +300,13 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(TSSetApplicationContext(f->ts, f));
   PetscCall(TSSetProblemType(f->ts, TS_NONLINEAR));
   PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
-  PetscCall(VecGetLocalSize(f->U, &n));
-  PetscCall(VecGetSize(f->U, &N));
-  PetscCall(MatCreateMFFD(model->comm, n, n, N, N, &f->J));
-  PetscCall(MatMFFDSetFunction(f->J, JacobianFunction, f));
-  PetscCall(TSSetRHSJacobian(f->ts, f->J, f->J, RHSJacobian, f));
   PetscCall(TSSetPostStep(f->ts, PostStep));
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
   /* Defaults (INTERFACE.md): RK 5(4) Dormand-Prince with the dsp controller;
-     implicit types get the matrix-free Jacobian and no preconditioner. */
+     implicit types get Newton with a matrix-free Jacobian and no
+     preconditioner (or, with -snes_mf, SNES's own matrix-free operator), and retry a failed nonlinear solve with a smaller step. */
   PetscCall(TSSetType(f->ts, TSRK));
   PetscCall(TSRKSetType(f->ts, TSRK5DP));
   PetscCall(TSGetAdapt(f->ts, &adapt));
@@ -253,11 +315,87 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(TSSetTimeStep(f->ts, 1e-3));
   PetscCall(TSSetMaxTime(f->ts, 100));
   PetscCall(TSSetMaxSteps(f->ts, PETSC_MAX_INT));
+  PetscCall(TSSetMaxSNESFailures(f->ts, -1));
   PetscCall(TSGetSNES(f->ts, &snes));
   PetscCall(SNESGetKSP(snes, &ksp));
   PetscCall(KSPGetPC(ksp, &pc));
-  PetscCall(PCSetType(pc, PCNONE));
+  if (assembled) {
+    /* An analytic Jacobian, dense (m dof at most a few thousand): solved
+       by LAPACK LU on one rank; on several, by GMRES with Jacobi (PETSc
+       3.18 has no parallel LU for MATMPIDENSE). */
+    Mat J;
+
+    PetscCall(MatCreateDense(model->comm, model->mloc * model->dof, model->mloc * model->dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
+    PetscCall(TSSetRHSJacobian(f->ts, J, J, RHSJacobian, f));
+    PetscCall(MatDestroy(&J)); /* TS keeps a reference */
+    PetscCallMPI(MPI_Comm_size(model->comm, &size));
+    PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
+    PetscCall(PCSetType(pc, size > 1 ? PCJACOBI : PCLU));
+  } else {
+    PetscInt n, N;
+
+    PetscCall(VecGetLocalSize(f->U, &n));
+    PetscCall(VecGetSize(f->U, &N));
+    PetscCall(MatCreateMFFD(model->comm, n, n, N, N, &f->J));
+    PetscCall(MatMFFDSetFunction(f->J, JacobianFunction, f));
+    PetscCall(PCSetType(pc, PCNONE));
+  }
+  if (model->ops.tsdefaults) PetscCall(model->ops.tsdefaults(model, f->ts));
   *flow = f;
+  PetscFunctionReturn(0);
+}
+
+/* The implicit part of an IMEX method when the whole right-hand side is
+   explicit: F(t, U, U') = U', whose Jacobian is shift I. */
+static PetscErrorCode IFunctionExplicit(TS ts, PetscReal t, Vec U, Vec Udot, Vec F, void *ctx)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecCopy(Udot, F));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode IJacobianExplicit(TS ts, PetscReal t, Vec U, Vec Udot, PetscReal shift, Mat A, Mat B, void *ctx)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MatZeroEntries(B));
+  PetscCall(MatShift(B, shift));
+  PetscFunctionReturn(0);
+}
+
+/* Implicit types without an assembled Jacobian. IMEX types (arkimex, rosw)
+   treat the right-hand side explicitly and get the trivial implicit part
+   above. The others run Newton on the whole implicit function with SNES's
+   matrix-free operator (as -snes_mf) and no preconditioner: the right-hand
+   side's MFFD Jacobian is set only so that SNES does not form a dense
+   finite-difference Jacobian column by column (-snes_mf_operator uses it). */
+static PetscErrorCode SetUpMatrixFree(PgfFlow flow)
+{
+  TS          ts = flow->ts;
+  SNES        snes;
+  const char *prefix;
+  PetscBool   imex, mfop;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompareAny((PetscObject)ts, &imex, TSARKIMEX, TSROSW, ""));
+  if (imex) {
+    Mat      D;
+    PetscInt n;
+
+    PetscCall(VecGetLocalSize(flow->U, &n));
+    PetscCall(MatCreateAIJ(flow->model->comm, n, n, PETSC_DETERMINE, PETSC_DETERMINE, 1, NULL, 0, NULL, &D));
+    PetscCall(MatZeroEntries(D));
+    PetscCall(MatAssemblyBegin(D, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(D, MAT_FINAL_ASSEMBLY));
+    PetscCall(TSSetIFunction(ts, NULL, IFunctionExplicit, flow));
+    PetscCall(TSSetIJacobian(ts, D, D, IJacobianExplicit, flow));
+    PetscCall(MatDestroy(&D)); /* TS keeps a reference */
+    PetscFunctionReturn(0);
+  }
+  PetscCall(TSSetRHSJacobian(ts, flow->J, flow->J, RHSJacobianMF, flow));
+  PetscCall(TSGetSNES(ts, &snes));
+  PetscCall(SNESGetOptionsPrefix(snes, &prefix));
+  PetscCall(PetscOptionsHasName(NULL, prefix, "-snes_mf_operator", &mfop));
+  if (!mfop) PetscCall(SNESSetUseMatrixFree(snes, PETSC_TRUE, PETSC_FALSE));
   PetscFunctionReturn(0);
 }
 
@@ -278,7 +416,18 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
   PetscOptionsEnd();
   PetscCall(PgfModelHasGap(flow->model, &hasgap));
   PgfCheckInput(comm, hasgap || flow->stop_gap == 0, "-stop_gap needs a problem with a duality gap (-problem deconv)");
+  {
+    char      type[256];
+    PetscBool set;
+    PetscErrorCode (*create)(TS) = NULL;
+
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), &set));
+    PetscCall(TSInitializePackage());
+    if (set) PetscCall(PetscFunctionListFind(TSList, type, &create));
+    PgfCheckInput(comm, !set || create, "-ts_type must be a PETSc TS type such as rk, euler, bdf, beuler, cn, theta, arkimex, rosw (got '%s')", type);
+  }
   PetscCall(TSSetFromOptions(flow->ts));
+  if (flow->J) PetscCall(SetUpMatrixFree(flow));
   PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));
   PgfCheckInput(comm, flow->tmax > 0, "-ts_max_time must be positive (got %g)", (double)flow->tmax);
   PetscFunctionReturn(0);
@@ -295,30 +444,6 @@ PetscErrorCode PgfFlowGetSolution(PgfFlow flow, Vec *U)
 {
   PetscFunctionBegin;
   *U = flow->U;
-  PetscFunctionReturn(0);
-}
-
-/* Snapshot times: 0, then K - 1 times log-spaced from tmax / 10^4 (or 10^-3
-   when smaller) to tmax. */
-static PetscReal SnapshotTime(PgfFlow flow, PetscInt k)
-{
-  PetscReal t0 = PetscMin(1e-3, flow->tmax * 1e-4);
-
-  if (k == 0) return 0;
-  if (flow->nsnap == 2) return flow->tmax;
-  return t0 * PetscPowReal(flow->tmax / t0, (PetscReal)(k - 1) / (flow->nsnap - 2));
-}
-
-static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
-{
-  PgfModel m = flow->model;
-
-  PetscFunctionBegin;
-  PetscCall(PgfModelGetWeights(m, U, flow->wloc));
-  PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
-  PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, NAN, m->m, m->npos, m->rstart, m->mloc, flow->wloc, flow->thetaloc));
-  PetscCall(FlushHistory(flow));
-  PetscCall(PgfOutputFlush(flow->out));
   PetscFunctionReturn(0);
 }
 
@@ -350,7 +475,7 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
   PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0)));
-  PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations by the integrator, %" PetscInt64_FMT " for the monitor, %" PetscInt64_FMT " for Jacobian products; %.3e s each\n", flow->nrhs, flow->nobserve, flow->njac, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
+  PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
   PetscFunctionReturn(0);
 }
 
@@ -375,26 +500,26 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   QuadratureAdd(flow, 0, flow->D);
   PetscCall(Progress(flow));
   PetscCall(WriteSnapshot(flow, U, 0));
-  for (PetscInt k = 1; k < flow->nsnap && !flow->stop_reason; k++) {
-    PetscCall(TSSetMaxTime(ts, SnapshotTime(flow, k)));
-    PetscCall(TSSolve(ts, U));
-    PetscCall(TSGetConvergedReason(ts, &reason));
-    PetscCall(TSGetTime(ts, &t));
-    if (reason < 0 && !flow->stop_reason) flow->stop_reason = "diverged";
-    if (reason == TS_CONVERGED_ITS) flow->stop_reason = "max_steps";
-    if (reason < 0) break;
+  flow->next_snap = 1;
+  PetscCall(TSSolve(ts, U));
+  PetscCall(TSGetConvergedReason(ts, &reason));
+  PetscCall(TSGetTime(ts, &t));
+  if (reason < 0 && !flow->stop_reason) flow->stop_reason = "diverged";
+  if (reason == TS_CONVERGED_ITS) flow->stop_reason = "max_steps";
+  if (!flow->stop_reason) flow->stop_reason = "max_time";
+  if (reason < 0) {
+    /* the last good state is the final one */
+    PetscCall(PetscFPrintf(flow->model->comm, PETSC_STDERR, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept as the final one\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
+    U = flow->good;
+    t = flow->tgood;
+    PetscCall(Observe(flow, U));
+  }
+  if (flow->tsnap < t) {
     PetscCall(Progress(flow));
     PetscCall(WriteSnapshot(flow, U, t));
   }
-  if (!flow->stop_reason) flow->stop_reason = "max_time";
-  if (reason < 0) {
-    /* keep the last good state as the final one */
-    PetscCall(Observe(flow, flow->good));
-    PetscCall(PetscPrintf(flow->model->comm, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
-  }
   PetscCall(FlushHistory(flow));
-  if (reason < 0) t = flow->tgood;
-  PetscCall(WriteFinal(flow, reason < 0 ? flow->good : U, t));
+  PetscCall(WriteFinal(flow, U, t));
   PetscCall(PgfOutputSetAttributeString(out, "stop_reason", flow->stop_reason));
   PetscCall(Summary(flow, t));
   *status   = reason >= 0 ? PGF_EXIT_OK : flow->nonfinite ? PGF_EXIT_NONFINITE

@@ -9,6 +9,7 @@ static const struct {
   PetscErrorCode (*create)(PgfModel);
 } registry[] = {
     {"twolayer", PgfModelCreate_TwoLayer},
+    {"deconv", PgfModelCreate_Deconv},
 };
 
 PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
@@ -137,6 +138,22 @@ PetscErrorCode PgfModelObjective(PgfModel model, Vec U, PetscReal *F)
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(Predict(model, u, F));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
+}
+
+/* The Jacobian of v at U (the model's optional jacobian op), assembled. */
+PetscErrorCode PgfModelJacobian(PgfModel model, Vec U, Mat J)
+{
+  const PetscScalar *u;
+  PetscReal          F;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(Predict(model, u, &F));
+  PetscCall(model->ops.jacobian(model, u, model->rho, J));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
   PetscFunctionReturn(0);
 }
 

@@ -33,6 +33,13 @@ typedef struct {
    (MATH.md section 5), from h and rho of the last evaluation at them and
    the objective F there. */
   PetscErrorCode (*gap)(PgfModel, const PetscScalar *, PetscReal, PetscReal *);
+  /* Optional: the Jacobian dv/du of the velocity field at the particles,
+   from rho of the last evaluation at them, into the rows of the local
+   particles of an assembled parallel MATDENSE (m dof square). */
+  PetscErrorCode (*jacobian)(PgfModel, const PetscScalar *, const PetscReal *, Mat);
+  /* Optional: the problem's default integrator, set before TSSetFromOptions
+   so that the command line still wins. */
+  PetscErrorCode (*tsdefaults)(PgfModel, TS);
   /* Write /data and /truth. */
   PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
   PetscErrorCode (*destroy)(PgfModel);
@@ -58,6 +65,8 @@ struct _p_PgfModel {
 };
 
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
+PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
+PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);

@@ -42,8 +42,8 @@ fi
 
 if selected energy; then
   # A smooth case integrated tightly: F(0) - F(t) must equal the integral of D.
-  t "energy: balance mismatch below 1e-6 (sigmoid, rtol 1e-9)" bash -c "
-    $MPIEXEC -n 2 $PGFLOW $small -activation sigmoid -init_scale 1 -ts_max_time 50 -ts_rtol 1e-9 -ts_atol 1e-9 -output $tmp/e.h5 > $tmp/e.log 2>&1 || exit 1
+  t "energy: balance mismatch below 1e-6 (sigmoid, rtol 1e-12)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -activation sigmoid -init_scale 1 -ts_max_time 50 -ts_rtol 1e-12 -ts_atol 1e-12 -output $tmp/e.h5 > $tmp/e.log 2>&1 || exit 1
     m=\$(sed -n 's/.*relative mismatch = \([-+0-9.eE]*\).*/\1/p' $tmp/e.log); echo mismatch \$m
     awk -v a=\$m 'BEGIN { exit !(a < 1e-6) }'"
 fi
@@ -54,4 +54,88 @@ if selected e3; then
     $MPIEXEC -n 2 $PGFLOW -options_file jobs/e3-relu-small.opts -output $tmp/e3.h5 || exit 1
     l=\$($RESULTS get $tmp/e3.h5 /final/loss); echo final loss \$l
     awk -v a=\$l 'BEGIN { exit !(a < 1e-6) }'"
+fi
+
+if selected implicit; then
+  # Implicit and IMEX types with the default matrix-free Newton (and SNES's
+  # own -snes_mf / -snes_mf_operator) agree with the explicit default.
+  np 2 $PGFLOW $small -ts_max_time 1 -ts_rtol 1e-8 -ts_atol 1e-8 -output "$tmp/ref.h5" >/dev/null 2>&1
+  for ty in "bdf" "rosw" "arkimex" "cn -snes_mf" "beuler -snes_mf_operator -ts_adapt_type none -ts_dt 1e-3"; do
+    t "implicit: -ts_type $ty on 2 ranks agrees with rk5dp to 1e-3" bash -c "
+      $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 1 -ts_type $ty -output $tmp/imp.h5 || exit 1
+      $RESULTS compare $tmp/ref.h5 $tmp/imp.h5 /final/theta 1e-3 && $RESULTS compare $tmp/ref.h5 $tmp/imp.h5 /final/w 1e-3"
+  done
+fi
+
+if selected inputs; then
+  # A user mistake: exit status 2, one line on stderr naming the option,
+  # no PETSc traceback, no results file.
+  bad() {
+    local name=$1 expect=$2
+    shift 2
+    t "inputs: $name" bash -c '
+      expect=$1; out=$2; shift 2
+      rm -f "$out"
+      "$@" -output "$out" >/dev/null 2>"$out.err"; rc=$?
+      cat "$out.err"
+      [ $rc -eq 2 ] && [ "$(wc -l <"$out.err")" -eq 1 ] && grep -q -- "$expect" "$out.err" &&
+        ! grep -q "PETSC ERROR" "$out.err" && [ ! -e "$out" ]' _ "$expect" "$tmp/bad.h5" "$@"
+  }
+  analysis/pgf-python - "$tmp" <<'PY'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+def write(name, **arrays):
+    with h5py.File(f"{d}/{name}.h5", "w") as f:
+        for k, v in arrays.items(): f[k] = v
+X = np.random.default_rng(0).standard_normal((50, 3))
+write("good", X=X, y=np.sign(X[:, 0]))
+write("noy", X=X)
+write("shape", X=X, y=np.ones(49))
+write("vector", X=np.ones(50), y=np.ones(50))
+write("nan", X=np.where(np.arange(150).reshape(50, 3) == 7, np.nan, X), y=np.ones(50))
+write("labels", X=X, y=np.linspace(-1, 1, 50))
+PY
+  echo "not HDF5" >"$tmp/text.h5"
+  bad "-particles 0" -particles $PGFLOW -particles 0
+  bad "-particles abc" -particles $PGFLOW -particles abc
+  bad "-activation foo" -activation $PGFLOW -activation foo
+  bad "-loss hinge" -loss $PGFLOW -loss hinge
+  bad "-problem foo" -problem $PGFLOW -problem foo
+  bad "-ts_type foo" -ts_type $PGFLOW -ts_type foo
+  bad "-ts_max_time -1" -ts_max_time $PGFLOW -ts_max_time -1
+  bad "-noise -1" -noise $PGFLOW -noise -1
+  bad "-lambda with -reg none" -lambda $PGFLOW -reg none -lambda 0.1
+  bad "-stop_gap with twolayer" -stop_gap $PGFLOW -stop_gap 1e-3
+  bad "-snapshots 1" -snapshots $PGFLOW -snapshots 1
+  bad "-data missing file" -data $PGFLOW -data "$tmp/none.h5"
+  bad "-data not HDF5" -data $PGFLOW -data "$tmp/text.h5"
+  bad "-data without /y" /y $PGFLOW -data "$tmp/noy.h5"
+  bad "-data with X and y of different lengths" /y $PGFLOW -data "$tmp/shape.h5"
+  bad "-data with a one-dimensional X" /X $PGFLOW -data "$tmp/vector.h5"
+  bad "-data with a NaN" /X $PGFLOW -data "$tmp/nan.h5"
+  bad "-data with labels not +-1 for logistic" -loss $PGFLOW -data "$tmp/labels.h5" -loss logistic
+  bad "-dim disagreeing with -data" -dim $PGFLOW -data "$tmp/good.h5" -dim 4
+  t "inputs: -output in a missing directory on 3 ranks" bash -c "
+    $MPIEXEC --quiet -n 3 $PGFLOW -output $tmp/missing/x.h5 >/dev/null 2>$tmp/err; rc=\$?; cat $tmp/err
+    [ \$rc -eq 2 ] && [ \$(wc -l <$tmp/err) -eq 1 ] && grep -q -- -output $tmp/err && [ ! -e $tmp/missing ]"
+  t "inputs: -data file runs (logistic, 3 ranks)" np 3 $PGFLOW -data "$tmp/good.h5" -loss logistic -ts_max_time 1 -output "$tmp/good-out.h5"
+  t "inputs: -help lists the options with their defaults and exits 0" bash -c "
+    $PGFLOW -help >$tmp/help 2>&1 && grep -q -- '-particles <now 100' $tmp/help && grep -q -- '-activation <now relu' $tmp/help &&
+      grep -q -- '-ts_type <now rk' $tmp/help && ! ls pgflow.h5 2>/dev/null"
+fi
+
+if selected nonfinite; then
+  # Gradient descent with an absurd step overflows: exit 3, stop_reason
+  # nonfinite, and the last finite state is kept as the final one.
+  t "nonfinite: exit 3, stop_reason nonfinite, finite final state = last snapshot" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -ts_type euler -ts_dt 1e5 -ts_max_time 1e7 -output $tmp/nf.h5; rc=\$?
+    [ \$rc -eq 3 ] && [ \$($RESULTS attr $tmp/nf.h5 stop_reason) = nonfinite ] && $RESULTS check $tmp/nf.h5 &&
+      analysis/pgf-python -c 'import h5py, numpy, sys; f = h5py.File(sys.argv[1]); sys.exit(not (numpy.isfinite(f[\"/final/w\"][:]).all() and numpy.isfinite(f[\"/final/theta\"][:]).all()))' $tmp/nf.h5"
+fi
+
+if selected l1; then
+  # The l1 soft-threshold sets weights exactly to zero.
+  t "l1: soft-threshold zeroes weights (-lambda 0.003, 2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -reg l1 -lambda 0.003 -ts_max_time 50 -output $tmp/l1.h5 || exit 1
+    analysis/pgf-python -c 'import h5py, sys; w = h5py.File(sys.argv[1])[\"/final/w\"][:]; print((w == 0).sum(), \"of\", w.size, \"zero\"); sys.exit(not 0 < (w == 0).sum() < w.size)' $tmp/l1.h5"
 fi

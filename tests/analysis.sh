@@ -1,0 +1,165 @@
+# Tests of analysis/ (sourced by tests/run): the python launcher, every figure
+# script on small results files made here, and the data set conversion.
+# Runs take 1 or 2 ranks and a few seconds each.
+
+PY=analysis/pgf-python
+# png FILE: FILE is a PNG of more than 10 kB.
+png() { [ "$(head -c 4 "$1" | tail -c 3)" = PNG ] && [ "$(stat -c %s "$1")" -gt 10000 ]; }
+export -f png
+
+if selected analysis; then
+  t "analysis: pgf-python finds a python3 with numpy, h5py and matplotlib" \
+    $PY -c 'import numpy, h5py, matplotlib'
+
+  # A PATH whose only python3 lacks the modules, and /usr/bin/python3 skipped.
+  mkdir -p "$tmp/nopy"
+  printf '#!/bin/sh\nexit 1\n' >"$tmp/nopy/python3"
+  chmod +x "$tmp/nopy/python3"
+  t "analysis: pgf-python without the modules names the Debian packages and exits 1" bash -c "
+    env -u PGF_PYTHON PATH=$tmp/nopy PGF_PYTHON_NO_SYSTEM=1 $BASH analysis/pgf-python -c '' 2>$tmp/nopy.err; rc=\$?
+    cat $tmp/nopy.err; [ \$rc = 1 ] && grep -q 'apt-get install python3-numpy python3-h5py python3-matplotlib' $tmp/nopy.err"
+
+  a="$tmp/an"
+  mkdir -p "$a/e4" "$a/e6"
+  e3="-problem twolayer -dim 2 -samples 200 -teacher_neurons 3 -particles 20 -ts_max_time 50 -snapshots 8"
+  for act in relu sigmoid; do
+    np 2 $PGFLOW $e3 -activation $act -output "$a/e3-$act.h5" >"$a/e3-$act.log" 2>&1
+  done
+  t "analysis: fig_e3 draws relu and sigmoid runs" bash -c "
+    $PY analysis/fig_e3.py $a/e3-relu.h5 $a/e3-sigmoid.h5 -o $a/fig/e3 && png $a/fig/e3.png"
+  t "analysis: --pdf writes a PDF" bash -c "
+    $PY analysis/fig_e3.py $a/e3-relu.h5 --pdf -o $a/fig/e3 && head -c 4 $a/fig/e3.pdf | grep -q %PDF"
+  t "analysis: predictions from /final reproduce pgflow's final loss to 1e-10" \
+    $PY -c "
+import sys; sys.path.insert(0, 'analysis')
+import numpy as np, pgfresults as pr
+for act in ('relu', 'sigmoid'):
+    r = pr.Results('$a/e3-%s.h5' % act)
+    h = pr.predict(r['/final/w'], r['/final/theta'], r['/data/X'], act)
+    F = np.mean((h - r['/data/y']) ** 2) / 2
+    print(act, F, r.final_loss())
+    assert abs(F - r.final_loss()) <= 1e-10 * max(1, r.final_loss())"
+
+  # E4: relu and sigmoid, m in {2, 6}, two seeds, one rank each.
+  for act in relu sigmoid; do
+    for m in 2 6; do
+      for s in 0 1; do
+        np 1 $PGFLOW -problem twolayer -dim 4 -samples 100 -teacher_neurons 3 -activation $act \
+          -particles $m -seed $s -ts_max_time 10 -snapshots 3 -output "$a/e4/$act-$m-$s.h5" >/dev/null 2>&1
+      done
+    done
+  done
+  t "analysis: fig_e4 draws final loss against m from a directory" bash -c "
+    $PY analysis/fig_e4.py $a/e4 -o $a/fig/e4 && png $a/fig/e4.png"
+
+  # E6: two integrators on the same problem.
+  np 1 $PGFLOW $e3 -activation relu -output "$a/e6/rk5dp.h5" >/dev/null 2>&1
+  np 1 $PGFLOW $e3 -activation relu -ts_rk_type 3bs -output "$a/e6/rk3bs.h5" >/dev/null 2>&1
+  t "analysis: fig_e6 compares integrators" bash -c "
+    $PY analysis/fig_e6.py $a/e6 --target 1e-3 -o $a/fig/e6 && png $a/fig/e6.png"
+
+  printf 'mode,ranks,particles,seconds_per_rhs\nstrong,1,100,0.02\nstrong,2,100,0.011\nweak,1,100,0.02\nweak,2,200,0.021\n' >"$a/e7.csv"
+  t "analysis: fig_e7 draws a scaling table" bash -c "
+    $PY analysis/fig_e7.py $a/e7.csv -o $a/fig/e7 && png $a/fig/e7.png"
+
+  # E1, E2: synthetic files of the layout of shared/spec/INTERFACE.md (with
+  # /snapshots/gap), and real deconvolution runs when bin/pgflow makes them.
+  for q in 1 2; do
+    for m in 8 16; do
+      $PY - "$a/s$q-$m.h5" $q $m <<'PYEOF'
+import sys
+import h5py
+import numpy as np
+
+path, q, m = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(0)
+K, m0, fc = 12, 4, 3
+x = rng.random((m0, q))
+a = rng.uniform(0.5, 1.5, m0) * np.where(np.arange(m0) % 2, -1, 1)
+t = np.concatenate([[0], np.logspace(-2, 2, K - 1)])
+s = (t / (1 + t))[:, None, None]
+th0 = rng.random((m, q))
+theta = (th0 + s * (x[np.arange(m) % m0] - th0)) % 1.0
+w = s[:, :, 0] * m * a[np.arange(m) % m0] / (m // m0)
+freqs = np.array(np.meshgrid(*[np.arange(-fc, fc + 1)] * q)).reshape(q, -1).T.astype(float)
+with h5py.File(path, "w") as f:
+    opts = "-problem deconv -torus_dim %d -cutoff %d -spikes %d -lambda 0.05 -particles %d" % (q, fc, m0, m)
+    for k, v in dict(problem="deconv", particles=m, ranks=1, seed=0, version="synthetic",
+                     options=opts, completed=1, stop_reason="max_time").items():
+        f.attrs[k] = v
+    f["/data/frequencies"] = freqs
+    f["/data/y_re"] = np.zeros(len(freqs))
+    f["/data/y_im"] = np.zeros(len(freqs))
+    f["/truth/a"], f["/truth/x"] = a, x
+    f["/snapshots/t"], f["/snapshots/w"], f["/snapshots/theta"] = t, w, theta
+    f["/snapshots/loss"] = np.exp(-t) + 1e-9
+    f["/snapshots/gap"] = np.exp(-t) + 1e-12
+    f["/history/t"] = t[1:]
+    for n in ("dt", "dissipation", "rhs_evals"):
+        f["/history/" + n] = np.ones(K - 1)
+    f["/history/loss"] = np.exp(-t[1:]) + 1e-9
+    f["/final/w"], f["/final/theta"] = w[-1], theta[-1]
+    f["/final/loss"], f["/final/t"] = [1e-9], [t[-1]]
+PYEOF
+      np 1 $PGFLOW -problem deconv -torus_dim $q -particles $m -ts_max_time 1 -snapshots 6 \
+        -output "$a/d$q-$m.h5" >"$a/d$q-$m.log" 2>&1 || rm -f "$a/d$q-$m.h5"
+    done
+  done
+  for kind in s d; do
+    name=synthetic
+    [ $kind = d ] && name="pgflow -problem deconv"
+    [ -f "$a/${kind}1-8.h5" ] || { echo "note   analysis: no deconv figure test on $name files (bin/pgflow -problem deconv failed)"; continue; }
+    t "analysis: fig_e1 draws 1-torus trajectories ($name files)" bash -c "
+      $PY analysis/fig_e1.py $a/${kind}1-8.h5 $a/${kind}1-16.h5 -o $a/fig/e1$kind && png $a/fig/e1$kind.png"
+    t "analysis: fig_e2 draws 2-torus particles and gap ($name files)" bash -c "
+      $PY analysis/fig_e2.py $a/${kind}2-8.h5 $a/${kind}2-16.h5 -o $a/fig/e2$kind && png $a/fig/e2$kind.png"
+  done
+
+  # The real data set: conversion, then a small logistic run and its errors.
+  t "analysis: make_dataset converts breast_cancer (shapes, labels, standardization, split)" bash -c "
+    $PY analysis/make_dataset.py breast_cancer $a/bc.h5 --seed 3 &&
+    $PY analysis/make_dataset.py breast_cancer $a/bc-again.h5 --seed 3 &&
+    $PY analysis/make_dataset.py breast_cancer $a/bc-other.h5 --seed 4 &&
+    $PY - $a <<'PYEOF'
+import sys
+import h5py
+import numpy as np
+
+a = sys.argv[1]
+f, g, o = (h5py.File(a + n, 'r') for n in ('/bc.h5', '/bc-again.h5', '/bc-other.h5'))
+X, y, Xt, yt = (f[n][()] for n in ('X', 'y', 'X_test', 'y_test'))
+assert X.shape == (398, 30) and y.shape == (398,), (X.shape, y.shape)
+assert Xt.shape == (171, 30) and yt.shape == (171,), (Xt.shape, yt.shape)
+assert set(np.unique(y)) == {-1.0, 1.0} and set(np.unique(yt)) == {-1.0, 1.0}
+assert (y > 0).sum() + (yt > 0).sum() == 212, 'malignant count'
+assert np.abs(X.mean(axis=0)).max() < 1e-12 and np.abs(X.std(axis=0) - 1).max() < 1e-12
+assert not set(f['train_rows'][()]) & set(f['test_rows'][()])
+assert sorted(np.r_[f['train_rows'][()], f['test_rows'][()]]) == list(range(569))
+train = {tuple(np.round(r, 9)) for r in X}
+assert not any(tuple(np.round(r, 9)) in train for r in Xt), 'a test row is in the training part'
+assert np.array_equal(X, g['X'][()]) and not np.array_equal(X, o['X'][()]), 'split by seed'
+print('ok', X.shape, Xt.shape)
+PYEOF"
+  t "analysis: make_dataset converts digits (64 pixels, constant columns kept finite)" bash -c "
+    $PY analysis/make_dataset.py digits $a/dg.h5 --positive 0,1 &&
+    $PY -c \"
+import h5py, numpy as np
+f = h5py.File('$a/dg.h5', 'r')
+assert f['X'].shape[1] == 64 and f['X'].shape[0] + f['X_test'].shape[0] == 1797
+assert np.isfinite(f['X'][()]).all() and set(np.unique(f['y'][()])) == {-1.0, 1.0}
+\""
+  np 2 $PGFLOW -data "$a/bc.h5" -activation relu -loss logistic -particles 20 -init_scale 0.1 \
+    -ts_max_time 5 -snapshots 6 -output "$a/bc-run.h5" >"$a/bc-run.log" 2>&1
+  t "analysis: fig_dataset reports training and test error" bash -c "
+    $PY analysis/fig_dataset.py $a/bc-run.h5 --data $a/bc.h5 -o $a/fig/bc && png $a/fig/bc.png &&
+    $PY -c \"
+import sys; sys.path.insert(0, 'analysis')
+import numpy as np, pgfresults as pr
+r = pr.Results('$a/bc-run.h5')
+h = pr.predict(r['/final/w'], r['/final/theta'], r['/data/X'], 'relu')
+F = np.mean(np.logaddexp(0, -r['/data/y'] * h))
+assert abs(F - r.final_loss()) < 1e-10, (F, r.final_loss())
+\""
+  t "analysis: make-figures and the Makefile target parse" bash -c "
+    bash -n analysis/make-figures && make -n figures | grep -q analysis/make-figures"
+fi

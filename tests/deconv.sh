@@ -1,0 +1,69 @@
+# Tests of the sparse deconvolution problem (sourced by tests/run).
+
+dsmall="-problem deconv -cutoff 4 -particles 13"
+
+if selected deconv-velocity; then
+  # Both lifts x both torus dimensions, rank counts 1, 2, 3 in turn.
+  i=0
+  for lift in fb signed_square; do
+    for q in 1 2; do
+      n=$((i % 3 + 1)); i=$((i + 1))
+      t "deconv-velocity: $lift lift, torus_dim $q on $n ranks" \
+        np $n bin/tests/t_velocity $dsmall -torus_dim $q -lift $lift -lambda 0.3 -tol 1e-6
+    done
+  done
+fi
+
+if selected deconv-gap; then
+  t "deconv-gap: matches brute force, 1-torus, max|g| > lambda" bin/tests/t_gap $dsmall -cutoff 10 -lambda 0.05 -refine 1024 -gtol 1e-6
+  t "deconv-gap: matches brute force, 1-torus, max|g| < lambda" bin/tests/t_gap $dsmall -cutoff 10 -lambda 5 -refine 1024 -gtol 1e-6
+  t "deconv-gap: matches brute force, 2-torus (2 ranks)" np 2 bin/tests/t_gap $dsmall -torus_dim 2 -cutoff 3 -spikes 3 -lambda 0.05 -refine 96 -gtol 1e-5
+fi
+
+if selected deconv-prox; then
+  # Short fb runs with forward-backward Euler: positions stay in [0, 1) and
+  # a large lambda zeroes every weight.
+  t "deconv-prox: positions wrapped into [0, 1) (fb, 2-torus)" bash -c "
+    $PGFLOW $dsmall -torus_dim 2 -lift fb -ts_type euler -ts_dt 1e-3 -ts_max_time 2 -output $tmp/p.h5 >/dev/null || exit 1
+    h5dump -m %.17g -d /snapshots/theta -y -w 0 $tmp/p.h5 | sed -n '/DATA {/,/}/p' | sed '1d;\$d' | tr ',' '\n' | awk 'NF { if (\$1 < 0 || \$1 >= 1) bad = 1; n++ } END { print n, \"positions\"; exit bad || n == 0 }'"
+  t "deconv-prox: soft-threshold zeroes weights below dt lambda (fb)" bash -c "
+    $PGFLOW $dsmall -lift fb -lambda 100 -ts_type euler -ts_dt 1e-3 -ts_max_time 0.1 -output $tmp/z.h5 >/dev/null || exit 1
+    h5dump -d /final/w -y -w 0 $tmp/z.h5 | sed -n '/DATA {/,/}/p' | sed '1d;\$d' | tr ',' '\n' | awk 'NF { n++; if (\$1 != 0) bad = 1 } END { print n, \"weights\"; exit bad || n == 0 }'"
+fi
+
+if selected deconv-ranks; then
+  for n in 1 3; do
+    np $n $PGFLOW $dsmall -torus_dim 2 -ts_max_time 20 -output "$tmp/d$n.h5" >"$tmp/drun$n.log" 2>&1
+  done
+  t "deconv-ranks: data and initial particles identical on 1 and 3 ranks" bash -c "
+    for d in /snapshots/w /snapshots/theta /data/y_re /data/y_im /truth/x /truth/a; do
+      $RESULTS compare0 $tmp/d1.h5 $tmp/d3.h5 \$d 0 || exit 1
+    done"
+  t "deconv-ranks: final state on 1 and 3 ranks equal to 1e-10" bash -c "
+    $RESULTS compare $tmp/d1.h5 $tmp/d3.h5 /final/theta 1e-10 && $RESULTS compare $tmp/d1.h5 $tmp/d3.h5 /final/w 1e-10"
+fi
+
+if selected deconv-e1; then
+  for seed in 0 1 2; do
+    t "deconv-e1: m = 100, seed $seed reaches gap below 1e-10 (2 ranks)" bash -c "
+      $MPIEXEC -n 2 $PGFLOW -options_file jobs/e1-small.opts -stop_gap 1e-10 -seed $seed -output $tmp/e1.h5 || exit 1
+      r=\$($RESULTS attr $tmp/e1.h5 stop_reason); echo stop_reason \$r; [ \"\$r\" = stop_gap ]"
+  done
+fi
+
+if selected deconv-input; then
+  # Bad input: exit status 2, one line naming the option, no PETSc trace.
+  bad() {
+    local opt=$1
+    shift
+    $PGFLOW -problem deconv "$@" -output "$tmp/bad.h5" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    cat "$tmp/err"
+    [ $rc -eq 2 ] && [ "$(sort -u "$tmp/err" | wc -l)" -eq 1 ] && grep -q -- "$opt" "$tmp/err" && ! grep -q 'PETSC ERROR' "$tmp/err" "$tmp/out"
+  }
+  t "deconv-input: -cutoff 0 exits 2" bad -cutoff -cutoff 0
+  t "deconv-input: -torus_dim 3 exits 2" bad -torus_dim -torus_dim 3
+  t "deconv-input: spikes that cannot fit exit 2" bad -min_separation -spikes 8 -min_separation 0.15
+  t "deconv-input: -lambda -1 exits 2" bad -lambda -lambda -1
+  t "deconv-input: -noise -0.1 exits 2" bad -noise -noise -0.1
+fi
