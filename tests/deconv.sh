@@ -14,6 +14,19 @@ if selected deconv-velocity; then
   done
 fi
 
+if selected deconv-jacobian; then
+  # The assembled Jacobian against differences of velocities: both lifts x
+  # both torus dimensions, rank counts 1, 2, 3 in turn.
+  i=0
+  for lift in fb signed_square; do
+    for q in 1 2; do
+      n=$((i % 3 + 1)); i=$((i + 1))
+      t "deconv-jacobian: $lift lift, torus_dim $q on $n ranks" \
+        np $n bin/tests/t_jacobian $dsmall -torus_dim $q -lift $lift -lambda 0.3 -tol 1e-6
+    done
+  done
+fi
+
 if selected deconv-gap; then
   t "deconv-gap: matches brute force, 1-torus, max|g| > lambda" bin/tests/t_gap $dsmall -cutoff 10 -lambda 0.05 -refine 1024 -gtol 1e-6
   t "deconv-gap: matches brute force, 1-torus, max|g| < lambda" bin/tests/t_gap $dsmall -cutoff 10 -lambda 5 -refine 1024 -gtol 1e-6

@@ -1,0 +1,81 @@
+/* The model's assembled Jacobian dv/du against central differences of its
+   velocities, column by column for a few particles spread over all ranks.
+   Usage: t_jacobian -problem deconv [problem options] [-tol TOL] */
+#include "../src/pgfimpl.h"
+
+static const char help[] = "Checks the assembled Jacobian against finite differences of the velocities.\n";
+
+int main(int argc, char **argv)
+{
+  PgfModel     model;
+  Vec          U, Vp, Vm, col;
+  Mat          J;
+  PetscInt     m, dof, rstart, mloc, nchecked = 0;
+  PetscReal    F, tol = 1e-6, maxerr = 0, jmax, h = 1e-6;
+  PetscScalar *u;
+  char         problem[32] = "deconv";
+
+  PetscCall(PgfInitialize(&argc, &argv, help));
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-tol", &tol, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-problem", problem, sizeof(problem), NULL));
+  PetscCall(PgfModelCreate(PETSC_COMM_WORLD, problem, &model));
+  PetscCall(PgfModelSetFromOptions(model));
+  PetscCheck(model->ops.jacobian, PETSC_COMM_WORLD, PETSC_ERR_SUP, "-problem %s has no assembled Jacobian", problem);
+  PetscCall(PgfModelGetSizes(model, &m, NULL, &dof, NULL));
+  PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
+  PetscCall(PgfModelCreateVec(model, &U));
+  PetscCall(VecDuplicate(U, &Vp));
+  PetscCall(VecDuplicate(U, &Vm));
+  PetscCall(VecDuplicate(U, &col));
+  PetscCall(MatCreateDense(PETSC_COMM_WORLD, mloc * dof, mloc * dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
+
+  /* A generic state: weights of both signs, positions inside the torus. */
+  PetscCall(VecGetArray(U, &u));
+  for (PetscInt i = 0; i < mloc * dof; i++) {
+    PetscInt gi = rstart * dof + i;
+
+    u[i] = gi % dof == 0 ? PgfRandNormal(7, PGF_STREAM_PARTICLES, gi, 0) : PgfRandUniform(7, PGF_STREAM_PARTICLES, gi, 1);
+  }
+  PetscCall(VecRestoreArray(U, &u));
+  PetscCall(PgfModelJacobian(model, U, J));
+  PetscCall(MatNorm(J, NORM_MAX, &jmax));
+
+  for (PetscInt gi = 0; gi < m; gi += PetscMax(1, m / 5)) {
+    for (PetscInt k = 0; k < dof; k++) {
+      PetscInt  idx = gi * dof + k;
+      PetscReal x   = 0, err;
+
+      PetscCall(VecGetArray(U, &u));
+      if (idx >= rstart * dof && idx < (rstart + mloc) * dof) x = u[idx - rstart * dof];
+      PetscCall(VecRestoreArray(U, &u));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &x, 1, MPIU_REAL, MPI_SUM, PETSC_COMM_WORLD));
+      PetscCall(VecSetValue(U, idx, x + h, INSERT_VALUES));
+      PetscCall(VecAssemblyBegin(U));
+      PetscCall(VecAssemblyEnd(U));
+      PetscCall(PgfModelEvaluate(model, U, Vp, &F));
+      PetscCall(VecSetValue(U, idx, x - h, INSERT_VALUES));
+      PetscCall(VecAssemblyBegin(U));
+      PetscCall(VecAssemblyEnd(U));
+      PetscCall(PgfModelEvaluate(model, U, Vm, &F));
+      PetscCall(VecSetValue(U, idx, x, INSERT_VALUES));
+      PetscCall(VecAssemblyBegin(U));
+      PetscCall(VecAssemblyEnd(U));
+      /* col = J e_idx - (v(u + h e) - v(u - h e)) / 2h */
+      PetscCall(MatGetColumnVector(J, col, idx));
+      PetscCall(VecAXPY(Vp, -1.0, Vm));
+      PetscCall(VecAXPY(col, -1.0 / (2 * h), Vp));
+      PetscCall(VecNorm(col, NORM_INFINITY, &err));
+      maxerr = PetscMax(maxerr, err / PetscMax(jmax, 1e-300));
+      nchecked++;
+    }
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Jacobian check: %" PetscInt_FMT " columns, max |J| %.3e, max relative error %.3e (tolerance %.1e)\n", nchecked, (double)jmax, (double)maxerr, (double)tol));
+  PetscCall(MatDestroy(&J));
+  PetscCall(VecDestroy(&col));
+  PetscCall(VecDestroy(&Vm));
+  PetscCall(VecDestroy(&Vp));
+  PetscCall(VecDestroy(&U));
+  PetscCall(PgfModelDestroy(&model));
+  PetscCall(PetscFinalize());
+  return !(maxerr < tol && jmax > 0);
+}
