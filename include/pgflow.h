@@ -49,7 +49,9 @@ PETSC_EXTERN void      PgfRandSphere(PetscInt64, PgfStream, PetscInt64, PetscInt
 
 /* Results file. */
 typedef struct _p_PgfOutput *PgfOutput;
-PETSC_EXTERN PetscErrorCode  PgfOutputCreate(MPI_Comm, const char[], PgfOutput *);
+PETSC_EXTERN PetscErrorCode  PgfOutputCreate(MPI_Comm, const char[], const char[], PgfOutput *);
+PETSC_EXTERN PetscErrorCode  PgfOutputOpen(MPI_Comm, const char[], const char[], PetscInt, PetscInt, PetscReal, PetscInt, PetscReal, PgfOutput *);
+PETSC_EXTERN PetscErrorCode  PgfOutputGetCounts(PgfOutput, PetscInt *, PetscInt *);
 PETSC_EXTERN PetscErrorCode  PgfOutputSetAttributeString(PgfOutput, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputSetAttributeInt(PgfOutput, const char[], PetscInt64);
 PETSC_EXTERN PetscErrorCode  PgfOutputWriteRootArray(PgfOutput, const char[], PetscInt, const PetscInt[], const PetscReal[]);
@@ -58,6 +60,7 @@ PETSC_EXTERN PetscErrorCode  PgfOutputAppendSnapshot(PgfOutput, PetscReal, Petsc
 PETSC_EXTERN PetscErrorCode  PgfOutputAppendHistory(PgfOutput, PetscInt, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputFlush(PgfOutput);
 PETSC_EXTERN PetscErrorCode  PgfOutputDestroy(PgfOutput *);
+PETSC_EXTERN PetscErrorCode  PgfReadAttributeString(MPI_Comm, const char[], const char[], const char[], char[], size_t);
 PETSC_EXTERN PetscErrorCode  PgfReadArray(MPI_Comm, const char[], const char[], const char[], PetscInt, PetscInt[], PetscReal **);
 #define PGF_HISTORY_COLUMNS 5 /* t, dt, loss, dissipation, rhs_evals */
 
@@ -86,6 +89,8 @@ PETSC_EXTERN PetscErrorCode PgfFlowCreate(PgfModel, PgfFlow *);
 PETSC_EXTERN PetscErrorCode PgfFlowSetFromOptions(PgfFlow);
 PETSC_EXTERN PetscErrorCode PgfFlowGetTS(PgfFlow, TS *);
 PETSC_EXTERN PetscErrorCode PgfFlowGetSolution(PgfFlow, Vec *);
+PETSC_EXTERN PetscErrorCode PgfFlowSetCheckpoint(PgfFlow, const char[], PetscReal);
+PETSC_EXTERN PetscErrorCode PgfFlowRestart(PgfFlow, const char[], PetscInt *, PetscReal *, PetscInt *, PetscReal *);
 PETSC_EXTERN PetscErrorCode PgfFlowSolve(PgfFlow, PgfOutput, PgfExitStatus *);
 PETSC_EXTERN PetscErrorCode PgfFlowDestroy(PgfFlow *);
 

@@ -20,6 +20,8 @@ struct _p_PgfFlow {
   /* options */
   PetscInt  nsnap;
   PetscReal stop_loss, stop_dissipation, stop_gap, progress_interval;
+  char      checkpoint[PETSC_MAX_PATH_LEN];
+  PetscReal checkpoint_interval; /* seconds of wall time; 0: on signals only */
 
   /* run state */
   PgfOutput      out;
@@ -32,7 +34,10 @@ struct _p_PgfFlow {
   PetscReal     *history;
   PetscInt       nhistory;
   PetscInt64     nrhs, ncalls; /* evaluations; calls by the integrator and the monitor */
-  PetscLogDouble rhs_time, wall_start, last_progress;
+  PetscLogDouble rhs_time, wall_start, last_progress, last_checkpoint;
+  PetscReal      restart[PGF_CKPT_FIELDS]; /* the state read by PgfFlowRestart */
+  PetscBool      restarted;
+  PetscInt       rejected0; /* rejected steps before the restart */
   const char    *stop_reason;
   PetscBool      nonfinite;
 };
@@ -212,6 +217,65 @@ static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
   PetscFunctionReturn(0);
 }
 
+/* The complete state after an accepted step, the results file's rows
+   written up to it. */
+static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
+{
+  PetscReal state[PGF_CKPT_FIELDS], dt;
+  PetscInt  step, rejected, nsnap, nhist;
+
+  PetscFunctionBegin;
+  PetscCall(FlushHistory(flow));
+  PetscCall(PgfOutputFlush(flow->out));
+  PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
+  PetscCall(TSGetTimeStep(flow->ts, &dt));
+  PetscCall(TSGetStepNumber(flow->ts, &step));
+  PetscCall(TSGetStepRejections(flow->ts, &rejected));
+  state[PGF_CKPT_T]         = t;
+  state[PGF_CKPT_DT]        = dt;
+  state[PGF_CKPT_STEP]      = step;
+  state[PGF_CKPT_REJECTED]  = flow->rejected0 + rejected;
+  state[PGF_CKPT_NRHS]      = (PetscReal)flow->nrhs;
+  state[PGF_CKPT_NCALLS]    = (PetscReal)flow->ncalls;
+  state[PGF_CKPT_F0]        = flow->F0;
+  state[PGF_CKPT_INTEGRAL]  = flow->integral;
+  state[PGF_CKPT_NQ]        = flow->nq;
+  state[PGF_CKPT_NEXT_SNAP] = flow->next_snap;
+  state[PGF_CKPT_TSNAP]     = flow->tsnap;
+  state[PGF_CKPT_SNAPSHOTS] = nsnap;
+  state[PGF_CKPT_HISTORY]   = nhist;
+  for (PetscInt k = 0; k < 3; k++) {
+    state[PGF_CKPT_QT0 + k] = flow->qt[k];
+    state[PGF_CKPT_QD0 + k] = flow->qD[k];
+  }
+  PetscCall(PgfCheckpointWrite(flow->model, flow->checkpoint, U, state));
+  PetscFunctionReturn(0);
+}
+
+/* Every -checkpoint_interval seconds by rank 0's clock, and on a signal to
+   any rank, which then stops the run: all ranks decide together. */
+static PetscErrorCode CheckpointIfDue(PgfFlow flow, Vec U, PetscReal t)
+{
+  PetscMPIInt    rank;
+  int            due = PgfCheckpointSignalled() ? 2 : 0;
+  PetscLogDouble now;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(flow->model->comm, &rank));
+  PetscCall(PetscTime(&now));
+  if (!rank && flow->checkpoint_interval > 0 && now - flow->last_checkpoint >= flow->checkpoint_interval) due = PetscMax(due, 1);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, flow->model->comm));
+  if (!due) PetscFunctionReturn(0);
+  if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
+  flow->last_checkpoint = now;
+  if (due == 2 && !flow->stop_reason) {
+    PetscCall(PetscPrintf(flow->model->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
+    flow->stop_reason = "signal";
+    PetscCall(TSSetConvergedReason(flow->ts, TS_CONVERGED_USER));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* After every accepted step: proximal step, then F and D, history, energy
    balance, progress and stopping criteria. */
 static PetscErrorCode PostStep(TS ts)
@@ -258,6 +322,7 @@ static PetscErrorCode PostStep(TS ts)
     PetscCall(Progress(flow));
     PetscCall(WriteSnapshot(flow, U, t));
   }
+  PetscCall(CheckpointIfDue(flow, U, t));
   PetscFunctionReturn(0);
 }
 
@@ -433,6 +498,31 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
   PetscFunctionReturn(0);
 }
 
+/* Where checkpoints go (path) and how often (seconds of wall time; 0: on
+   SIGTERM, SIGINT and SIGUSR1 only). */
+PetscErrorCode PgfFlowSetCheckpoint(PgfFlow flow, const char path[], PetscReal interval)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(flow->checkpoint, path, sizeof(flow->checkpoint)));
+  flow->checkpoint_interval = interval;
+  PetscFunctionReturn(0);
+}
+
+/* Makes PgfFlowSolve continue from the checkpoint at path; gives the
+   snapshots and history rows the results file held at that point, and the
+   times of the last of each. */
+PetscErrorCode PgfFlowRestart(PgfFlow flow, const char path[], PetscInt *nsnap, PetscReal *tsnap, PetscInt *nhist, PetscReal *t)
+{
+  PetscFunctionBegin;
+  PetscCall(PgfCheckpointRead(flow->model, path, flow->U, flow->restart));
+  flow->restarted = PETSC_TRUE;
+  *nsnap          = (PetscInt)flow->restart[PGF_CKPT_SNAPSHOTS];
+  *nhist          = (PetscInt)flow->restart[PGF_CKPT_HISTORY];
+  *tsnap          = flow->restart[PGF_CKPT_TSNAP];
+  *t              = flow->restart[PGF_CKPT_T];
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfFlowGetTS(PgfFlow flow, TS *ts)
 {
   PetscFunctionBegin;
@@ -472,10 +562,43 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   PetscFunctionBegin;
   PetscCall(TSGetStepNumber(flow->ts, &steps));
   PetscCall(TSGetStepRejections(flow->ts, &rejected));
+  rejected += flow->rejected0;
   PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
   PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0)));
   PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
+  PetscFunctionReturn(0);
+}
+
+/* The flow's state from the checkpoint that PgfFlowRestart read. */
+static PetscErrorCode Resume(PgfFlow flow)
+{
+  PetscReal *s = flow->restart;
+  PetscInt   nsnap, nhist;
+
+  PetscFunctionBegin;
+  PetscCall(TSSetTime(flow->ts, s[PGF_CKPT_T]));
+  PetscCall(TSSetTimeStep(flow->ts, s[PGF_CKPT_DT]));
+  PetscCall(TSSetStepNumber(flow->ts, (PetscInt)s[PGF_CKPT_STEP]));
+  /* TS has no derivative of a previous step to reuse */
+  PetscCall(TSRestartStep(flow->ts));
+  flow->rejected0 = (PetscInt)s[PGF_CKPT_REJECTED];
+  flow->nrhs      = (PetscInt64)s[PGF_CKPT_NRHS];
+  flow->ncalls    = (PetscInt64)s[PGF_CKPT_NCALLS];
+  flow->F0        = s[PGF_CKPT_F0];
+  flow->integral  = s[PGF_CKPT_INTEGRAL];
+  flow->nq        = (PetscInt)s[PGF_CKPT_NQ];
+  flow->next_snap = (PetscInt)s[PGF_CKPT_NEXT_SNAP];
+  flow->tsnap     = s[PGF_CKPT_TSNAP];
+  for (PetscInt k = 0; k < 3; k++) {
+    flow->qt[k] = s[PGF_CKPT_QT0 + k];
+    flow->qD[k] = s[PGF_CKPT_QD0 + k];
+  }
+  PetscCall(Observe(flow, flow->U));
+  PetscCall(Progress(flow));
+  /* a new results file starts with the state it continues from */
+  PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
+  if (!nsnap) PetscCall(WriteSnapshot(flow, flow->U, s[PGF_CKPT_T]));
   PetscFunctionReturn(0);
 }
 
@@ -491,17 +614,24 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   PetscFunctionBegin;
   flow->out = out;
   PetscCall(PetscTime(&flow->wall_start));
-  flow->last_progress = flow->wall_start;
-  PetscCall(PgfModelInitialize(flow->model, U));
-  PetscCall(TSSetTime(ts, 0));
-  PetscCall(Observe(flow, U));
+  flow->last_progress   = flow->wall_start;
+  flow->last_checkpoint = flow->wall_start;
+  if (flow->restarted) PetscCall(Resume(flow));
+  else {
+    PetscCall(PgfModelInitialize(flow->model, U));
+    PetscCall(TSSetTime(ts, 0));
+    PetscCall(Observe(flow, U));
+    flow->F0 = flow->F;
+    QuadratureAdd(flow, 0, flow->D);
+    PetscCall(Progress(flow));
+    PetscCall(WriteSnapshot(flow, U, 0));
+    flow->next_snap = 1;
+  }
   PetscCall(VecCopy(U, flow->good));
-  flow->F0 = flow->F;
-  QuadratureAdd(flow, 0, flow->D);
-  PetscCall(Progress(flow));
-  PetscCall(WriteSnapshot(flow, U, 0));
-  flow->next_snap = 1;
+  PetscCall(TSGetTime(ts, &flow->tgood));
+  PetscCall(PgfCheckpointCatchSignals(PETSC_TRUE));
   PetscCall(TSSolve(ts, U));
+  PetscCall(PgfCheckpointCatchSignals(PETSC_FALSE));
   PetscCall(TSGetConvergedReason(ts, &reason));
   PetscCall(TSGetTime(ts, &t));
   if (reason < 0 && !flow->stop_reason) flow->stop_reason = "diverged";
@@ -522,8 +652,8 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   PetscCall(WriteFinal(flow, U, t));
   PetscCall(PgfOutputSetAttributeString(out, "stop_reason", flow->stop_reason));
   PetscCall(Summary(flow, t));
-  *status   = reason >= 0 ? PGF_EXIT_OK : flow->nonfinite ? PGF_EXIT_NONFINITE
-                                                          : PGF_EXIT_FAILURE;
+  if (reason < 0) *status = flow->nonfinite ? PGF_EXIT_NONFINITE : PGF_EXIT_FAILURE;
+  else *status = strcmp(flow->stop_reason, "signal") ? PGF_EXIT_OK : PGF_EXIT_SIGNAL;
   flow->out = NULL;
   PetscFunctionReturn(0);
 }

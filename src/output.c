@@ -28,27 +28,128 @@ static PetscErrorCode FileAccess(MPI_Comm comm, hid_t *fapl)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PgfOutputCreate(MPI_Comm comm, const char path[], PgfOutput *out)
+static PetscErrorCode OutputSetUp(MPI_Comm comm, hid_t file, PgfOutput *out)
 {
   PgfOutput o;
-  hid_t     fapl;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&o));
   o->comm = comm;
+  o->file = file;
   PetscCallMPI(MPI_Comm_rank(comm, &o->rank));
-  PetscCall(FileAccess(comm, &fapl));
-  o->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
-  if (o->file < 0) {
-    PetscCall(PetscFree(o));
-    PgfInputError(comm, "-output %s: cannot create this file (its directory must exist and be writable)", path);
-  }
   PgfCallH5(comm, o->dxpl = H5Pcreate(H5P_DATASET_XFER));
   PgfCallH5(comm, H5Pset_dxpl_mpio(o->dxpl, H5FD_MPIO_COLLECTIVE));
   PgfCallH5(comm, o->lcpl = H5Pcreate(H5P_LINK_CREATE));
   PgfCallH5(comm, H5Pset_create_intermediate_group(o->lcpl, 1));
   *out = o;
+  PetscFunctionReturn(0);
+}
+
+/* A new file at path, replacing any; option names the option that gave path. */
+PetscErrorCode PgfOutputCreate(MPI_Comm comm, const char option[], const char path[], PgfOutput *out)
+{
+  hid_t fapl, file;
+
+  PetscFunctionBegin;
+  PetscCall(FileAccess(comm, &fapl));
+  file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  PgfCheckInput(comm, file >= 0, "%s %s: cannot create this file (its directory must exist and be writable)", option, path);
+  PetscCall(OutputSetUp(comm, file, out));
+  PetscFunctionReturn(0);
+}
+
+/* Rows of the first axis of a dataset, or -1 when it is missing. */
+static hssize_t DatasetRows(hid_t file, const char path[])
+{
+  hid_t    dset, space;
+  hsize_t  dims[3];
+  hssize_t rows = -1;
+
+  if (H5Lexists(file, path, H5P_DEFAULT) <= 0 || (dset = H5Dopen2(file, path, H5P_DEFAULT)) < 0) return -1;
+  if ((space = H5Dget_space(dset)) >= 0) {
+    if (H5Sget_simple_extent_ndims(space) >= 1 && H5Sget_simple_extent_dims(space, dims, NULL) >= 0) rows = (hssize_t)dims[0];
+    H5Sclose(space);
+  }
+  H5Dclose(dset);
+  return rows;
+}
+
+/* Whether row k of a 1-D dataset holds exactly value. */
+static PetscBool ValueEquals(hid_t file, const char path[], hsize_t k, double value)
+{
+  hid_t     dset, fspace, mspace;
+  hsize_t   one = 1;
+  double    v   = NAN;
+  PetscBool ok  = PETSC_FALSE;
+
+  if (DatasetRows(file, path) <= (hssize_t)k || (dset = H5Dopen2(file, path, H5P_DEFAULT)) < 0) return PETSC_FALSE;
+  if ((fspace = H5Dget_space(dset)) >= 0) {
+    if ((mspace = H5Screate_simple(1, &one, NULL)) >= 0) {
+      ok = (PetscBool)(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &k, NULL, &one, NULL) >= 0 && H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, &v) >= 0 && v == value);
+      H5Sclose(mspace);
+    }
+    H5Sclose(fspace);
+  }
+  H5Dclose(dset);
+  return ok;
+}
+
+static PetscBool AttributeEquals(hid_t file, const char name[], const char value[])
+{
+  char  buf[256] = "";
+  hid_t attr, type;
+
+  if (H5Aexists(file, name) <= 0 || (attr = H5Aopen(file, name, H5P_DEFAULT)) < 0) return PETSC_FALSE;
+  if ((type = H5Aget_type(attr)) >= 0) {
+    if (H5Tget_class(type) == H5T_STRING && H5Tget_size(type) <= sizeof(buf)) H5Aread(attr, type, buf);
+    else if (H5Tget_class(type) == H5T_INTEGER) {
+      long long v;
+
+      if (H5Aread(attr, H5T_NATIVE_LLONG, &v) >= 0) snprintf(buf, sizeof(buf), "%lld", v);
+    }
+    H5Tclose(type);
+  }
+  H5Aclose(attr);
+  return (PetscBool)!strcmp(buf, value);
+}
+
+/* The results file of an interrupted run, reopened to append to it from
+   snapshot nsnap and history row nhist on (what a checkpoint recorded; rows
+   written after the checkpoint are overwritten, and /final is removed).
+   *out is NULL when path does not hold that run's results up to there: the
+   last snapshot kept must be at tsnap and the last history row at t. */
+PetscErrorCode PgfOutputOpen(MPI_Comm comm, const char path[], const char problem[], PetscInt m, PetscInt nsnap, PetscReal tsnap, PetscInt nhist, PetscReal t, PgfOutput *out)
+{
+  hid_t     fapl, file;
+  char      particles[32];
+  PetscBool ok;
+
+  PetscFunctionBegin;
+  *out = NULL;
+  PetscCall(FileAccess(comm, &fapl));
+  file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  if (file < 0) PetscFunctionReturn(0);
+  PetscCall(PetscSNPrintf(particles, sizeof(particles), "%" PetscInt_FMT, m));
+  ok = (PetscBool)(AttributeEquals(file, "problem", problem) && AttributeEquals(file, "particles", particles) && nsnap > 0 && nhist > 0 && ValueEquals(file, "/snapshots/t", nsnap - 1, tsnap) && ValueEquals(file, "/history/t", nhist - 1, t));
+  if (!ok) {
+    PgfCallH5(comm, H5Fclose(file));
+    PetscFunctionReturn(0);
+  }
+  if (H5Lexists(file, "/final", H5P_DEFAULT) > 0) PgfCallH5(comm, H5Ldelete(file, "/final", H5P_DEFAULT));
+  PetscCall(OutputSetUp(comm, file, out));
+  (*out)->nsnap = nsnap;
+  (*out)->nhist = nhist;
+  PetscFunctionReturn(0);
+}
+
+/* Snapshots and history rows written so far. */
+PetscErrorCode PgfOutputGetCounts(PgfOutput out, PetscInt *nsnap, PetscInt *nhist)
+{
+  PetscFunctionBegin;
+  *nsnap = out->nsnap;
+  *nhist = out->nhist;
   PetscFunctionReturn(0);
 }
 
@@ -267,6 +368,25 @@ PetscErrorCode PgfOutputDestroy(PgfOutput *out)
   PgfCallH5((*out)->comm, H5Pclose((*out)->dxpl));
   PgfCallH5((*out)->comm, H5Fclose((*out)->file));
   PetscCall(PetscFree(*out));
+  PetscFunctionReturn(0);
+}
+
+/* A string attribute of the root of an HDF5 file named by a user option. */
+PetscErrorCode PgfReadAttributeString(MPI_Comm comm, const char option[], const char path[], const char name[], char value[], size_t len)
+{
+  hid_t     fapl, file, attr = -1, type = -1;
+  PetscBool ok;
+
+  PetscFunctionBegin;
+  PetscCall(FileAccess(comm, &fapl));
+  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  PgfCheckInput(comm, file >= 0, "%s %s: cannot open this file as HDF5 (missing, unreadable or not HDF5)", option, path);
+  ok = (PetscBool)(H5Aexists(file, name) > 0 && (attr = H5Aopen(file, name, H5P_DEFAULT)) >= 0 && (type = H5Aget_type(attr)) >= 0 && H5Tget_class(type) == H5T_STRING && H5Tget_size(type) <= len && H5Aread(attr, type, value) >= 0);
+  if (type >= 0) H5Tclose(type);
+  if (attr >= 0) H5Aclose(attr);
+  H5Fclose(file);
+  PgfCheckInput(comm, ok, "%s %s: has no string attribute %s", option, path, name);
   PetscFunctionReturn(0);
 }
 

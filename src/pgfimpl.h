@@ -70,3 +70,32 @@ PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);
+
+/* Checkpoints (checkpoint.c): the particles and the flow's scalar state,
+   each field stored as the dataset /state/NAME of one value. */
+typedef enum {
+  PGF_CKPT_T,
+  PGF_CKPT_DT, /* the step TS will try next */
+  PGF_CKPT_STEP,
+  PGF_CKPT_REJECTED,
+  PGF_CKPT_NRHS,
+  PGF_CKPT_NCALLS,
+  PGF_CKPT_F0,
+  PGF_CKPT_INTEGRAL,
+  PGF_CKPT_QT0,
+  PGF_CKPT_QT1,
+  PGF_CKPT_QT2,
+  PGF_CKPT_QD0,
+  PGF_CKPT_QD1,
+  PGF_CKPT_QD2,
+  PGF_CKPT_NQ,
+  PGF_CKPT_NEXT_SNAP,
+  PGF_CKPT_TSNAP,
+  PGF_CKPT_SNAPSHOTS, /* snapshots and history rows in the results file */
+  PGF_CKPT_HISTORY,
+  PGF_CKPT_FIELDS
+} PgfCheckpointField;
+PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfModel, const char[], Vec, const PetscReal[]);
+PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfModel, const char[], Vec, PetscReal[]);
+PETSC_INTERN PetscErrorCode PgfCheckpointCatchSignals(PetscBool);
+PETSC_INTERN PetscBool      PgfCheckpointSignalled(void);

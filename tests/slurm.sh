@@ -83,8 +83,7 @@ EOF
         [ \$($RESULTS attr $f particles) = $m ] && [ \$($RESULTS attr $f seed) = $seed ]"
     done
 
-    # Preemption path of run.sbatch, with a stand-in for pgflow (checkpointing
-    # does not exist in pgflow yet): SIGTERM to the batch script reaches the
+    # Preemption path of run.sbatch, with a stand-in for pgflow: SIGTERM to the batch script reaches the
     # program, which "checkpoints" and exits 4; the script requeues the job and
     # the second run gets -restart CHECKPOINT. SLURM delays a requeued job by
     # about two minutes; the test lets it start at once.
@@ -115,6 +114,32 @@ EOF
       grep -q 'SIGTERM, checkpoint written' $tmp/slurm-requeue.out &&
       [ \"\$(scontrol show job -o $job | grep -o 'JobState=[A-Z]*')\" = JobState=COMPLETED ] &&
       grep -q 'restart 1: .* -restart $tmp/rq/e3-relu-small.ckpt.h5' $tmp/slurm-requeue.out"
+
+    # The same with the real pgflow: preempted mid-run (SIGTERM to the batch
+    # script), it checkpoints, exits 4, is requeued, restarts from the
+    # checkpoint and ends bitwise where an uninterrupted run ends.
+    big=(-particles 1000 -samples 8000 -ts_max_time 100)
+    job=$(submit --parsable -o "$tmp/slurm-real.out" "--export=ALL,PGF_RESULTS=$tmp/rq2" \
+      jobs/run.sbatch jobs/e3-relu-small.opts "${big[@]}")
+    for _ in $(seq 1 120); do
+      grep -q "^t .* step  *[1-9]" "$tmp/slurm-real.out" 2>/dev/null && break
+      sleep 0.5
+    done
+    sleep 2
+    scancel --signal=TERM --batch "$job"
+    $PGFLOW -options_file jobs/e3-relu-small.opts "${big[@]}" -output "$tmp/rq2-ref.h5" >/dev/null 2>&1
+    for _ in $(seq 1 60); do
+      [ "$(job_field "$job" Restarts)" = 1 ] && [ "$(job_field "$job" JobState)" = PENDING ] && break
+      sleep 1
+    done
+    scontrol update jobid="$job" StartTime=now >/dev/null 2>&1
+    wait_job "$job" 120 >"$tmp/wait.log"
+    cat "$tmp/wait.log" "$tmp/slurm-real.out" >"$tmp/log" 2>/dev/null
+    t "slurm: preempted pgflow checkpoints, exits 4, is requeued and ends bitwise as an uninterrupted run" bash -c "
+      grep -q 'pgflow exited with status 4' $tmp/slurm-real.out && grep -q 'restart 1: .* -restart' $tmp/slurm-real.out &&
+      [ \$($RESULTS attr $tmp/rq2/e3-relu-small.h5 completed) = 1 ] && $RESULTS check $tmp/rq2/e3-relu-small.h5 &&
+      $RESULTS compare $tmp/rq2-ref.h5 $tmp/rq2/e3-relu-small.h5 /final/theta 0 &&
+      $RESULTS compare $tmp/rq2-ref.h5 $tmp/rq2/e3-relu-small.h5 /final/w 0"
 
     # E7 script at the small size: a table row per kind and rank count.
     t "slurm: scaling.sbatch (PGF_SCALING_SIZE=small) writes its table" \

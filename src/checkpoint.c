@@ -1,0 +1,111 @@
+/* Checkpoints and signals. A checkpoint holds the particles U (m x dof, in
+   global particle order, so a run may continue on any number of ranks) and
+   the flow's scalar state. It is written to FILE.tmp and renamed into place,
+   so that a kill at any moment leaves the previous checkpoint whole. */
+#include "pgfimpl.h"
+#include <signal.h>
+#include <stdio.h>
+
+static const char *const field_names[PGF_CKPT_FIELDS] = {"t", "dt", "step", "rejected", "rhs_evals", "rhs_calls", "F0", "integral", "qt0", "qt1", "qt2", "qD0", "qD1", "qD2", "nq", "next_snapshot", "tsnap", "snapshots", "history"};
+
+PetscErrorCode PgfCheckpointWrite(PgfModel model, const char path[], Vec U, const PetscReal state[])
+{
+  PgfOutput          out;
+  char               tmp[PETSC_MAX_PATH_LEN], *options;
+  const PetscScalar *u;
+  PetscMPIInt        rank;
+  PetscInt           one    = 1;
+  int                failed = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  PetscCall(PgfOutputCreate(model->comm, "-checkpoint", tmp, &out));
+  PetscCall(PetscOptionsGetAll(NULL, &options));
+  PetscCall(PgfOutputSetAttributeString(out, "problem", model->name));
+  PetscCall(PgfOutputSetAttributeInt(out, "particles", model->m));
+  PetscCall(PgfOutputSetAttributeInt(out, "dof", model->dof));
+  PetscCall(PgfOutputSetAttributeString(out, "options", options));
+  PetscCall(PetscFree(options));
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(PgfOutputWriteParticles(out, "/U", model->m, model->rstart, model->mloc, model->dof, u));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  for (PetscInt k = 0; k < PGF_CKPT_FIELDS; k++) {
+    char name[64];
+
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/state/%s", field_names[k]));
+    PetscCall(PgfOutputWriteRootArray(out, name, 1, &one, &state[k]));
+  }
+  PetscCall(PgfOutputDestroy(&out));
+  /* every rank has closed the file before it replaces the previous one */
+  PetscCallMPI(MPI_Barrier(model->comm));
+  PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
+  if (!rank) failed = rename(tmp, path);
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, model->comm));
+  PetscCheck(!failed, model->comm, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
+  PetscFunctionReturn(0);
+}
+
+/* Reads a checkpoint for this model into U and state; a checkpoint of
+   another problem or size is the user's mistake. */
+PetscErrorCode PgfCheckpointRead(PgfModel model, const char path[], Vec U, PetscReal state[])
+{
+  MPI_Comm     comm = model->comm;
+  char         problem[64];
+  PetscInt     dims[2];
+  PetscReal   *all;
+  PetscScalar *u;
+  PetscBool    same;
+
+  PetscFunctionBegin;
+  PetscCall(PgfReadAttributeString(comm, "-restart", path, "problem", problem, sizeof(problem)));
+  PetscCall(PetscStrcmp(problem, model->name, &same));
+  PgfCheckInput(comm, same, "-restart %s: the checkpoint is of -problem %s, the options give %s", path, problem, model->name);
+  PetscCall(PgfReadArray(comm, "-restart", path, "U", 2, dims, &all));
+  PgfCheckInput(comm, dims[0] == model->m, "-restart %s: the checkpoint has %" PetscInt_FMT " particles, the options give %" PetscInt_FMT, path, dims[0], model->m);
+  PgfCheckInput(comm, dims[1] == model->dof, "-restart %s: the checkpoint's particles have %" PetscInt_FMT " coordinates, the options give %" PetscInt_FMT, path, dims[1], model->dof);
+  PetscCall(VecGetArray(U, &u));
+  PetscCall(PetscArraycpy(u, all + model->rstart * model->dof, model->mloc * model->dof));
+  PetscCall(VecRestoreArray(U, &u));
+  PetscCall(PetscFree(all));
+  for (PetscInt k = 0; k < PGF_CKPT_FIELDS; k++) {
+    char       name[64];
+    PetscInt   n;
+    PetscReal *v;
+
+    PetscCall(PetscSNPrintf(name, sizeof(name), "state/%s", field_names[k]));
+    PetscCall(PgfReadArray(comm, "-restart", path, name, 1, &n, &v));
+    PgfCheckInput(comm, n == 1, "-restart %s: /%s must hold one value", path, name);
+    state[k] = v[0];
+    PetscCall(PetscFree(v));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The handler only records the signal: the flow checks it after each step,
+   at a point where every rank can write the checkpoint together. */
+static volatile sig_atomic_t signalled;
+static struct sigaction      saved[3];
+static const int             caught[3] = {SIGTERM, SIGINT, SIGUSR1};
+
+static void Handler(int sig) { signalled = 1; }
+
+PetscErrorCode PgfCheckpointCatchSignals(PetscBool on)
+{
+  PetscFunctionBegin;
+  for (int k = 0; k < 3; k++) {
+    if (on) {
+      struct sigaction sa;
+
+      memset(&sa, 0, sizeof(sa));
+      sa.sa_handler = Handler;
+      sigemptyset(&sa.sa_mask);
+      PetscCheck(!sigaction(caught[k], &sa, &saved[k]), PETSC_COMM_SELF, PETSC_ERR_SYS, "sigaction failed");
+    } else PetscCheck(!sigaction(caught[k], &saved[k], NULL), PETSC_COMM_SELF, PETSC_ERR_SYS, "sigaction failed");
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscBool PgfCheckpointSignalled(void)
+{
+  return (PetscBool)(signalled != 0);
+}

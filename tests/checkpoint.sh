@@ -1,0 +1,109 @@
+# Tests of checkpoint, restart and signals (sourced by tests/run).
+# shellcheck disable=SC2154  # tmp, RESULTS, t, np, selected come from tests/run
+
+small="-problem twolayer -dim 3 -samples 200 -teacher_neurons 3 -particles 20"
+
+# step_of CHECKPOINT: the step number a checkpoint was written at.
+step_of() { $RESULTS get "$1" /state/step | cut -d. -f1; }
+
+if selected checkpoint; then
+  # Uninterrupted reference, and a run that checkpoints after every step and
+  # stops at step 40; both continuations append to a copy of its results.
+  np 2 $PGFLOW $small -ts_max_time 20 -output "$tmp/ck-ref.h5" >/dev/null 2>&1
+  t "checkpoint: written every step (-checkpoint_interval 1e-9) up to -ts_max_steps 40 (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 20 -ts_max_steps 40 -checkpoint_interval 1e-9 -output $tmp/ck.h5 || exit 1
+    [ \$($RESULTS get $tmp/ck.ckpt.h5 /state/step) = 40 ] && [ ! -e $tmp/ck.ckpt.h5.tmp ]"
+  cp "$tmp/ck.h5" "$tmp/ck3.h5"
+  t "checkpoint: restart on 2 ranks equals the uninterrupted run bitwise, results file appended" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 20 -output $tmp/ck.h5 -restart $tmp/ck.ckpt.h5 || exit 1
+    $RESULTS compare $tmp/ck-ref.h5 $tmp/ck.h5 /final/w 0 && $RESULTS compare $tmp/ck-ref.h5 $tmp/ck.h5 /final/theta 0 &&
+      $RESULTS compare $tmp/ck-ref.h5 $tmp/ck.h5 /history/t 0 && $RESULTS compare $tmp/ck-ref.h5 $tmp/ck.h5 /snapshots/theta 0 &&
+      $RESULTS check $tmp/ck.h5 && [ \$($RESULTS attr $tmp/ck.h5 completed) = 1 ]"
+  t "checkpoint: restart on 3 ranks equals the 2-rank uninterrupted run to 1e-10" bash -c "
+    $MPIEXEC -n 3 $PGFLOW $small -ts_max_time 20 -output $tmp/ck3.h5 -restart $tmp/ck.ckpt.h5 || exit 1
+    $RESULTS compare $tmp/ck-ref.h5 $tmp/ck3.h5 /final/w 1e-10 && $RESULTS compare $tmp/ck-ref.h5 $tmp/ck3.h5 /final/theta 1e-10 &&
+      $RESULTS check $tmp/ck3.h5 && [ \$($RESULTS attr $tmp/ck3.h5 ranks) = 3 ]"
+  t "checkpoint: restart without the results file starts a new one at the checkpoint" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 20 -output $tmp/ck-new.h5 -restart $tmp/ck.ckpt.h5 || exit 1
+    $RESULTS compare $tmp/ck-ref.h5 $tmp/ck-new.h5 /final/theta 0 &&
+      [ \$($RESULTS get $tmp/ck-new.h5 /history/t) = \$($RESULTS get $tmp/ck-ref.h5 /history/t) ]"
+
+  # Signals: the program writes its checkpoint, closes the results file with
+  # completed = 0 and stop_reason signal, and exits 4. signalled SIG OUT
+  # CMD...: runs CMD, sends it SIG after 1.5 s; its output and status in OUT.log.
+  signalled() {
+    local sig=$1 out=$2
+    shift 2
+    "$@" $small -ts_max_time 1e6 -output "$out" >"$out.log" 2>&1 &
+    local pid=$!
+    sleep 1.5
+    kill -s "$sig" $pid
+    wait $pid
+    echo "exit $?" >>"$out.log"
+  }
+  signalled TERM "$tmp/term.h5" $PGFLOW
+  t "checkpoint: SIGTERM (1 rank): exit 4, checkpoint written, completed 0, stop_reason signal" bash -c "
+    cat $tmp/term.h5.log; grep -q 'exit 4' $tmp/term.h5.log && [ -f $tmp/term.ckpt.h5 ] && $RESULTS check $tmp/term.h5 &&
+      [ \$($RESULTS attr $tmp/term.h5 completed) = 0 ] && [ \$($RESULTS attr $tmp/term.h5 stop_reason) = signal ]"
+  signalled USR1 "$tmp/usr1.h5" $MPIEXEC -n 2 $PGFLOW
+  t "checkpoint: SIGUSR1 to mpiexec (2 ranks): exit 4, checkpoint, stop_reason signal" bash -c "
+    cat $tmp/usr1.h5.log; grep -q 'exit 4' $tmp/usr1.h5.log && [ -f $tmp/usr1.ckpt.h5 ] && $RESULTS check $tmp/usr1.h5 &&
+      [ \$($RESULTS attr $tmp/usr1.h5 stop_reason) = signal ]"
+  t "checkpoint: restart after SIGUSR1 continues on 3 ranks to completion" bash -c "
+    s=\$(step_of $tmp/usr1.ckpt.h5)
+    $MPIEXEC -n 3 $PGFLOW $small -ts_max_time 1e6 -ts_max_steps \$((s + 20)) -output $tmp/usr1.h5 -restart $tmp/usr1.ckpt.h5 || exit 1
+    $RESULTS check $tmp/usr1.h5 && [ \$($RESULTS attr $tmp/usr1.h5 completed) = 1 ] &&
+      [ \$($RESULTS attr $tmp/usr1.h5 stop_reason) = max_steps ]"
+  # Open MPI's mpiexec passes SIGTERM on to the ranks (then SIGKILL after
+  # odls_base_sigkill_timeout, 1 s) but exits 1 itself.
+  signalled TERM "$tmp/mterm.h5" $MPIEXEC -n 2 $PGFLOW
+  t "checkpoint: SIGTERM to mpiexec (2 ranks): checkpoint written, stop_reason signal" bash -c "
+    cat $tmp/mterm.h5.log; [ -f $tmp/mterm.ckpt.h5 ] && [ \$($RESULTS attr $tmp/mterm.h5 stop_reason) = signal ]"
+
+  # User mistakes: exit 2 and one line naming the option.
+  bad() {
+    local name=$1 expect=$2
+    shift 2
+    t "checkpoint: $name: exit 2 and one line naming the option" bash -c '
+      expect=$1; shift
+      "$@" >/dev/null 2>"$0.err"; rc=$?; cat "$0.err"
+      [ $rc -eq 2 ] && [ "$(wc -l <"$0.err")" -eq 1 ] && grep -q -- "$expect" "$0.err" && ! grep -q "PETSC ERROR" "$0.err"' \
+      "$tmp/bad" "$expect" "$@"
+  }
+  echo "not HDF5" >"$tmp/text.ckpt.h5"
+  bad "-restart with other -particles" "-restart .*has 20 particles, the options give 30" \
+    $PGFLOW $small -particles 30 -output "$tmp/bad.h5" -restart "$tmp/ck.ckpt.h5"
+  bad "-restart with another -problem" "-restart .*problem twolayer" \
+    $PGFLOW -problem deconv -output "$tmp/bad.h5" -restart "$tmp/ck.ckpt.h5"
+  bad "-restart missing file" "-restart .*cannot open" $PGFLOW $small -output "$tmp/bad.h5" -restart "$tmp/none.h5"
+  bad "-restart not HDF5" "-restart .*cannot open" $PGFLOW $small -output "$tmp/bad.h5" -restart "$tmp/text.ckpt.h5"
+  bad "-restart a results file, not a checkpoint" "-restart .*/U" $PGFLOW $small -output "$tmp/bad.h5" -restart "$tmp/ck-ref.h5"
+  bad "-checkpoint in a missing directory" "-checkpoint .*must exist" $PGFLOW $small -output "$tmp/bad.h5" -checkpoint "$tmp/missing/c.h5"
+
+  # kill -9 at 8 moments of a run that checkpoints every 10 ms, each run
+  # continuing from the last checkpoint: every checkpoint left behind is
+  # whole (a restart from it takes 3 steps), and the chain finishes.
+  rm -f "$tmp/kill.h5" "$tmp/kill.ckpt.h5"
+  ok=0
+  valid=0
+  for pause in 0.5 0.13 0.31 0.07 0.42 0.19 0.6 0.26; do
+    restart=()
+    [ -f "$tmp/kill.ckpt.h5" ] && restart=(-restart "$tmp/kill.ckpt.h5")
+    $PGFLOW $small -ts_max_time 1e6 -checkpoint_interval 0.01 -output "$tmp/kill.h5" "${restart[@]}" >/dev/null 2>&1 &
+    pid=$!
+    sleep $pause
+    kill -9 $pid
+    wait $pid 2>/dev/null
+    [ -f "$tmp/kill.ckpt.h5" ] || continue
+    valid=$((valid + 1))
+    s=$(step_of "$tmp/kill.ckpt.h5")
+    rm -f "$tmp/kill-check.h5"
+    $PGFLOW $small -ts_max_time 1e6 -ts_max_steps $((s + 3)) -output "$tmp/kill-check.h5" -restart "$tmp/kill.ckpt.h5" >"$tmp/kill-check.log" 2>&1 &&
+      grep -q "after $((s + 3)) accepted" "$tmp/kill-check.log" && ok=$((ok + 1))
+  done
+  t "checkpoint: after 8 kill -9, every checkpoint left is whole ($ok of $valid)" bash -c "[ $valid -ge 6 ] && [ $ok -eq $valid ]"
+  s=$(step_of "$tmp/kill.ckpt.h5")
+  t "checkpoint: the killed run continues from its last checkpoint to completion" bash -c "
+    $PGFLOW $small -ts_max_time 1e6 -ts_max_steps $((s + 50)) -output $tmp/kill.h5 -restart $tmp/kill.ckpt.h5 || exit 1
+    $RESULTS check $tmp/kill.h5 && [ \$($RESULTS attr $tmp/kill.h5 completed) = 1 ]"
+fi
