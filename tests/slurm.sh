@@ -17,6 +17,15 @@ wait_job() {
   echo "job $1 still $s after $2 s"
   return 1
 }
+# start_requeued JOBID: once the job is requeued (pending, one restart), start
+# it at once: SLURM would hold a requeued job for about two minutes.
+start_requeued() {
+  for _ in $(seq 1 60); do
+    [ "$(job_field "$1" Restarts)" = 1 ] && [ "$(job_field "$1" JobState)" = PENDING ] && break
+    sleep 1
+  done
+  scontrol update jobid="$1" StartTime=now >/dev/null 2>&1
+}
 # sbatch without the caller's MPIEXEC, so the jobs use srun --mpi=pmix.
 submit() { env -u MPIEXEC timeout 240 sbatch "$@"; }
 
@@ -103,11 +112,7 @@ EOF
       sleep 1
     done
     scancel --signal=TERM --batch "$job"
-    for _ in $(seq 1 60); do
-      [ "$(job_field "$job" Restarts)" = 1 ] && [ "$(job_field "$job" JobState)" = PENDING ] && break
-      sleep 1
-    done
-    scontrol update jobid="$job" StartTime=now >/dev/null 2>&1
+    start_requeued "$job"
     wait_job "$job" 60 >"$tmp/wait.log"
     cat "$tmp/wait.log" "$tmp/slurm-requeue.out" >"$tmp/log" 2>/dev/null
     t "slurm: SIGTERM reaches the program, exit 4 requeues, restart gets -restart CHECKPOINT" bash -c "
@@ -128,11 +133,7 @@ EOF
     sleep 2
     scancel --signal=TERM --batch "$job"
     $PGFLOW -options_file jobs/e3-relu-small.opts "${big[@]}" -output "$tmp/rq2-ref.h5" >/dev/null 2>&1
-    for _ in $(seq 1 60); do
-      [ "$(job_field "$job" Restarts)" = 1 ] && [ "$(job_field "$job" JobState)" = PENDING ] && break
-      sleep 1
-    done
-    scontrol update jobid="$job" StartTime=now >/dev/null 2>&1
+    start_requeued "$job"
     wait_job "$job" 120 >"$tmp/wait.log"
     cat "$tmp/wait.log" "$tmp/slurm-real.out" >"$tmp/log" 2>/dev/null
     t "slurm: preempted pgflow checkpoints, exits 4, is requeued and ends bitwise as an uninterrupted run" bash -c "
