@@ -35,6 +35,7 @@ typedef struct {
   PetscReal *tre, *tim; /* G x nf: exp(-2 pi i omega j / G) */
   PetscReal *pre, *pim; /* G x nf work for the separable grid evaluation */
   PetscReal *xre, *xim; /* q x nf: exponentials of one point */
+  PetscReal *P, *B, *Px; /* matrix-free Jacobian: its parts (JacobianParts) and P x */
 } Deconv;
 
 /* Fill e[k] = exp(-2 pi i (k - fc) t), k = 0 .. 2 fc, by complex
@@ -159,29 +160,26 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
                + delta_ij [W'' g, W' grad g; W' grad g, W hess g] + V''(u0) e_0 e_0^T,
    a low-rank product through BLAS (the columns DPhi of every particle are
    gathered on every rank) plus a block diagonal. */
-static PetscErrorCode DeconvJacobian(PgfModel model, const PetscScalar *u, const PetscReal *rho, Mat J)
+/* The two parts of dv/du at the local particles: P (2K x mloc dof,
+   column-major), the derivatives of the predictor h, and B (dof x dof per
+   local particle), the particle's own terms g'' and the lift's curvature.
+   dv_i/du_j = P_i^T P_j / (m K) + [i = j] B_i. */
+static void JacobianParts(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscReal *P, PetscReal *B)
 {
-  Deconv      *dc  = (Deconv *)model->data;
-  PetscInt     dof = model->dof, K2 = 2 * dc->K, nloc = model->mloc * dof, stride = dc->q * dc->nf, n2 = dc->q == 2 ? dc->nf : 1, lda;
-  PetscReal   *P, *Pall;
-  PetscScalar *a;
-  PetscMPIInt  size, count, *counts, *displs;
+  Deconv  *dc  = (Deconv *)model->data;
+  PetscInt dof = model->dof, K2 = 2 * dc->K, stride = dc->q * dc->nf, n2 = dc->q == 2 ? dc->nf : 1;
 
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_size(model->comm, &size));
-  PetscCall(PetscMalloc2(K2 * PetscMax(nloc, 1), &P, K2 * model->m * dof, &Pall));
-  PetscCall(PetscMalloc2(size, &counts, size, &displs));
   for (PetscInt i = 0; i < model->mloc; i++) {
     const PetscReal *ere = &dc->ere[i * stride], *eim = &dc->eim[i * stride];
     PetscReal        u0 = u[i * dof], W = dc->w[i], W1 = dc->lift == LIFT_FB ? 1 : 2 * PetscAbsReal(u0);
+    PetscReal        W2 = dc->lift == LIFT_FB ? 0 : 2 * PetscSign(u0), g, grad[2], H[4], *col = &P[i * dof * K2], *b = &B[i * dof * dof];
 
     for (PetscInt k1 = 0; k1 < dc->nf; k1++) {
       for (PetscInt k2 = 0; k2 < n2; k2++) {
-        PetscInt   k   = k1 * n2 + k2;
-        PetscReal  e2r = dc->q == 2 ? ere[dc->nf + k2] : 1, e2i = dc->q == 2 ? eim[dc->nf + k2] : 0;
-        PetscReal  er = ere[k1] * e2r - eim[k1] * e2i, ei = ere[k1] * e2i + eim[k1] * e2r;
-        PetscReal  omega[2] = {(PetscReal)(k1 - dc->fc), (PetscReal)(k2 - dc->fc)};
-        PetscReal *col      = &P[i * dof * K2];
+        PetscInt  k   = k1 * n2 + k2;
+        PetscReal e2r = dc->q == 2 ? ere[dc->nf + k2] : 1, e2i = dc->q == 2 ? eim[dc->nf + k2] : 0;
+        PetscReal er = ere[k1] * e2r - eim[k1] * e2i, ei = ere[k1] * e2i + eim[k1] * e2r;
+        PetscReal omega[2] = {(PetscReal)(k1 - dc->fc), (PetscReal)(k2 - dc->fc)};
 
         /* d/du0 = W' e; d/dtheta_a = W (-2 pi i omega_a) e */
         col[k]         = W1 * er;
@@ -192,7 +190,31 @@ static PetscErrorCode DeconvJacobian(PgfModel model, const PetscScalar *u, const
         }
       }
     }
+    EvalG(dc, rho, ere, eim, &g, grad, H);
+    for (PetscInt k = 0; k < dof * dof; k++) b[k] = 0;
+    b[0] = W2 * g + (dc->lift == LIFT_FB ? 0 : 2 * dc->lambda);
+    for (PetscInt c = 0; c < dc->q; c++) {
+      b[(1 + c) * dof] += W1 * grad[c];
+      b[1 + c] += W1 * grad[c];
+      for (PetscInt e = 0; e < dc->q; e++) b[1 + c + (1 + e) * dof] += W * H[2 * c + e];
+    }
   }
+}
+
+/* Assembled: every rank gathers all columns of P (2K x m dof reals). */
+static PetscErrorCode DeconvJacobian(PgfModel model, const PetscScalar *u, const PetscReal *rho, Mat J)
+{
+  Deconv      *dc  = (Deconv *)model->data;
+  PetscInt     dof = model->dof, K2 = 2 * dc->K, nloc = model->mloc * dof, lda;
+  PetscReal   *P, *Pall, *B;
+  PetscScalar *a;
+  PetscMPIInt  size, count, *counts, *displs;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(model->comm, &size));
+  PetscCall(PetscMalloc3(K2 * PetscMax(nloc, 1), &P, K2 * model->m * dof, &Pall, PetscMax(nloc, 1) * dof, &B));
+  PetscCall(PetscMalloc2(size, &counts, size, &displs));
+  JacobianParts(model, u, rho, P, B);
   PetscCall(PetscMPIIntCast(K2 * nloc, &count));
   PetscCallMPI(MPI_Allgather(&count, 1, MPI_INT, counts, 1, MPI_INT, model->comm));
   displs[0] = 0;
@@ -202,22 +224,43 @@ static PetscErrorCode DeconvJacobian(PgfModel model, const PetscScalar *u, const
   PetscCall(MatDenseGetArrayWrite(J, &a));
   if (nloc) PetscCall(PgfGemm("T", "N", nloc, model->m * dof, K2, 1.0 / (model->m * dc->K), P, K2, Pall, K2, 0.0, a, lda));
   for (PetscInt i = 0; i < model->mloc; i++) {
-    PetscReal u0 = u[i * dof], W = dc->w[i], g, grad[2], H[4], W1, W2;
-    PetscInt  r0 = i * dof, c0 = (model->rstart + i) * dof;
+    PetscInt r0 = i * dof, c0 = (model->rstart + i) * dof;
 
-    EvalG(dc, rho, &dc->ere[i * stride], &dc->eim[i * stride], &g, grad, H);
-    W1 = dc->lift == LIFT_FB ? 1 : 2 * PetscAbsReal(u0);
-    W2 = dc->lift == LIFT_FB ? 0 : 2 * PetscSign(u0);
-    a[r0 + c0 * lda] += W2 * g + (dc->lift == LIFT_FB ? 0 : 2 * dc->lambda);
-    for (PetscInt c = 0; c < dc->q; c++) {
-      a[r0 + (c0 + 1 + c) * lda] += W1 * grad[c];
-      a[r0 + 1 + c + c0 * lda] += W1 * grad[c];
-      for (PetscInt b = 0; b < dc->q; b++) a[r0 + 1 + c + (c0 + 1 + b) * lda] += W * H[2 * c + b];
-    }
+    for (PetscInt r = 0; r < dof; r++)
+      for (PetscInt c = 0; c < dof; c++) a[r0 + r + (c0 + c) * lda] += B[i * dof * dof + r + c * dof];
   }
   PetscCall(MatDenseRestoreArrayWrite(J, &a));
   PetscCall(PetscFree2(counts, displs));
-  PetscCall(PetscFree2(P, Pall));
+  PetscCall(PetscFree3(P, Pall, B));
+  PetscFunctionReturn(0);
+}
+
+/* Matrix-free: keep the local parts (2K + dof) mloc dof reals; a product
+   then costs two passes over P and one Allreduce of 2K values. */
+static PetscErrorCode DeconvJacobianPrepare(PgfModel model, const PetscScalar *u, const PetscReal *rho)
+{
+  Deconv  *dc   = (Deconv *)model->data;
+  PetscInt nloc = model->mloc * model->dof;
+
+  PetscFunctionBegin;
+  if (!dc->P) PetscCall(PetscMalloc3(2 * dc->K * PetscMax(nloc, 1), &dc->P, PetscMax(nloc, 1) * model->dof, &dc->B, 2 * dc->K, &dc->Px));
+  JacobianParts(model, u, rho, dc->P, dc->B);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DeconvJacobianApply(PgfModel model, const PetscScalar *x, PetscScalar *y)
+{
+  Deconv  *dc  = (Deconv *)model->data;
+  PetscInt dof = model->dof, K2 = 2 * dc->K, nloc = model->mloc * dof;
+
+  PetscFunctionBegin;
+  for (PetscInt k = 0; k < K2; k++) dc->Px[k] = 0;
+  if (nloc) PetscCall(PgfGemm("N", "N", K2, 1, nloc, 1.0, dc->P, K2, x, nloc, 0.0, dc->Px, K2));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->Px, (PetscMPIInt)K2, MPIU_REAL, MPI_SUM, model->comm));
+  if (nloc) PetscCall(PgfGemm("T", "N", nloc, 1, K2, 1.0 / (model->m * dc->K), dc->P, K2, dc->Px, K2, 0.0, y, nloc));
+  for (PetscInt i = 0; i < model->mloc; i++)
+    for (PetscInt r = 0; r < dof; r++)
+      for (PetscInt c = 0; c < dof; c++) y[i * dof + r] += dc->B[i * dof * dof + r + c * dof] * x[i * dof + c];
   PetscFunctionReturn(0);
 }
 
@@ -586,6 +629,7 @@ static PetscErrorCode DeconvDestroy(PgfModel model)
   PetscCall(PetscFree2(dc->xre, dc->xim));
   PetscCall(PetscFree3(dc->ere, dc->eim, dc->w));
   PetscCall(PetscFree4(dc->tre, dc->tim, dc->pre, dc->pim));
+  PetscCall(PetscFree3(dc->P, dc->B, dc->Px));
   PetscCall(PetscFree(model->data));
   PetscFunctionReturn(0);
 }
@@ -596,19 +640,21 @@ PetscErrorCode PgfModelCreate_Deconv(PgfModel model)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&dc));
-  model->data               = dc;
-  model->ops.setfromoptions = DeconvSetFromOptions;
-  model->ops.initialize     = DeconvInitialize;
-  model->ops.predict        = DeconvPredict;
-  model->ops.loss           = DeconvLoss;
-  model->ops.velocity       = DeconvVelocity;
-  model->ops.regularizer    = DeconvRegularizer;
-  model->ops.prox           = DeconvProx;
-  model->ops.weights        = DeconvWeights;
-  model->ops.gap            = DeconvGap;
-  model->ops.jacobian       = DeconvJacobian;
-  model->ops.tsdefaults     = DeconvTSDefaults;
-  model->ops.writeproblem   = DeconvWriteProblem;
-  model->ops.destroy        = DeconvDestroy;
+  model->data                = dc;
+  model->ops.setfromoptions  = DeconvSetFromOptions;
+  model->ops.initialize      = DeconvInitialize;
+  model->ops.predict         = DeconvPredict;
+  model->ops.loss            = DeconvLoss;
+  model->ops.velocity        = DeconvVelocity;
+  model->ops.regularizer     = DeconvRegularizer;
+  model->ops.prox            = DeconvProx;
+  model->ops.weights         = DeconvWeights;
+  model->ops.gap             = DeconvGap;
+  model->ops.jacobian        = DeconvJacobian;
+  model->ops.jacobianprepare = DeconvJacobianPrepare;
+  model->ops.jacobianapply   = DeconvJacobianApply;
+  model->ops.tsdefaults      = DeconvTSDefaults;
+  model->ops.writeproblem    = DeconvWriteProblem;
+  model->ops.destroy         = DeconvDestroy;
   PetscFunctionReturn(0);
 }

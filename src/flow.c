@@ -341,6 +341,28 @@ static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void 
   PetscFunctionReturn(0);
 }
 
+/* The analytic Jacobian of -v applied matrix-free: prepared at U here,
+   applied by ShellMult; TS scales and shifts the shell itself. */
+static PetscErrorCode RHSJacobianShell(TS ts, PetscReal t, Vec U, Mat A, Mat B, void *ctx)
+{
+  PgfFlow flow = (PgfFlow)ctx;
+
+  PetscFunctionBeginUser;
+  PetscCall(PgfModelJacobianPrepare(flow->model, U));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(A, &flow));
+  PetscCall(PgfModelJacobianApply(flow->model, X, Y));
+  PetscCall(VecScale(Y, -1.0));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
 {
   PgfFlow     f;
@@ -349,9 +371,14 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   KSP         ksp;
   PC          pc;
   PetscMPIInt size;
-  PetscBool   assembled = (PetscBool)(model->ops.jacobian && model->m * model->dof <= 6000);
+  PetscBool   assembled;
+  PetscInt    nmax = 6000, n, N;
 
   PetscFunctionBegin;
+  PetscOptionsBegin(model->comm, NULL, "Jacobian", NULL);
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
+  PetscOptionsEnd();
+  assembled = (PetscBool)(model->ops.jacobian && model->m * model->dof <= nmax);
   PetscCall(PetscNew(&f));
   f->model = model;
   PetscCall(PgfModelCreateVec(model, &f->U));
@@ -396,9 +423,21 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCallMPI(MPI_Comm_size(model->comm, &size));
     PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
     PetscCall(PCSetType(pc, size > 1 ? PCJACOBI : PCLU));
-  } else {
-    PetscInt n, N;
+  } else if (model->ops.jacobianapply) {
+    /* The analytic Jacobian, applied matrix-free; unpreconditioned GMRES */
+    Mat S;
 
+    PetscCall(VecGetLocalSize(f->U, &n));
+    PetscCall(VecGetSize(f->U, &N));
+    PetscCall(MatCreateShell(model->comm, n, n, N, N, f, &S));
+    PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
+    PetscCall(TSSetRHSJacobian(f->ts, S, S, RHSJacobianShell, f));
+    /* TS shifts and scales the shell for implicit stages; undo that before
+       each new Jacobian, which only replaces what the shell applies */
+    PetscCall(TSRHSJacobianSetReuse(f->ts, PETSC_TRUE));
+    PetscCall(MatDestroy(&S)); /* TS keeps a reference */
+    PetscCall(PCSetType(pc, PCNONE));
+  } else {
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
     PetscCall(MatCreateMFFD(model->comm, n, n, N, N, &f->J));

@@ -157,6 +157,34 @@ PetscErrorCode PgfModelJacobian(PgfModel model, Vec U, Mat J)
   PetscFunctionReturn(0);
 }
 
+/* The Jacobian of v at U, matrix-free: prepare at U, then apply to any x. */
+PetscErrorCode PgfModelJacobianPrepare(PgfModel model, Vec U)
+{
+  const PetscScalar *u;
+  PetscReal          F;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(Predict(model, u, &F));
+  PetscCall(model->ops.jacobianprepare(model, u, model->rho));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelJacobianApply(PgfModel model, Vec X, Vec Y)
+{
+  const PetscScalar *x;
+  PetscScalar       *y;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(VecGetArrayWrite(Y, &y));
+  PetscCall(model->ops.jacobianapply(model, x, y));
+  PetscCall(VecRestoreArrayWrite(Y, &y));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelHasGap(PgfModel model, PetscBool *has)
 {
   PetscFunctionBegin;

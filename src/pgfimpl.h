@@ -37,6 +37,12 @@ typedef struct {
    from rho of the last evaluation at them, into the rows of the local
    particles of an assembled parallel MATDENSE (m dof square). */
   PetscErrorCode (*jacobian)(PgfModel, const PetscScalar *, const PetscReal *, Mat);
+  /* Optional, with jacobian: the same Jacobian applied matrix-free, for
+   sizes where it would not fit assembled. prepare keeps what apply needs at
+   the particles (rho of the last evaluation); apply computes y = (dv/du) x
+   on the local particles' rows; it is collective. */
+  PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
+  PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
   /* Optional: the problem's default integrator, set before TSSetFromOptions
    so that the command line still wins. */
   PetscErrorCode (*tsdefaults)(PgfModel, TS);
@@ -67,6 +73,8 @@ struct _p_PgfModel {
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
+PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
+PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
 
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);

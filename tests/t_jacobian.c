@@ -69,6 +69,27 @@ int main(int argc, char **argv)
       nchecked++;
     }
   }
+  /* The matrix-free product against the assembled matrix. */
+  if (model->ops.jacobianapply) {
+    Vec       X, Y;
+    PetscReal ynorm, diff;
+
+    PetscCall(VecDuplicate(U, &X));
+    PetscCall(VecDuplicate(U, &Y));
+    PetscCall(VecGetArray(X, &u));
+    for (PetscInt i = 0; i < mloc * dof; i++) u[i] = PgfRandNormal(11, PGF_STREAM_PARTICLES, rstart * dof + i, 0);
+    PetscCall(VecRestoreArray(X, &u));
+    PetscCall(PgfModelJacobianPrepare(model, U));
+    PetscCall(PgfModelJacobianApply(model, X, Y));
+    PetscCall(MatMult(J, X, col));
+    PetscCall(VecNorm(col, NORM_INFINITY, &ynorm));
+    PetscCall(VecAXPY(col, -1.0, Y));
+    PetscCall(VecNorm(col, NORM_INFINITY, &diff));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "matrix-free product: relative difference %.3e from the assembled one\n", (double)(diff / ynorm)));
+    maxerr = PetscMax(maxerr, diff / ynorm);
+    PetscCall(VecDestroy(&Y));
+    PetscCall(VecDestroy(&X));
+  }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "Jacobian check: %" PetscInt_FMT " columns, max |J| %.3e, max relative error %.3e (tolerance %.1e)\n", nchecked, (double)jmax, (double)maxerr, (double)tol));
   PetscCall(MatDestroy(&J));
   PetscCall(VecDestroy(&col));
