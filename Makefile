@@ -30,12 +30,22 @@ else
   Q = @
 endif
 
-all: bin/pgflow $(TESTS)
+all: bin/pgflow bin/pgfbench $(TESTS)
 
 build/src/%.o: src/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+build/bench/%.o: bench/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+bin/pgfbench: build/bench/pgfbench.o build/libpgflow.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 build/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
@@ -76,11 +86,20 @@ figures: all
 	@MPIEXEC="$(MPIEXEC)" NP=$(NP) bash analysis/make-figures
 .PHONY: figures
 
+# Right-hand side against same-process DGEMM on 1 and 2 ranks: results/bench.json.
+bench: all
+	@mkdir -p results
+	$(MPIEXEC) -n 1 bin/pgfbench -json results/bench-1.json
+	$(MPIEXEC) -n 2 bin/pgfbench -json results/bench-2.json
+	@python3 -c 'import json, sys; json.dump([json.load(open(f)) for f in sys.argv[1:]], open("results/bench.json", "w"), indent=1)' results/bench-1.json results/bench-2.json
+	@echo "results: results/bench.json"
+.PHONY: bench
+
 format:
-	clang-format -i include/*.h src/*.c src/*.h tests/*.c
+	clang-format -i include/*.h src/*.c src/*.h tests/*.c bench/*.c
 
 clean:
 	rm -rf build bin
 
 .PHONY: all deps run check format clean
--include $(LIBOBJ:.o=.d) build/src/pgflow.d $(TESTS:bin/tests/%=build/tests/%.d)
+-include $(LIBOBJ:.o=.d) build/src/pgflow.d build/bench/pgfbench.d $(TESTS:bin/tests/%=build/tests/%.d)
