@@ -15,6 +15,8 @@ struct _p_PgfFlow {
   Vec       good; /* last accepted state with finite F and D */
   Vec       ucache, vcache; /* the state of the last evaluation and its velocity */
   PetscReal Fcache;
+  PetscBool implicitform; /* rosw with an analytic Jacobian: U' + v(U) = 0 as an IFunction */
+  PetscReal shift; /* of the matrix-free IJacobian */
   Mat       J; /* matrix-free Jacobian of the right-hand side, for implicit types */
 
   /* options */
@@ -363,6 +365,49 @@ static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
   PetscFunctionReturn(0);
 }
 
+/* For Rosenbrock-W, which linearizes only an IFunction and treats a
+   right-hand side explicitly: the whole flow F = U' + v(U) as an IFunction,
+   with the analytic Jacobian shift I + dv/du. */
+static PetscErrorCode IFunctionFull(TS ts, PetscReal t, Vec U, Vec Udot, Vec F, void *ctx)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RHSFunction(ts, t, U, F, ctx));
+  PetscCall(VecAYPX(F, -1.0, Udot));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode IJacobianFull(TS ts, PetscReal t, Vec U, Vec Udot, PetscReal shift, Mat A, Mat B, void *ctx)
+{
+  PgfFlow   flow = (PgfFlow)ctx;
+  PetscBool shell;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectTypeCompare((PetscObject)B, MATSHELL, &shell));
+  if (shell) {
+    PetscCall(PgfModelJacobianPrepare(flow->model, U));
+    flow->shift = shift;
+  } else {
+    PetscCall(PgfModelJacobian(flow->model, U, B));
+    PetscCall(MatShift(B, shift));
+  }
+  if (A != B) {
+    PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ShellMultShifted(Mat A, Vec X, Vec Y)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(A, &flow));
+  PetscCall(PgfModelJacobianApply(flow->model, X, Y));
+  PetscCall(VecAXPY(Y, flow->shift, X));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
 {
   PgfFlow     f;
@@ -372,7 +417,8 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PC          pc;
   PetscMPIInt size;
   PetscBool   assembled;
-  PetscInt    nmax = 6000, n, N;
+  PetscInt    nmax     = 6000, n, N;
+  char        type[64] = "";
 
   PetscFunctionBegin;
   PetscOptionsBegin(model->comm, NULL, "Jacobian", NULL);
@@ -391,7 +437,10 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(TSCreate(model->comm, &f->ts));
   PetscCall(TSSetApplicationContext(f->ts, f));
   PetscCall(TSSetProblemType(f->ts, TS_NONLINEAR));
-  PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), NULL));
+  f->implicitform = (PetscBool)(model->ops.jacobian && !strcmp(type, TSROSW));
+  if (f->implicitform) PetscCall(TSSetIFunction(f->ts, NULL, IFunctionFull, f));
+  else PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
   PetscCall(TSSetPostStep(f->ts, PostStep));
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
@@ -418,7 +467,8 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     Mat J;
 
     PetscCall(MatCreateDense(model->comm, model->mloc * model->dof, model->mloc * model->dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
-    PetscCall(TSSetRHSJacobian(f->ts, J, J, RHSJacobian, f));
+    if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, J, J, IJacobianFull, f));
+    else PetscCall(TSSetRHSJacobian(f->ts, J, J, RHSJacobian, f));
     PetscCall(MatDestroy(&J)); /* TS keeps a reference */
     PetscCallMPI(MPI_Comm_size(model->comm, &size));
     PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
@@ -430,11 +480,16 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
     PetscCall(MatCreateShell(model->comm, n, n, N, N, f, &S));
-    PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
-    PetscCall(TSSetRHSJacobian(f->ts, S, S, RHSJacobianShell, f));
-    /* TS shifts and scales the shell for implicit stages; undo that before
-       each new Jacobian, which only replaces what the shell applies */
-    PetscCall(TSRHSJacobianSetReuse(f->ts, PETSC_TRUE));
+    if (f->implicitform) {
+      PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMultShifted));
+      PetscCall(TSSetIJacobian(f->ts, S, S, IJacobianFull, f));
+    } else {
+      PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
+      PetscCall(TSSetRHSJacobian(f->ts, S, S, RHSJacobianShell, f));
+      /* TS shifts and scales the shell for implicit stages; undo that
+         before each new Jacobian, which only replaces what the shell applies */
+      PetscCall(TSRHSJacobianSetReuse(f->ts, PETSC_TRUE));
+    }
     PetscCall(MatDestroy(&S)); /* TS keeps a reference */
     PetscCall(PCSetType(pc, PCNONE));
   } else {

@@ -63,12 +63,16 @@ if selected deconv-e1; then
       r=\$($RESULTS attr $tmp/e1.h5 stop_reason); echo stop_reason \$r; [ \"\$r\" = stop_gap ]"
   done
   # The analytic Jacobian applied matrix-free (as for m dof > 6000), with
-  # the default ARK IMEX and BDF.
-  for ty in arkimex bdf; do
+  # the default ARK IMEX, BDF and Rosenbrock-W (whose IFunction form carries
+  # the whole flow).
+  for ty in arkimex bdf rosw; do
     t "deconv-e1: m = 100 with the matrix-free Jacobian and $ty reaches gap below 1e-10 (2 ranks)" bash -c "
       $MPIEXEC -n 2 $PGFLOW -options_file jobs/e1-small.opts -stop_gap 1e-10 -jacobian_assemble_max 0 -ts_type $ty -output $tmp/e1mf.h5 || exit 1
       r=\$($RESULTS attr $tmp/e1mf.h5 stop_reason); echo stop_reason \$r; [ \"\$r\" = stop_gap ]"
   done
+  t "deconv-e1: m = 100 with rosw and the assembled Jacobian reaches gap below 1e-10 (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW -options_file jobs/e1-small.opts -stop_gap 1e-10 -ts_type rosw -output $tmp/e1rw.h5 || exit 1
+    r=\$($RESULTS attr $tmp/e1rw.h5 stop_reason); echo stop_reason \$r; [ \"\$r\" = stop_gap ]"
 fi
 
 if selected deconv-input; then
