@@ -83,18 +83,19 @@ static void ForwardBlock(Activation act, PetscInt mloc, PetscInt nj, const Petsc
 
 /* vw_i += sum_j rho_j s(Z_ij), and Z_ij <- rho_j s'(Z_ij) in place, ready for
    the product with X that gives the position velocities. */
-static void BackwardBlock(Activation act, PetscInt mloc, PetscInt nj, PetscReal *Z, const PetscReal *rho, PetscReal *vw)
+static void BackwardBlock(Activation act, PetscInt mloc, PetscInt nj, PetscReal *restrict Z, const PetscReal *restrict rho, PetscReal *restrict vw)
 {
   for (PetscInt j = 0; j < nj; j++) {
     PetscReal *z = &Z[j * mloc], r = rho[j];
 
     switch (act) {
       case ACT_RELU:
+        /* branch-free, so that it vectorizes: signs of Z are random */
         for (PetscInt i = 0; i < mloc; i++) {
-          PetscReal pos = z[i] > 0;
+          PetscReal zi = z[i];
 
-          vw[i] += r * pos * z[i];
-          z[i] = r * pos;
+          vw[i] += r * PetscMax(zi, 0);
+          z[i] = zi > 0 ? r : 0;
         }
         break;
       case ACT_SIGMOID:
