@@ -344,24 +344,13 @@ static PetscErrorCode RHSJacobian(TS ts, PetscReal t, Vec U, Mat A, Mat B, void 
 }
 
 /* The analytic Jacobian of -v applied matrix-free: prepared at U here,
-   applied by ShellMult; TS scales and shifts the shell itself. */
+   applied by ShellMult. */
 static PetscErrorCode RHSJacobianShell(TS ts, PetscReal t, Vec U, Mat A, Mat B, void *ctx)
 {
   PgfFlow flow = (PgfFlow)ctx;
 
   PetscFunctionBeginUser;
   PetscCall(PgfModelJacobianPrepare(flow->model, U));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
-{
-  PgfFlow flow;
-
-  PetscFunctionBeginUser;
-  PetscCall(MatShellGetContext(A, &flow));
-  PetscCall(PgfModelJacobianApply(flow->model, X, Y));
-  PetscCall(VecScale(Y, -1.0));
   PetscFunctionReturn(0);
 }
 
@@ -397,14 +386,17 @@ static PetscErrorCode IJacobianFull(TS ts, PetscReal t, Vec U, Vec Udot, PetscRe
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ShellMultShifted(Mat A, Vec X, Vec Y)
+/* The matrix-free analytic Jacobian: -dv/du for the right-hand side (TS
+   shifts and scales the shell itself), shift I + dv/du for the IFunction. */
+static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
 {
   PgfFlow flow;
 
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(A, &flow));
   PetscCall(PgfModelJacobianApply(flow->model, X, Y));
-  PetscCall(VecAXPY(Y, flow->shift, X));
+  if (flow->implicitform) PetscCall(VecAXPY(Y, flow->shift, X));
+  else PetscCall(VecScale(Y, -1.0));
   PetscFunctionReturn(0);
 }
 
@@ -480,11 +472,9 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
     PetscCall(MatCreateShell(model->comm, n, n, N, N, f, &S));
-    if (f->implicitform) {
-      PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMultShifted));
-      PetscCall(TSSetIJacobian(f->ts, S, S, IJacobianFull, f));
-    } else {
-      PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
+    PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
+    if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, S, S, IJacobianFull, f));
+    else {
       PetscCall(TSSetRHSJacobian(f->ts, S, S, RHSJacobianShell, f));
       /* TS shifts and scales the shell for implicit stages; undo that
          before each new Jacobian, which only replaces what the shell applies */
