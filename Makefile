@@ -11,7 +11,7 @@ HDF5_PC   = $(shell pkg-config --exists hdf5-openmpi && echo hdf5-openmpi || ech
 CC        = mpicc
 CFLAGS    = -std=c11 -O3 -g -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE
 CPPFLAGS  = -Iinclude -Isrc $(shell pkg-config --cflags $(PETSC_PC) $(HDF5_PC)) -DPGF_GIT='"$(GIT)"'
-LDLIBS    = -lopenblas $(shell pkg-config --libs $(PETSC_PC) $(HDF5_PC)) -ldl -lm
+LDLIBS    = -lscalapack-openmpi -lopenblas $(shell pkg-config --libs $(PETSC_PC) $(HDF5_PC)) -ldl -lm
 GIT       = $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # Open MPI refuses root without these; more ranks than cores need --oversubscribe.

@@ -57,6 +57,7 @@ PETSC_EXTERN PetscErrorCode  PgfOutputSetAttributeInt(PgfOutput, const char[], P
 PETSC_EXTERN PetscErrorCode  PgfOutputWriteRootArray(PgfOutput, const char[], PetscInt, const PetscInt[], const PetscReal[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputWriteParticles(PgfOutput, const char[], PetscInt, PetscInt, PetscInt, PetscInt, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputAppendSnapshot(PgfOutput, PetscReal, PetscReal, PetscReal, PetscInt, PetscInt, PetscInt, PetscInt, const PetscReal[], const PetscReal[]);
+PETSC_EXTERN PetscErrorCode  PgfOutputSetSnapshotValue(PgfOutput, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode  PgfOutputAppendHistory(PgfOutput, PetscInt, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputFlush(PgfOutput);
 PETSC_EXTERN PetscErrorCode  PgfOutputDestroy(PgfOutput *);

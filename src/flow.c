@@ -18,6 +18,7 @@ struct _p_PgfFlow {
   PetscBool implicitform; /* rosw with an analytic Jacobian: U' + v(U) = 0 as an IFunction */
   PetscReal shift; /* of the matrix-free IJacobian */
   Mat       J; /* matrix-free Jacobian of the right-hand side, for implicit types */
+  PgfConvex convex; /* baselines, refits and spectra */
 
   /* options */
   PetscInt  nsnap;
@@ -213,6 +214,7 @@ static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
   PetscCall(PgfModelGetWeights(m, U, flow->wloc));
   PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
   PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, gap, m->m, m->npos, m->rstart, m->mloc, flow->wloc, flow->thetaloc));
+  PetscCall(PgfConvexSnapshot(flow->convex, U, flow->out));
   PetscCall(FlushHistory(flow));
   PetscCall(PgfOutputFlush(flow->out));
   flow->tsnap = t;
@@ -577,6 +579,7 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
   }
   PetscCall(TSSetFromOptions(flow->ts));
   if (flow->J) PetscCall(SetUpMatrixFree(flow));
+  PetscCall(PgfConvexCreate(flow->model, &flow->convex));
   PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));
   PgfCheckInput(comm, flow->tmax > 0, "-ts_max_time must be positive (got %g)", (double)flow->tmax);
   PetscFunctionReturn(0);
@@ -682,6 +685,7 @@ static PetscErrorCode Resume(PgfFlow flow)
   PetscCall(Progress(flow));
   /* a new results file starts with the state it continues from */
   PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
+  if (!nsnap) PetscCall(PgfConvexBaseline(flow->convex, flow->out));
   if (!nsnap) PetscCall(WriteSnapshot(flow, flow->U, s[PGF_CKPT_T]));
   PetscFunctionReturn(0);
 }
@@ -708,6 +712,7 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
     flow->F0 = flow->F;
     QuadratureAdd(flow, 0, flow->D);
     PetscCall(Progress(flow));
+    PetscCall(PgfConvexBaseline(flow->convex, out));
     PetscCall(WriteSnapshot(flow, U, 0));
     flow->next_snap = 1;
   }
@@ -734,6 +739,8 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   }
   PetscCall(FlushHistory(flow));
   PetscCall(WriteFinal(flow, U, t));
+  /* a signal leaves no time for it */
+  if (strcmp(flow->stop_reason, "signal")) PetscCall(PgfConvexFinal(flow->convex, U, out));
   PetscCall(PgfOutputSetAttributeString(out, "stop_reason", flow->stop_reason));
   PetscCall(Summary(flow, t));
   if (reason < 0) *status = flow->nonfinite ? PGF_EXIT_NONFINITE : PGF_EXIT_FAILURE;
@@ -748,6 +755,7 @@ PetscErrorCode PgfFlowDestroy(PgfFlow *flow)
 
   PetscFunctionBegin;
   if (!f) PetscFunctionReturn(0);
+  PetscCall(PgfConvexDestroy(&f->convex));
   PetscCall(TSDestroy(&f->ts));
   PetscCall(MatDestroy(&f->J));
   PetscCall(PetscFree3(f->wloc, f->thetaloc, f->history));

@@ -3,6 +3,7 @@
    (section 7); the predictor h is assembled by one MPI_Allreduce. */
 #include "pgfimpl.h"
 #include "options.h"
+#include <unistd.h>
 
 static const struct {
   const char *name;
@@ -35,8 +36,31 @@ PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
   PetscFunctionReturn(0);
 }
 
-/* -particles and -seed, then the problem's own options. The problem sets
-   npos and N. */
+/* The default -memory_limit: three quarters of the node's memory (or of the
+   job's cgroup limit when smaller), shared by the ranks on the node. */
+static PetscErrorCode DefaultMemoryLimit(MPI_Comm comm, PetscReal *bytes)
+{
+  MPI_Comm    node;
+  PetscMPIInt onnode;
+  PetscReal   total = (PetscReal)sysconf(_SC_PHYS_PAGES) * (PetscReal)sysconf(_SC_PAGE_SIZE);
+  FILE       *f     = fopen("/sys/fs/cgroup/memory.max", "r");
+  double      limit;
+
+  PetscFunctionBegin;
+  if (f) {
+    if (fscanf(f, "%lf", &limit) == 1 && limit > 0 && limit < total) total = limit;
+    fclose(f);
+  }
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &onnode));
+  PetscCallMPI(MPI_Comm_free(&node));
+  *bytes = 0.75 * total / onnode;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, bytes, 1, MPIU_REAL, MPI_MIN, comm));
+  PetscFunctionReturn(0);
+}
+
+/* -particles, -seed and -memory_limit, then the problem's own options. The
+   problem sets npos and N. */
 PetscErrorCode PgfModelSetFromOptions(PgfModel model)
 {
   PetscInt    seed = 0;
@@ -44,9 +68,11 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
 
   PetscFunctionBegin;
   model->m = 100;
+  PetscCall(DefaultMemoryLimit(model->comm, &model->memory_limit));
   PetscOptionsBegin(model->comm, NULL, "Particles", NULL);
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
+  PetscCall(PgfOptionsBytes(PetscOptionsObject, "-memory_limit", "Working memory per rank in bytes, suffix k, M, G or T (default: 3/4 of the node's memory over its ranks)", model->memory_limit, &model->memory_limit));
   PetscOptionsEnd();
   model->seed = seed;
   PetscCallMPI(MPI_Comm_size(model->comm, &size));
@@ -138,6 +164,25 @@ PetscErrorCode PgfModelObjective(PgfModel model, Vec U, PetscReal *F)
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(Predict(model, u, F));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
+}
+
+/* R(h) at U, without the regularizer, in buffers of its own: the last
+   evaluation's h and rho stay valid. */
+PetscErrorCode PgfModelRisk(PgfModel model, Vec U, PetscReal *R)
+{
+  const PetscScalar *u;
+  PetscReal         *h, *rho;
+
+  PetscFunctionBegin;
+  PetscCall(PetscCalloc2(model->N, &h, model->N, &rho));
+  PetscCall(VecGetArrayRead(U, &u));
+  PetscCall(model->ops.predict(model, u, h));
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)model->N, MPIU_REAL, MPI_SUM, model->comm));
+  for (PetscInt k = 0; k < model->N; k++) h[k] /= model->m;
+  PetscCall(model->ops.loss(model, h, R, rho));
+  PetscCall(PetscFree2(h, rho));
   PetscFunctionReturn(0);
 }
 

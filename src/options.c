@@ -105,3 +105,26 @@ PetscErrorCode PgfOptionsString(PetscOptionItems *obj, const char opt[], const c
   if (!set) PetscCall(PetscStrncpy(value, def, len));
   PetscFunctionReturn(0);
 }
+
+/* A size in bytes: a number with an optional binary suffix k, M, G or T. */
+PetscErrorCode PgfOptionsBytes(PetscOptionItems *obj, const char opt[], const char text[], PetscReal def, PetscReal *value)
+{
+  const char *units = "kMGT", *u;
+  char        buf[256], defstr[64], *end;
+  PetscBool   set;
+  double      v;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(defstr, sizeof(defstr), "%.4gG", (double)(def / (1 << 30))));
+  PetscCall(PetscOptionsString_Private(obj, opt, text, NULL, defstr, buf, sizeof(buf), &set));
+  *value = def;
+  if (!set) PetscFunctionReturn(0);
+  v = strtod(buf, &end);
+  if (*end && !end[1] && (u = strchr(units, *end))) {
+    v *= PetscPowReal(1024, (PetscReal)(u - units + 1));
+    end++;
+  }
+  PgfCheckInput(obj->comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && v > 0, "%s must be a positive number of bytes, optionally with a suffix k, M, G or T (got '%s')", opt, buf);
+  *value = v;
+  PetscFunctionReturn(0);
+}

@@ -333,6 +333,18 @@ PetscErrorCode PgfOutputAppendSnapshot(PgfOutput out, PetscReal t, PetscReal los
   PetscFunctionReturn(0);
 }
 
+/* A further value of the last snapshot, /snapshots/NAME, from rank 0. */
+PetscErrorCode PgfOutputSetSnapshotValue(PgfOutput out, const char name[], PetscReal value)
+{
+  char path[256];
+
+  PetscFunctionBegin;
+  PetscCheck(out->nsnap > 0, out->comm, PETSC_ERR_ORDER, "no snapshot to add %s to", name);
+  PetscCall(PetscSNPrintf(path, sizeof(path), "/snapshots/%s", name));
+  PetscCall(AppendRootValues(out, path, (hsize_t)out->nsnap - 1, 1, &value));
+  PetscFunctionReturn(0);
+}
+
 /* History rows held by rank 0, PGF_HISTORY_COLUMNS values each. */
 PetscErrorCode PgfOutputAppendHistory(PgfOutput out, PetscInt nrows, const PetscReal rows[])
 {

@@ -43,6 +43,14 @@ typedef struct {
    on the local particles' rows; it is collective. */
   PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
   PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
+  /* Optional (convex baselines and spectra, MATH.md section 6): rows
+   j0 .. j0 + nj - 1 of the Jacobian of h with respect to the local
+   particles, column-major nj x (mloc c), leading dimension nj: c = 1 for the
+   weights only (the features over m), c = dof for every coordinate. */
+  PetscErrorCode (*hjacobian)(PgfModel, const PetscScalar *, PetscInt, PetscInt, PetscInt, PetscReal *);
+  /* Optional: the labels y of the square loss (NULL for another loss) and
+   the l2 strength on the weights (0 without one). */
+  PetscErrorCode (*ridge)(PgfModel, const PetscReal **, PetscReal *);
   /* Optional: the problem's default integrator, set before TSSetFromOptions
    so that the command line still wins. */
   PetscErrorCode (*tsdefaults)(PgfModel, TS);
@@ -64,6 +72,7 @@ struct _p_PgfModel {
   PetscInt   rstart; /* first local particle */
   PetscInt   mloc; /* local particles */
   PetscInt64 seed;
+  PetscReal  memory_limit; /* bytes of working memory per rank (-memory_limit) */
 
   PetscReal *hbuf; /* local contribution to h, then h itself: N + 1 values */
   PetscReal *rho; /* gradient of R at h: N values */
@@ -72,9 +81,20 @@ struct _p_PgfModel {
 
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
+PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
+
+/* Convex baselines and spectra (convex.c, MATH.md section 6): options
+   -baseline, -refit and -spectrum; each call does nothing when its option
+   is off. */
+typedef struct _p_PgfConvex *PgfConvex;
+PETSC_INTERN PetscErrorCode PgfConvexCreate(PgfModel, PgfConvex *);
+PETSC_INTERN PetscErrorCode PgfConvexBaseline(PgfConvex, PgfOutput);
+PETSC_INTERN PetscErrorCode PgfConvexSnapshot(PgfConvex, Vec, PgfOutput);
+PETSC_INTERN PetscErrorCode PgfConvexFinal(PgfConvex, Vec, PgfOutput);
+PETSC_INTERN PetscErrorCode PgfConvexDestroy(PgfConvex *);
 
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);

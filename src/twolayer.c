@@ -231,6 +231,57 @@ static PetscReal Activate(Activation act, PetscReal z)
   return 0;
 }
 
+/* s'(z), for the Jacobian of h. */
+static PetscReal Derivative(Activation act, PetscReal z)
+{
+  PetscReal s;
+
+  switch (act) {
+    case ACT_RELU: return z > 0 ? 1 : 0;
+    case ACT_SIGMOID: s = Sigmoid(z); return s * (1 - s);
+    case ACT_TANH: s = PetscTanhReal(z); return 1 - s * s;
+  }
+  return 0;
+}
+
+/* dh_j/dw_i = s(z_ij)/m and dh_j/dtheta_i = w_i s'(z_ij) x~_j/m, z_ij =
+   theta_i . x~_j, for samples j0 .. j0 + nj - 1 (MATH.md section 3). */
+static PetscErrorCode TwoLayerHJacobian(PgfModel model, const PetscScalar *u, PetscInt j0, PetscInt nj, PetscInt c, PetscReal *A)
+{
+  TwoLayer  *tl = (TwoLayer *)model->data;
+  PetscInt   mloc = model->mloc, p = tl->p;
+  PetscReal *Z;
+
+  PetscFunctionBegin;
+  if (!mloc || !nj) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(mloc * nj, &Z));
+  PetscCall(PreActivations(model, u, j0, nj, Z));
+  for (PetscInt i = 0; i < mloc; i++) {
+    PetscReal *col = &A[i * c * nj], wi = u[i * model->dof] / model->m;
+
+    for (PetscInt j = 0; j < nj; j++) col[j] = Activate(tl->act, Z[i + j * mloc]) / model->m;
+    if (c == 1) continue;
+    for (PetscInt j = 0; j < nj; j++) {
+      PetscReal        ds = wi * Derivative(tl->act, Z[i + j * mloc]);
+      const PetscReal *x  = &tl->X[(j0 + j) * p];
+
+      for (PetscInt k = 0; k < p; k++) col[(1 + k) * nj + j] = ds * x[k];
+    }
+  }
+  PetscCall(PetscFree(Z));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode TwoLayerRidge(PgfModel model, const PetscReal **y, PetscReal *lambda)
+{
+  TwoLayer *tl = (TwoLayer *)model->data;
+
+  PetscFunctionBegin;
+  *y      = tl->loss == LOSS_SQUARE ? tl->y : NULL;
+  *lambda = tl->reg == REG_L2 ? tl->lambda : 0;
+  PetscFunctionReturn(0);
+}
+
 /* Gaussian or spherical inputs, a teacher network and its labels (MATH.md
    section 3), all from the counter-based generator. With the logistic loss
    the labels are the signs of the teacher's output. */
@@ -430,6 +481,8 @@ PetscErrorCode PgfModelCreate_TwoLayer(PgfModel model)
   model->ops.velocity       = TwoLayerVelocity;
   model->ops.regularizer    = TwoLayerRegularizer;
   model->ops.prox           = TwoLayerProx;
+  model->ops.hjacobian      = TwoLayerHJacobian;
+  model->ops.ridge          = TwoLayerRidge;
   model->ops.writeproblem   = TwoLayerWriteProblem;
   model->ops.destroy        = TwoLayerDestroy;
   PetscFunctionReturn(0);
