@@ -19,13 +19,13 @@ typedef enum { BASELINE_NONE,
 static const char *const baselines[] = {"none", "rf"};
 
 struct _p_PgfConvex {
-  PgfModel  model;
-  PgfGrid   grid;
-  Baseline  baseline;
-  PetscBool refit, spectrum;
-  PetscReal lambda; /* ridge strength on the weights */
-  PetscInt  ntk_max; /* the tangent kernel only for n up to this */
-  PetscInt  nrows; /* samples per accumulated block */
+  PgfModel    model;
+  PgfGrid     grid;
+  Baseline    baseline;
+  PetscBool   refit, spectrum;
+  PetscReal   lambda; /* ridge strength on the weights */
+  PetscInt    ntk_max; /* the tangent kernel only for n up to this */
+  PetscInt    nrows; /* samples per accumulated block */
   PetscMPIInt size;
 };
 
@@ -82,10 +82,10 @@ static PetscErrorCode SetUpMemory(PgfConvex cv)
 
 PetscErrorCode PgfConvexCreate(PgfModel model, PgfConvex *convex)
 {
-  PgfConvex       cv;
-  PetscInt        baseline = BASELINE_NONE, nb = 64;
-  const PetscReal *y       = NULL;
-  PetscReal       lambda   = 0;
+  PgfConvex        cv;
+  PetscInt         baseline = BASELINE_NONE, nb = 64, nprow, npcol;
+  const PetscReal *y      = NULL;
+  PetscReal        lambda = 0;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&cv));
@@ -107,6 +107,8 @@ PetscErrorCode PgfConvexCreate(PgfModel model, PgfConvex *convex)
     PgfCheckInput(model->comm, y || !(cv->baseline || cv->refit), "-baseline rf and -refit need -loss square (the ridge problem of the weights)");
     PetscCall(PgfGridCreate(model->comm, nb, &cv->grid));
     PetscCall(SetUpMemory(cv));
+    PetscCall(PgfGridGetSizes(cv->grid, &nprow, &npcol, NULL));
+    PetscCall(PetscPrintf(model->comm, "ScaLAPACK: %" PetscInt_FMT " x %" PetscInt_FMT " process grid, %" PetscInt_FMT " x %" PetscInt_FMT " blocks, %" PetscInt_FMT " samples per accumulated block\n", nprow, npcol, nb, nb, cv->nrows));
   }
   *convex = cv;
   PetscFunctionReturn(0);
@@ -126,9 +128,9 @@ PetscErrorCode PgfConvexDestroy(PgfConvex *convex)
    A^T y / n (its particles' entries) in rhs. */
 static PetscErrorCode NormalMatrix(PgfConvex cv, const PetscScalar *u, PetscInt c, const PetscReal *y, PgfDense C, PetscReal *rhs)
 {
-  PgfModel  model = cv->model;
-  PetscInt  n = model->N, ncols = model->mloc * c, ns = cv->nrows;
-  PgfDense  B;
+  PgfModel   model = cv->model;
+  PetscInt   n = model->N, ncols = model->mloc * c, ns = cv->nrows;
+  PgfDense   B;
   PetscReal *Jloc;
 
   PetscFunctionBegin;
@@ -161,16 +163,16 @@ typedef struct {
    singular, as the minimum-norm least-squares solution. */
 static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
 {
-  PgfModel         model = cv->model;
-  PetscInt         m = model->m, dof = model->dof;
-  PgfDense         G, Gcopy, b;
-  const PetscReal *y;
-  PetscReal        lambda, tol = m * PETSC_MACHINE_EPSILON, w2 = 0;
+  PgfModel           model = cv->model;
+  PetscInt           m = model->m, dof = model->dof;
+  PgfDense           G, Gcopy, b;
+  const PetscReal   *y;
+  PetscReal          lambda, tol = m * PETSC_MACHINE_EPSILON, w2 = 0;
   const PetscScalar *u0;
-  PetscScalar     *u;
-  PetscBool        solved;
-  PetscLogDouble   t0, t1;
-  Vec              V;
+  PetscScalar       *u;
+  PetscBool          solved;
+  PetscLogDouble     t0, t1;
+  Vec                V;
 
   PetscFunctionBegin;
   PetscCall(PetscTime(&t0));

@@ -360,7 +360,7 @@ PetscErrorCode PgfDensePseudoSolve(PgfDense A, PgfDense b, PetscReal tol, PetscI
   PgfGrid      g = A->grid;
   PgfDense     Z, t;
   PetscReal   *eig, cut;
-  int          n = A->N;
+  int          n   = A->N;
   const double one = 1, zero = 0;
 
   PetscFunctionBegin;

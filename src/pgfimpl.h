@@ -90,11 +90,11 @@ PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
    -baseline, -refit and -spectrum; each call does nothing when its option
    is off. */
 typedef struct _p_PgfConvex *PgfConvex;
-PETSC_INTERN PetscErrorCode PgfConvexCreate(PgfModel, PgfConvex *);
-PETSC_INTERN PetscErrorCode PgfConvexBaseline(PgfConvex, PgfOutput);
-PETSC_INTERN PetscErrorCode PgfConvexSnapshot(PgfConvex, Vec, PgfOutput);
-PETSC_INTERN PetscErrorCode PgfConvexFinal(PgfConvex, Vec, PgfOutput);
-PETSC_INTERN PetscErrorCode PgfConvexDestroy(PgfConvex *);
+PETSC_INTERN PetscErrorCode  PgfConvexCreate(PgfModel, PgfConvex *);
+PETSC_INTERN PetscErrorCode  PgfConvexBaseline(PgfConvex, PgfOutput);
+PETSC_INTERN PetscErrorCode  PgfConvexSnapshot(PgfConvex, Vec, PgfOutput);
+PETSC_INTERN PetscErrorCode  PgfConvexFinal(PgfConvex, Vec, PgfOutput);
+PETSC_INTERN PetscErrorCode  PgfConvexDestroy(PgfConvex *);
 
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);

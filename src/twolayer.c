@@ -248,7 +248,7 @@ static PetscReal Derivative(Activation act, PetscReal z)
    theta_i . x~_j, for samples j0 .. j0 + nj - 1 (MATH.md section 3). */
 static PetscErrorCode TwoLayerHJacobian(PgfModel model, const PetscScalar *u, PetscInt j0, PetscInt nj, PetscInt c, PetscReal *A)
 {
-  TwoLayer  *tl = (TwoLayer *)model->data;
+  TwoLayer  *tl   = (TwoLayer *)model->data;
   PetscInt   mloc = model->mloc, p = tl->p;
   PetscReal *Z;
 

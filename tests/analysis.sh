@@ -52,6 +52,17 @@ for act in ('relu', 'sigmoid'):
   t "analysis: fig_e4 draws final loss against m from a directory" bash -c "
     $PY analysis/fig_e4.py $a/e4 -o $a/fig/e4 && png $a/fig/e4.png"
 
+  # E5: flow and random-features baseline (with refits), m in {3, 8}.
+  mkdir -p "$a/e5"
+  for m in 3 8; do
+    np 2 $PGFLOW -problem twolayer -dim 4 -samples 100 -teacher_neurons 3 -particles $m -ts_max_time 10 \
+      -snapshots 4 -baseline rf -refit -output "$a/e5/m$m.h5" >/dev/null 2>&1
+  done
+  t "analysis: fig_e5 draws the flow against its baseline" bash -c "
+    $PY analysis/fig_e5.py $a/e5 -o $a/fig/e5 && png $a/fig/e5.png"
+  t "analysis: fig_e5 says when no file has a baseline" bash -c "
+    ! $PY analysis/fig_e5.py $a/e4 -o $a/fig/e5x 2>$a/e5x.err && grep -q 'no results with /baseline' $a/e5x.err"
+
   # E6: two integrators on the same problem.
   np 1 $PGFLOW $e3 -activation relu -output "$a/e6/rk5dp.h5" >/dev/null 2>&1
   np 1 $PGFLOW $e3 -activation relu -ts_rk_type 3bs -output "$a/e6/rk3bs.h5" >/dev/null 2>&1

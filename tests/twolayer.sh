@@ -71,15 +71,9 @@ if selected inputs; then
   # A user mistake: exit status 2, one line on stderr naming the option,
   # no PETSc traceback, no results file.
   bad() {
-    local name=$1 expect=$2
-    shift 2
-    t "inputs: $name" bash -c '
-      expect=$1; out=$2; shift 2
-      rm -f "$out"
-      "$@" -output "$out" >/dev/null 2>"$out.err"; rc=$?
-      cat "$out.err"
-      [ $rc -eq 2 ] && [ "$(wc -l <"$out.err")" -eq 1 ] && grep -q -- "$expect" "$out.err" &&
-        ! grep -q "PETSC ERROR" "$out.err" && [ ! -e "$out" ]' _ "$expect" "$tmp/bad.h5" "$@"
+    local name=$1
+    shift
+    input_error "inputs: $name" "$@"
   }
   analysis/pgf-python - "$tmp" <<'PY'
 import sys, h5py, numpy as np
