@@ -1,10 +1,16 @@
 /* Benchmarks of the right-hand side (issue 7): time per evaluation and its
    rate next to DGEMM timed in the same process at the matching shape (the
-   forward product, n x p times p x local m), and the BLAS kernel in use.
-   Two-layer relu: 4 n m p flops per evaluation. Deconvolution: m K
-   coefficient-particle products per evaluation.
+   forward product, n x p times p x local m), the BLAS kernel in use and the
+   resident memory with each case's model in place (largest over the ranks). Two-layer
+   relu: 4 n m p flops per evaluation. Deconvolution: m K
+   coefficient-particle products per evaluation. On several ranks, also
+   MPI_Allreduce's latency and bandwidth, and from them and the measured
+   rate the predicted parallel efficiency of the E7 sizes at 64, 256 and
+   1024 ranks (README, Performance).
    Usage: mpiexec -n P bin/pgfbench [-json FILE] [-reps R] */
 #include "../src/pgfimpl.h"
+#include <malloc.h>
+#include <stdio.h>
 
 static const char help[] = "Benchmarks the right-hand side against DGEMM.\n";
 
@@ -58,6 +64,113 @@ static PetscErrorCode TimeGemm(MPI_Comm comm, PetscInt n, PetscInt p, PetscInt m
   PetscFunctionReturn(0);
 }
 
+/* Memory per rank in MiB, the largest over the ranks, with a model in
+   place right after its timing: the peak resident set of the process so far
+   (VmHWM; the cases run in increasing order of size, so it is this case's
+   peak) and the heap this process has allocated now (mallinfo2, exact per
+   case). */
+static PetscErrorCode Memory(MPI_Comm comm, PetscReal mib[2])
+{
+  FILE            *f = fopen("/proc/self/status", "r");
+  char             line[256];
+  long             kb = 0;
+  struct mallinfo2 mi = mallinfo2();
+
+  PetscFunctionBegin;
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  if (f) fclose(f);
+  mib[0] = kb / 1024.0;
+  mib[1] = (PetscReal)(mi.uordblks + mi.hblkhd) / (1 << 20);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mib, 2, MPIU_REAL, MPI_MAX, comm));
+  PetscFunctionReturn(0);
+}
+
+/* MPI_Allreduce of doubles, best of reps, over message sizes from 8 B to
+   8 MiB; least squares t = a + b bytes. With the reduce-scatter + allgather
+   algorithm, t(P) = 2 log2(P) alpha + 2 (P - 1)/P bytes beta, so the fit
+   on P ranks gives alpha and beta. */
+static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, PetscReal *alpha, PetscReal *beta)
+{
+  PetscMPIInt    size;
+  PetscReal     *buf, sx = 0, sy = 0, sxx = 0, sxy = 0, b;
+  PetscInt       npts = 0;
+  PetscLogDouble t0, t1;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscCalloc1(1 << 20, &buf));
+  PetscCall(PetscPrintf(comm, "MPI_Allreduce on %d ranks:", size));
+  for (PetscInt len = 1; len <= (1 << 20); len *= 8) {
+    PetscReal best = PETSC_MAX_REAL, bytes = 8.0 * len;
+
+    for (PetscInt r = 0; r < 10 * reps; r++) {
+      PetscCallMPI(MPI_Barrier(comm));
+      PetscCall(PetscTime(&t0));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, (PetscMPIInt)len, MPIU_REAL, MPI_SUM, comm));
+      PetscCall(PetscTime(&t1));
+      best = PetscMin(best, (PetscReal)(t1 - t0));
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPIU_REAL, MPI_MAX, comm));
+    PetscCall(PetscPrintf(comm, " %.0f B %.2e s;", (double)bytes, (double)best));
+    sx += bytes;
+    sy += best;
+    sxx += bytes * bytes;
+    sxy += bytes * best;
+    npts++;
+  }
+  b      = (npts * sxy - sx * sy) / (npts * sxx - sx * sx);
+  *alpha = ((sy - b * sx) / npts) / (2 * PetscLog2Real((PetscReal)size));
+  *beta  = b / (2.0 * (size - 1) / size);
+  PetscCall(PetscPrintf(comm, "\nlatency alpha %.2e s, inverse bandwidth beta %.2e s/B (%.2f GB/s)\n", (double)*alpha, (double)*beta, (double)(1e-9 / *beta)));
+  PetscCall(PetscFree(buf));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MakeModel(const char[], const char[], PgfModel *);
+
+/* Seconds per right-hand side of the E7 setting (n = 20000, d = 100) with
+   mloc particles on every rank, measured here. */
+static PetscErrorCode TimeLocal(PetscInt mloc, PetscInt reps, PetscReal *t)
+{
+  PgfModel    model;
+  PetscMPIInt size;
+  char        opts[256];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim 100 -samples 20000 -particles %" PetscInt_FMT, mloc * size));
+  PetscCall(MakeModel("twolayer", opts, &model));
+  PetscCall(TimeRHS(model, reps, t));
+  PetscCall(PgfModelDestroy(&model));
+  PetscFunctionReturn(0);
+}
+
+/* The predicted efficiency of E7 (n = 20000, d = 100; strong m = 20000,
+   weak 1000 particles per rank) at 64, 256 and 1024 ranks: the right-hand
+   side with the local particle count of that many ranks, timed here, plus
+   one modelled Allreduce of n + 1 values; against the time of 20000
+   particles at the per-rank rate of a large local block (rate, GFLOP/s). */
+static PetscErrorCode CommunicationModel(MPI_Comm comm, PetscInt reps, PetscReal rate, FILE *fp)
+{
+  PetscReal      alpha = 0, beta = 0, tweak, ideal = 4.0 * 20000 * 20000 * 101 / (rate * 1e9);
+  const PetscInt ranks[] = {64, 256, 1024};
+
+  PetscFunctionBegin;
+  PetscCall(AllreduceModel(comm, reps, &alpha, &beta));
+  PetscCall(TimeLocal(1000, reps, &tweak));
+  if (fp) fprintf(fp, ",\n \"allreduce\": {\"alpha_s\": %.4e, \"beta_s_per_byte\": %.4e},\n \"predicted_efficiency\": [", (double)alpha, (double)beta);
+  for (size_t k = 0; k < sizeof(ranks) / sizeof(ranks[0]); k++) {
+    PetscReal P = ranks[k], tar = 2 * PetscLog2Real(P) * alpha + 2 * (P - 1) / P * 8.0 * 20001 * beta, tstrong;
+
+    PetscCall(TimeLocal((20000 + ranks[k] - 1) / ranks[k], reps, &tstrong));
+    PetscCall(PetscPrintf(comm, "predicted at %4d ranks: Allreduce %.2e s; strong (m = 20000, %d per rank): %.2e s per rhs, efficiency %.2f; weak (1000 per rank): %.2e s, efficiency %.3f\n", (int)P, (double)tar, (int)((20000 + ranks[k] - 1) / ranks[k]), (double)(tstrong + tar), (double)(ideal / P / (tstrong + tar)), (double)(tweak + tar), (double)(tweak / (tweak + tar))));
+    if (fp) fprintf(fp, "%s{\"ranks\": %d, \"allreduce_s\": %.4e, \"strong_s_per_rhs\": %.4e, \"strong\": %.4f, \"weak\": %.4f}", k ? ", " : "", (int)P, (double)tar, (double)(tstrong + tar), (double)(ideal / P / (tstrong + tar)), (double)(tweak / (tweak + tar)));
+  }
+  if (fp) fprintf(fp, "]");
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode MakeModel(const char problem[], const char options[], PgfModel *model)
 {
   PetscFunctionBegin;
@@ -70,12 +183,15 @@ static PetscErrorCode MakeModel(const char problem[], const char options[], PgfM
 
 int main(int argc, char **argv)
 {
-  const PetscInt sizes[][3] = {
-      {8192, 1024, 100},
-      {16384, 4096, 100},
-      {4096, 16384, 20}};
+  /* n, m, d, -memory_limit in MiB (0: the default) */
+  const PetscInt sizes[][4] = {
+      {8192, 1024, 100, 0},
+      {16384, 4096, 100, 64},
+      {4096, 16384, 20, 0},
+      {16384, 4096, 100, 0}};
   char        json[PETSC_MAX_PATH_LEN] = "", opts[256];
   PetscInt    reps                     = 3;
+  PetscReal   rate1                    = 0; /* GFLOP/s per rank of the largest relu case */
   PetscMPIInt size, rank;
   const char *core;
   FILE       *fp = NULL;
@@ -94,32 +210,39 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "pgfbench on %d rank%s, BLAS kernel %s, best of %" PetscInt_FMT "\n", size, size > 1 ? "s" : "", core, reps));
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-    PetscInt  n = sizes[s][0], m = sizes[s][1], d = sizes[s][2], p = d + 1, mloc;
-    PetscReal t, gemm, rate;
+    PetscInt  n = sizes[s][0], m = sizes[s][1], d = sizes[s][2], limit = sizes[s][3], p = d + 1, mloc;
+    PetscReal t, gemm, rate, mib[2];
+    char      lim[64] = "";
 
-    PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT, d, n, m));
+    if (limit) PetscCall(PetscSNPrintf(lim, sizeof(lim), " -memory_limit %" PetscInt_FMT "M", limit));
+    PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT "%s", d, n, m, lim));
     PetscCall(MakeModel("twolayer", opts, &model));
     PetscCall(TimeRHS(model, reps, &t));
+    PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
     PetscCall(PgfModelDestroy(&model));
     PetscCall(TimeGemm(PETSC_COMM_WORLD, n, p, mloc, reps, &gemm));
     rate = 4.0 * n * m * p / t * 1e-9;
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer relu n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT ": %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f\n", n, m, d, (double)t, (double)rate, (double)gemm, (double)(rate / gemm)));
-    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"n\": %d, \"m\": %d, \"d\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f},\n", (int)n, (int)m, (int)d, (double)t, (double)rate, (double)gemm, (double)(rate / gemm));
+    if (!limit) rate1 = PetscMax(rate1, rate / size);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer relu n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f, memory per rank: peak resident %.0f MiB, allocated %.0f MiB\n", n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)mib[0], (double)mib[1]));
+    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f},\n", (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)mib[0], (double)mib[1]);
   }
   for (PetscInt q = 1; q <= 2; q++) {
     PetscInt  m = 10000, fc = 20, K = q == 1 ? 2 * fc + 1 : (2 * fc + 1) * (2 * fc + 1);
-    PetscReal t;
+    PetscReal t, mib[2];
 
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-torus_dim %" PetscInt_FMT " -cutoff %" PetscInt_FMT " -particles %" PetscInt_FMT " -min_separation 0.05", q, fc, m));
     PetscCall(MakeModel("deconv", opts, &model));
     PetscCall(TimeRHS(model, reps, &t));
+    PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelDestroy(&model));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "deconv torus_dim %" PetscInt_FMT " m %" PetscInt_FMT " fc %" PetscInt_FMT ": %.4e s per rhs, %.3e coefficient-particle products per second\n", q, m, fc, (double)t, (double)(m * K / t)));
-    if (fp) fprintf(fp, "  {\"problem\": \"deconv\", \"torus_dim\": %d, \"m\": %d, \"fc\": %d, \"seconds_per_rhs\": %.6e, \"products_per_second\": %.4e}%s\n", (int)q, (int)m, (int)fc, (double)t, (double)(m * K / t), q == 2 ? "" : ",");
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "deconv torus_dim %" PetscInt_FMT " m %" PetscInt_FMT " fc %" PetscInt_FMT ": %.4e s per rhs, %.3e coefficient-particle products per second, allocated %.0f MiB per rank\n", q, m, fc, (double)t, (double)(m * K / t), (double)mib[1]));
+    if (fp) fprintf(fp, "  {\"problem\": \"deconv\", \"torus_dim\": %d, \"m\": %d, \"fc\": %d, \"seconds_per_rhs\": %.6e, \"products_per_second\": %.4e, \"allocated_mib\": %.1f}%s\n", (int)q, (int)m, (int)fc, (double)t, (double)(m * K / t), (double)mib[1], q == 2 ? "" : ",");
   }
+  if (fp) fprintf(fp, "]");
+  if (size > 1) PetscCall(CommunicationModel(PETSC_COMM_WORLD, reps, rate1, fp));
   if (fp) {
-    fprintf(fp, "]}\n");
+    fprintf(fp, "}\n");
     fclose(fp);
   }
   PetscCall(PetscFinalize());

@@ -349,19 +349,26 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
 }
 
 /* Blocks of samples small enough that a block of Z stays in cache while the
-   activation pass reads it; Z of all samples is kept between predict() and
-   velocity() when it takes at most zbudget bytes, and recomputed otherwise. */
+   activation pass reads it. Z of all samples is kept between predict() and
+   velocity() when it takes at most half of -memory_limit (with the largest
+   local particle count, so that every rank decides alike); otherwise each
+   block is recomputed in velocity(), one more product with X. */
 static PetscErrorCode SetupWorkspace(PgfModel model)
 {
-  TwoLayer  *tl      = (TwoLayer *)model->data;
-  PetscInt   mloc    = PetscMax(model->mloc, 1);
-  size_t     zbudget = (size_t)1 << 30, cache = (size_t)1 << 21;
-  PetscInt64 nz;
+  TwoLayer   *tl    = (TwoLayer *)model->data;
+  PetscInt    mloc  = PetscMax(model->mloc, 1);
+  size_t      cache = (size_t)1 << 21;
+  PetscInt64  nz;
+  PetscMPIInt size;
+  PetscReal   zbytes;
 
   PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(model->comm, &size));
+  zbytes     = (PetscReal)sizeof(PetscReal) * tl->n * (model->m / size + (model->m % size > 0));
   tl->nb     = PetscMax(16, PetscMin(tl->n, (PetscInt)(cache / (sizeof(PetscReal) * mloc))));
-  tl->storeZ = (PetscBool)((size_t)tl->n * mloc * sizeof(PetscReal) <= zbudget);
-  nz         = (PetscInt64)mloc * (tl->storeZ ? tl->n : tl->nb);
+  tl->storeZ = (PetscBool)(zbytes <= model->memory_limit / 2);
+  if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->n, (double)(zbytes / (1 << 30)), tl->nb));
+  nz = (PetscInt64)mloc * (tl->storeZ ? tl->n : tl->nb);
   PetscCall(PetscMalloc3(nz, &tl->Z, mloc, &tl->w, mloc, &tl->vw));
   PetscFunctionReturn(0);
 }
