@@ -129,9 +129,9 @@ static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, PetscReal *al
 
 static PetscErrorCode MakeModel(const char[], const char[], PgfModel *);
 
-/* Seconds per right-hand side of the E7 setting (n = 20000, d = 100) with
-   mloc particles on every rank, measured here. */
-static PetscErrorCode TimeLocal(PetscInt mloc, PetscInt reps, PetscReal *t)
+/* Seconds per right-hand side of the E7 setting (d = 100) with n samples
+   and mloc particles on every rank, measured here. */
+static PetscErrorCode TimeLocal(PetscInt n, PetscInt mloc, PetscInt reps, PetscReal *t)
 {
   PgfModel    model;
   PetscMPIInt size;
@@ -139,7 +139,7 @@ static PetscErrorCode TimeLocal(PetscInt mloc, PetscInt reps, PetscReal *t)
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim 100 -samples 20000 -particles %" PetscInt_FMT, mloc * size));
+  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim 100 -samples %" PetscInt_FMT " -particles %" PetscInt_FMT, n, mloc * size));
   PetscCall(MakeModel("twolayer", opts, &model));
   PetscCall(TimeRHS(model, reps, t));
   PetscCall(PgfModelDestroy(&model));
@@ -148,24 +148,36 @@ static PetscErrorCode TimeLocal(PetscInt mloc, PetscInt reps, PetscReal *t)
 
 /* The predicted efficiency of E7 (n = 20000, d = 100; strong m = 20000,
    weak 1000 particles per rank) at 64, 256 and 1024 ranks: the right-hand
-   side with the local particle count of that many ranks, timed here, plus
-   one modelled Allreduce of n + 1 values; against the time of 20000
-   particles at the per-rank rate of a large local block (rate, GFLOP/s). */
+   side with the local sizes of that many ranks, timed here, plus the
+   modelled communication; against the time of 20000 particles at the
+   per-rank rate of a large local block (rate, GFLOP/s). 1-D: one Allreduce
+   of n + 1 values over P ranks. 2-D with G = P/64 sample groups (64
+   particle groups): the local block is n/G samples by m/64 particles; an
+   Allreduce of n/G + 1 values over 64 ranks, an Allgather of the group's
+   particles and a Reduce_scatter of their velocities over G ranks, each
+   modelled as log2(G) alpha + (G - 1)/G bytes beta. */
 static PetscErrorCode CommunicationModel(MPI_Comm comm, PetscInt reps, PetscReal rate, FILE *fp)
 {
-  PetscReal      alpha = 0, beta = 0, tweak, ideal = 4.0 * 20000 * 20000 * 101 / (rate * 1e9);
-  const PetscInt ranks[] = {64, 256, 1024};
+  const PetscInt n = 20000, m = 20000, dof = 102, ranks[] = {64, 256, 1024};
+  PetscReal      alpha = 0, beta = 0, tweak, ideal = 4.0 * n * m * (dof - 1) / (rate * 1e9);
 
   PetscFunctionBegin;
   PetscCall(AllreduceModel(comm, reps, &alpha, &beta));
-  PetscCall(TimeLocal(1000, reps, &tweak));
+  PetscCall(TimeLocal(n, 1000, reps, &tweak));
   if (fp) fprintf(fp, ",\n \"allreduce\": {\"alpha_s\": %.4e, \"beta_s_per_byte\": %.4e},\n \"predicted_efficiency\": [", (double)alpha, (double)beta);
   for (size_t k = 0; k < sizeof(ranks) / sizeof(ranks[0]); k++) {
-    PetscReal P = ranks[k], tar = 2 * PetscLog2Real(P) * alpha + 2 * (P - 1) / P * 8.0 * 20001 * beta, tstrong;
+    PetscInt  P = ranks[k], G = P / 64, mloc = (m + P - 1) / P, mgroup = (m + 63) / 64, ng = (n + G - 1) / G;
+    PetscReal tar = 2 * PetscLog2Real(P) * alpha + 2.0 * (P - 1) / P * 8.0 * (n + 1) * beta, t1d, t2d, c2d = 0;
 
-    PetscCall(TimeLocal((20000 + ranks[k] - 1) / ranks[k], reps, &tstrong));
-    PetscCall(PetscPrintf(comm, "predicted at %4d ranks: Allreduce %.2e s; strong (m = 20000, %d per rank): %.2e s per rhs, efficiency %.2f; weak (1000 per rank): %.2e s, efficiency %.3f\n", (int)P, (double)tar, (int)((20000 + ranks[k] - 1) / ranks[k]), (double)(tstrong + tar), (double)(ideal / P / (tstrong + tar)), (double)(tweak + tar), (double)(tweak / (tweak + tar))));
-    if (fp) fprintf(fp, "%s{\"ranks\": %d, \"allreduce_s\": %.4e, \"strong_s_per_rhs\": %.4e, \"strong\": %.4f, \"weak\": %.4f}", k ? ", " : "", (int)P, (double)tar, (double)(tstrong + tar), (double)(ideal / P / (tstrong + tar)), (double)(tweak / (tweak + tar)));
+    PetscCall(TimeLocal(n, mloc, reps, &t1d));
+    t1d += tar;
+    if (G > 1) {
+      PetscCall(TimeLocal(ng, mgroup, reps, &t2d));
+      c2d = 2 * PetscLog2Real(64) * alpha + 2.0 * 63 / 64 * 8.0 * (ng + 1) * beta + 2 * (PetscLog2Real(G) * alpha + (G - 1.0) / G * 8.0 * mgroup * dof * beta);
+      t2d += c2d;
+    } else t2d = t1d;
+    PetscCall(PetscPrintf(comm, "predicted at %4d ranks: 1-D Allreduce %.2e s; strong (%d particles per rank) %.2e s per rhs, efficiency %.2f; 2-D with %d sample groups (%d samples x %d particles per rank) %.2e s, efficiency %.2f; weak (1000 per rank) efficiency %.3f\n", (int)P, (double)tar, (int)mloc, (double)t1d, (double)(ideal / P / t1d), (int)G, (int)ng, (int)mgroup, (double)t2d, (double)(ideal / P / t2d), (double)(tweak / (tweak + tar))));
+    if (fp) fprintf(fp, "%s{\"ranks\": %d, \"allreduce_s\": %.4e, \"strong_s_per_rhs\": %.4e, \"strong\": %.4f, \"sample_groups\": %d, \"strong_2d_s_per_rhs\": %.4e, \"strong_2d\": %.4f, \"weak\": %.4f}", k ? ", " : "", (int)P, (double)tar, (double)t1d, (double)(ideal / P / t1d), (int)G, (double)t2d, (double)(ideal / P / t2d), (double)(tweak / (tweak + tar)));
   }
   if (fp) fprintf(fp, "]");
   PetscFunctionReturn(0);

@@ -104,6 +104,7 @@ PetscErrorCode PgfConvexCreate(PgfModel model, PgfConvex *convex)
   cv->baseline = (Baseline)baseline;
   if (cv->baseline || cv->refit || cv->spectrum) {
     PgfCheckInput(model->comm, model->ops.hjacobian, "-baseline, -refit and -spectrum need -problem twolayer");
+    PgfCheckInput(model->comm, model->groups == 1, "-baseline, -refit and -spectrum need -sample_groups 1");
     PgfCheckInput(model->comm, y || !(cv->baseline || cv->refit), "-baseline rf and -refit need -loss square (the ridge problem of the weights)");
     PetscCall(PgfGridCreate(model->comm, nb, &cv->grid));
     PetscCall(SetUpMemory(cv));

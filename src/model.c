@@ -19,7 +19,9 @@ PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&mdl));
-  mdl->comm = comm;
+  mdl->comm    = comm;
+  mdl->rowcomm = MPI_COMM_NULL;
+  mdl->colcomm = MPI_COMM_NULL;
   for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
     PetscBool eq;
 
@@ -59,11 +61,52 @@ static PetscErrorCode DefaultMemoryLimit(MPI_Comm comm, PetscReal *bytes)
   PetscFunctionReturn(0);
 }
 
-/* -particles, -seed and -memory_limit, then the problem's own options. The
-   problem sets npos and N. */
+/* Contiguous split of n items over size parts, the first ones one larger. */
+static void Split(PetscInt n, PetscMPIInt size, PetscMPIInt rank, PetscInt *start, PetscInt *count)
+{
+  *count = n / size + (rank < n % size);
+  *start = rank * (n / size) + PetscMin(rank, n % size);
+}
+
+/* The 2-D decomposition (-sample_groups G): rank r = q G + g is in sample
+   group g and particle group q. The G ranks of a particle group own
+   consecutive blocks of particles in the state vector; the model's
+   operations act on their union (gathered along colcomm) and on the samples
+   of group g. h is reduced along rowcomm (same g), the loss and the
+   velocities along colcomm (same q). G = 1 is the 1-D layout. */
+static PetscErrorCode SetUpGroups(PgfModel model, PetscInt G)
+{
+  PetscMPIInt size, rank, g, q;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(model->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
+  PgfCheckInput(model->comm, size % G == 0, "-sample_groups must divide the number of ranks %d (got %" PetscInt_FMT ")", size, G);
+  model->groups = G;
+  g             = rank % (PetscMPIInt)G;
+  q             = rank / (PetscMPIInt)G;
+  model->sgroup = g;
+  PetscCallMPI(MPI_Comm_split(model->comm, g, q, &model->rowcomm));
+  PetscCallMPI(MPI_Comm_split(model->comm, q, g, &model->colcomm));
+  PetscCall(PetscMalloc2(G, &model->counts, G, &model->displs));
+  model->nact = 0;
+  for (PetscMPIInt k = 0; k < G; k++) {
+    PetscInt start, count;
+
+    Split(model->m, size, q * (PetscMPIInt)G + k, &start, &count);
+    if (!k) model->ract = start;
+    model->displs[k] = (PetscMPIInt)model->nact;
+    model->counts[k] = (PetscMPIInt)count;
+    model->nact += count;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* -particles, -seed, -memory_limit and -sample_groups, then the problem's
+   own options. The problem sets npos and N. */
 PetscErrorCode PgfModelSetFromOptions(PgfModel model)
 {
-  PetscInt    seed = 0;
+  PetscInt    seed = 0, groups = 1;
   PetscMPIInt size, rank;
 
   PetscFunctionBegin;
@@ -73,15 +116,26 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
   PetscCall(PgfOptionsBytes(PetscOptionsObject, "-memory_limit", "Working memory per rank in bytes, suffix k, M, G or T (default: 3/4 of the node's memory over its ranks)", model->memory_limit, &model->memory_limit));
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-sample_groups", "Split the ranks into G groups of samples times ranks/G groups of particles (twolayer)", groups, 1, PETSC_MAX_INT, &groups));
   PetscOptionsEnd();
   model->seed = seed;
   PetscCallMPI(MPI_Comm_size(model->comm, &size));
   PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
-  model->mloc   = model->m / size + (rank < model->m % size);
-  model->rstart = rank * (model->m / size) + PetscMin(rank, model->m % size);
+  Split(model->m, size, rank, &model->rstart, &model->mloc);
+  PgfCheckInput(model->comm, groups == 1 || !strcmp(model->name, "twolayer"), "-sample_groups needs -problem twolayer (deconv has no samples to split)");
+  PetscCall(SetUpGroups(model, groups));
   PetscCall(model->ops.setfromoptions(model));
   model->dof = 1 + model->npos;
   PetscCall(PetscMalloc2(model->N + 1, &model->hbuf, model->N, &model->rho));
+  if (groups > 1) PetscCall(PetscMalloc2(model->nact * model->dof, &model->ugroup, model->nact * model->dof, &model->vgroup));
+  PetscFunctionReturn(0);
+}
+
+/* The samples of this rank's sample group out of n: first and count. */
+PetscErrorCode PgfModelSampleRange(PgfModel model, PetscInt n, PetscInt *start, PetscInt *count)
+{
+  PetscFunctionBegin;
+  Split(n, (PetscMPIInt)model->groups, (PetscMPIInt)model->sgroup, start, count);
   PetscFunctionReturn(0);
 }
 
@@ -126,17 +180,50 @@ PetscErrorCode PgfModelInitialize(PgfModel model, Vec U)
    local sum of V; then F_m = R(h) + (1/m) sum_i V(u_i) and rho. */
 static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F)
 {
-  PetscReal *h = model->hbuf, R;
+  PetscReal         *h  = model->hbuf, R;
+  const PetscScalar *ug = u;
 
   PetscFunctionBegin;
+  if (model->groups > 1) {
+    PetscMPIInt n = (PetscMPIInt)(model->mloc * model->dof), *counts, *displs;
+
+    PetscCall(PetscMalloc2(model->groups, &counts, model->groups, &displs));
+    for (PetscInt k = 0; k < model->groups; k++) {
+      counts[k] = model->counts[k] * (PetscMPIInt)model->dof;
+      displs[k] = model->displs[k] * (PetscMPIInt)model->dof;
+    }
+    PetscCallMPI(MPI_Allgatherv(u, n, MPIU_SCALAR, model->ugroup, counts, displs, MPIU_SCALAR, model->colcomm));
+    PetscCall(PetscFree2(counts, displs));
+    ug = model->ugroup;
+  }
   PetscCall(PetscArrayzero(h, model->N));
-  PetscCall(model->ops.predict(model, u, h));
-  PetscCall(model->ops.regularizer(model, u, &h[model->N]));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)(model->N + 1), MPIU_REAL, MPI_SUM, model->comm));
+  PetscCall(model->ops.predict(model, ug, h));
+  PetscCall(model->ops.regularizer(model, ug, &h[model->N]));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)(model->N + 1), MPIU_REAL, MPI_SUM, model->rowcomm));
   for (PetscInt k = 0; k <= model->N; k++) h[k] /= model->m;
   PetscCall(model->ops.loss(model, h, &R, model->rho));
+  if (model->groups > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &R, 1, MPIU_REAL, MPI_SUM, model->colcomm));
   *F = R + h[model->N];
   model->nevals++;
+  PetscFunctionReturn(0);
+}
+
+/* Velocities of this rank's particles: with sample groups, the partial
+   velocities of the group's particles summed over the sample groups. */
+static PetscErrorCode Velocity(PgfModel model, const PetscScalar *u, PetscScalar *v)
+{
+  PetscMPIInt *counts;
+
+  PetscFunctionBegin;
+  if (model->groups == 1) {
+    PetscCall(model->ops.velocity(model, u, model->rho, v));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(model->ops.velocity(model, model->ugroup, model->rho, model->vgroup));
+  PetscCall(PetscMalloc1(model->groups, &counts));
+  for (PetscInt k = 0; k < model->groups; k++) counts[k] = model->counts[k] * (PetscMPIInt)model->dof;
+  PetscCallMPI(MPI_Reduce_scatter(model->vgroup, v, counts, MPIU_SCALAR, MPI_SUM, model->colcomm));
+  PetscCall(PetscFree(counts));
   PetscFunctionReturn(0);
 }
 
@@ -150,7 +237,7 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(VecGetArrayWrite(V, &v));
   PetscCall(Predict(model, u, F));
-  PetscCall(model->ops.velocity(model, u, model->rho, v));
+  PetscCall(Velocity(model, u, v));
   PetscCall(VecRestoreArrayWrite(V, &v));
   PetscCall(VecRestoreArrayRead(U, &u));
   PetscFunctionReturn(0);
@@ -313,6 +400,10 @@ PetscErrorCode PgfModelDestroy(PgfModel *model)
   if (!*model) PetscFunctionReturn(0);
   if ((*model)->ops.destroy) PetscCall((*model)->ops.destroy(*model));
   PetscCall(PetscFree2((*model)->hbuf, (*model)->rho));
+  PetscCall(PetscFree2((*model)->ugroup, (*model)->vgroup));
+  PetscCall(PetscFree2((*model)->counts, (*model)->displs));
+  if ((*model)->rowcomm != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&(*model)->rowcomm));
+  if ((*model)->colcomm != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&(*model)->colcomm));
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(0);
 }

@@ -69,10 +69,19 @@ struct _p_PgfModel {
   PetscInt   npos; /* position coordinates per particle */
   PetscInt   dof; /* 1 + npos */
   PetscInt   N; /* length of the predictor h */
-  PetscInt   rstart; /* first local particle */
-  PetscInt   mloc; /* local particles */
+  PetscInt   rstart; /* first local particle (of the state vector) */
+  PetscInt   mloc; /* local particles (of the state vector) */
   PetscInt64 seed;
   PetscReal  memory_limit; /* bytes of working memory per rank (-memory_limit) */
+
+  /* -sample_groups (model.c): with G > 1 the operations predict, velocity
+   and regularizer act on the nact particles of this rank's particle group,
+   from global index ract (gathered into ugroup), and on the samples of its
+   sample group sgroup; N is then the group's part of h. */
+  PetscInt     groups, sgroup, nact, ract;
+  MPI_Comm     rowcomm, colcomm;
+  PetscMPIInt *counts, *displs; /* particles of each rank of colcomm */
+  PetscScalar *ugroup, *vgroup;
 
   PetscReal *hbuf; /* local contribution to h, then h itself: N + 1 values */
   PetscReal *rho; /* gradient of R at h: N values */
@@ -82,6 +91,7 @@ struct _p_PgfModel {
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
+PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);

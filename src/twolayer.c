@@ -24,6 +24,7 @@ static const char *const inputs[]       = {"gaussian", "sphere"};
 
 typedef struct {
   PetscInt    n, d, p, m0;
+  PetscInt    j0, nloc; /* this rank's samples: its sample group's (model.c) */
   PetscBool   bias;
   Activation  act;
   Loss        loss;
@@ -32,11 +33,11 @@ typedef struct {
   PetscReal   lambda, noise, teacher_norm, init_scale;
   char        datafile[PETSC_MAX_PATH_LEN];
 
-  PetscReal *X; /* p x n, column-major: sample j is X[j p .. j p + p - 1] */
-  PetscReal *y; /* n labels */
+  PetscReal *X; /* p x nloc, column-major: sample j0 + j is X[j p .. j p + p - 1] */
+  PetscReal *y; /* nloc labels */
   PetscReal *twt; /* teacher: m0 output weights, or NULL with -data */
   PetscReal *ttheta; /* teacher: m0 x p */
-  PetscReal *Z; /* mloc x nb pre-activations of one block, or of all n when stored */
+  PetscReal *Z; /* nact x nb pre-activations of one block, or of all nloc when stored */
   PetscReal *w; /* local output weights, contiguous */
   PetscReal *vw; /* local weight velocities, contiguous */
   PetscInt   nb; /* samples per block */
@@ -49,7 +50,7 @@ static PetscErrorCode PreActivations(PgfModel model, const PetscScalar *u, Petsc
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
-  PetscCall(PgfGemm("T", "N", model->mloc, nj, tl->p, 1.0, &u[1], model->dof, &tl->X[j0 * tl->p], tl->p, 0.0, Z, model->mloc));
+  PetscCall(PgfGemm("T", "N", model->nact, nj, tl->p, 1.0, &u[1], model->dof, &tl->X[j0 * tl->p], tl->p, 0.0, Z, model->nact));
   PetscFunctionReturn(0);
 }
 
@@ -123,14 +124,14 @@ static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, Pets
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
-  if (!model->mloc) PetscFunctionReturn(0);
-  for (PetscInt i = 0; i < model->mloc; i++) tl->w[i] = u[i * model->dof];
-  for (PetscInt j0 = 0; j0 < tl->n; j0 += tl->nb) {
-    PetscInt   nj = PetscMin(tl->nb, tl->n - j0);
-    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->mloc] : tl->Z;
+  if (!model->nact) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < model->nact; i++) tl->w[i] = u[i * model->dof];
+  for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
+    PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
+    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->nact] : tl->Z;
 
     PetscCall(PreActivations(model, u, j0, nj, Z));
-    ForwardBlock(tl->act, model->mloc, nj, Z, tl->w, &h[j0]);
+    ForwardBlock(tl->act, model->nact, nj, Z, tl->w, &h[j0]);
   }
   PetscFunctionReturn(0);
 }
@@ -141,37 +142,38 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
   PetscInt  dof = model->dof, p = tl->p;
 
   PetscFunctionBegin;
-  if (!model->mloc) PetscFunctionReturn(0);
-  PetscCall(PetscArrayzero(tl->vw, model->mloc));
-  PetscCall(PetscArrayzero(v, model->mloc * dof));
-  for (PetscInt j0 = 0; j0 < tl->n; j0 += tl->nb) {
-    PetscInt   nj = PetscMin(tl->nb, tl->n - j0);
-    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->mloc] : tl->Z;
+  if (!model->nact) PetscFunctionReturn(0);
+  PetscCall(PetscArrayzero(tl->vw, model->nact));
+  PetscCall(PetscArrayzero(v, model->nact * dof));
+  for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
+    PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
+    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->nact] : tl->Z;
 
     if (!tl->storeZ) PetscCall(PreActivations(model, u, j0, nj, Z));
-    BackwardBlock(tl->act, model->mloc, nj, Z, &rho[j0], tl->vw);
-    PetscCall(PgfGemm("N", "T", p, model->mloc, nj, 1.0, &tl->X[j0 * p], p, Z, model->mloc, 1.0, &v[1], dof));
+    BackwardBlock(tl->act, model->nact, nj, Z, &rho[j0], tl->vw);
+    PetscCall(PgfGemm("N", "T", p, model->nact, nj, 1.0, &tl->X[j0 * p], p, Z, model->nact, 1.0, &v[1], dof));
   }
-  for (PetscInt i = 0; i < model->mloc; i++) {
+  for (PetscInt i = 0; i < model->nact; i++) {
     PetscScalar *vi = &v[i * dof];
     PetscReal    wi = u[i * dof];
 
     vi[0] = tl->vw[i];
     for (PetscInt k = 1; k < dof; k++) vi[k] *= wi;
-    if (tl->reg == REG_L2)
+    if (tl->reg == REG_L2 && model->sgroup == 0) /* once over the sample groups */
       for (PetscInt k = 0; k < dof; k++) vi[k] += tl->lambda * u[i * dof + k];
   }
   PetscFunctionReturn(0);
 }
 
-/* R(h) = (1/n) sum_j l(h_j, y_j) and rho_j = (1/n) dl/dh, without overflow. */
+/* R(h) = (1/n) sum_j l(h_j, y_j) and rho_j = (1/n) dl/dh, without overflow,
+   over this rank's samples (model.c sums R over the sample groups). */
 static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal *R, PetscReal *rho)
 {
   TwoLayer *tl  = (TwoLayer *)model->data;
   PetscReal sum = 0;
 
   PetscFunctionBegin;
-  for (PetscInt j = 0; j < tl->n; j++) {
+  for (PetscInt j = 0; j < tl->nloc; j++) {
     if (tl->loss == LOSS_SQUARE) {
       PetscReal r = h[j] - tl->y[j];
 
@@ -194,7 +196,7 @@ static PetscErrorCode TwoLayerRegularizer(PgfModel model, const PetscScalar *u, 
   PetscReal sum = 0;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < model->mloc; i++) {
+  for (PetscInt i = 0; i < model->nact; i++) {
     const PetscScalar *ui = &u[i * model->dof];
 
     if (tl->reg == REG_L1) sum += tl->lambda * PetscAbsReal(ui[0]);
@@ -249,20 +251,20 @@ static PetscReal Derivative(Activation act, PetscReal z)
 static PetscErrorCode TwoLayerHJacobian(PgfModel model, const PetscScalar *u, PetscInt j0, PetscInt nj, PetscInt c, PetscReal *A)
 {
   TwoLayer  *tl   = (TwoLayer *)model->data;
-  PetscInt   mloc = model->mloc, p = tl->p;
+  PetscInt   nact = model->nact, p = tl->p;
   PetscReal *Z;
 
   PetscFunctionBegin;
-  if (!mloc || !nj) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc1(mloc * nj, &Z));
+  if (!nact || !nj) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc1(nact * nj, &Z));
   PetscCall(PreActivations(model, u, j0, nj, Z));
-  for (PetscInt i = 0; i < mloc; i++) {
+  for (PetscInt i = 0; i < nact; i++) {
     PetscReal *col = &A[i * c * nj], wi = u[i * model->dof] / model->m;
 
-    for (PetscInt j = 0; j < nj; j++) col[j] = Activate(tl->act, Z[i + j * mloc]) / model->m;
+    for (PetscInt j = 0; j < nj; j++) col[j] = Activate(tl->act, Z[i + j * nact]) / model->m;
     if (c == 1) continue;
     for (PetscInt j = 0; j < nj; j++) {
-      PetscReal        ds = wi * Derivative(tl->act, Z[i + j * mloc]);
+      PetscReal        ds = wi * Derivative(tl->act, Z[i + j * nact]);
       const PetscReal *x  = &tl->X[(j0 + j) * p];
 
       for (PetscInt k = 0; k < p; k++) col[(1 + k) * nj + j] = ds * x[k];
@@ -296,8 +298,9 @@ static PetscErrorCode MakeTeacherData(PgfModel model)
     tl->twt[k] = k % 2 ? -1 : 1;
     PgfRandSphere(seed, PGF_STREAM_TEACHER, k, tl->p, tl->teacher_norm, &tl->ttheta[k * tl->p]);
   }
-  for (PetscInt j = 0; j < tl->n; j++) {
-    PetscReal *x = &tl->X[j * tl->p], f = 0;
+  for (PetscInt jl = 0; jl < tl->nloc; jl++) {
+    PetscInt   j = tl->j0 + jl;
+    PetscReal *x = &tl->X[jl * tl->p], f = 0;
 
     if (tl->input == INPUT_SPHERE) PgfRandSphere(seed, PGF_STREAM_INPUTS, j, tl->d, 1.0, x);
     else
@@ -309,8 +312,8 @@ static PetscErrorCode MakeTeacherData(PgfModel model)
       for (PetscInt c = 0; c < tl->p; c++) z += tl->ttheta[k * tl->p + c] * x[c];
       f += tl->twt[k] * Activate(tl->act, z);
     }
-    f        = f / tl->m0 + tl->noise * PgfRandNormal(seed, PGF_STREAM_NOISE, j, 0);
-    tl->y[j] = tl->loss == LOSS_LOGISTIC ? (f >= 0 ? 1 : -1) : f;
+    f         = f / tl->m0 + tl->noise * PgfRandNormal(seed, PGF_STREAM_NOISE, j, 0);
+    tl->y[jl] = tl->loss == LOSS_LOGISTIC ? (f >= 0 ? 1 : -1) : f;
   }
   PetscFunctionReturn(0);
 }
@@ -337,12 +340,13 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
   tl->n = xdims[0];
   tl->d = xdims[1];
   tl->p = tl->d + tl->bias;
-  PetscCall(PetscMalloc2(tl->p * tl->n, &tl->X, tl->n, &tl->y));
-  for (PetscInt j = 0; j < tl->n; j++) {
-    PetscCall(PetscArraycpy(&tl->X[j * tl->p], &X[j * tl->d], tl->d));
+  PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+  PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
+  for (PetscInt j = 0; j < tl->nloc; j++) {
+    PetscCall(PetscArraycpy(&tl->X[j * tl->p], &X[(tl->j0 + j) * tl->d], tl->d));
     if (tl->bias) tl->X[j * tl->p + tl->d] = 1;
   }
-  PetscCall(PetscArraycpy(tl->y, y, tl->n));
+  PetscCall(PetscArraycpy(tl->y, &y[tl->j0], tl->nloc));
   PetscCall(PetscFree(X));
   PetscCall(PetscFree(y));
   PetscFunctionReturn(0);
@@ -355,21 +359,20 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
    block is recomputed in velocity(), one more product with X. */
 static PetscErrorCode SetupWorkspace(PgfModel model)
 {
-  TwoLayer   *tl    = (TwoLayer *)model->data;
-  PetscInt    mloc  = PetscMax(model->mloc, 1);
-  size_t      cache = (size_t)1 << 21;
-  PetscInt64  nz;
-  PetscMPIInt size;
-  PetscReal   zbytes;
+  TwoLayer  *tl   = (TwoLayer *)model->data;
+  PetscInt   nact = PetscMax(model->nact, 1), most = nact;
+  size_t     cache = (size_t)1 << 21;
+  PetscInt64 nz;
+  PetscReal  zbytes;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_size(model->comm, &size));
-  zbytes     = (PetscReal)sizeof(PetscReal) * tl->n * (model->m / size + (model->m % size > 0));
-  tl->nb     = PetscMax(16, PetscMin(tl->n, (PetscInt)(cache / (sizeof(PetscReal) * mloc))));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPIU_INT, MPI_MAX, model->comm));
+  zbytes     = (PetscReal)sizeof(PetscReal) * tl->nloc * most;
+  tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(cache / (sizeof(PetscReal) * nact))));
   tl->storeZ = (PetscBool)(zbytes <= model->memory_limit / 2);
-  if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->n, (double)(zbytes / (1 << 30)), tl->nb));
-  nz = (PetscInt64)mloc * (tl->storeZ ? tl->n : tl->nb);
-  PetscCall(PetscMalloc3(nz, &tl->Z, mloc, &tl->w, mloc, &tl->vw));
+  if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->nb));
+  nz = (PetscInt64)nact * (tl->storeZ ? tl->nloc : tl->nb);
+  PetscCall(PetscMalloc3(nz, &tl->Z, nact, &tl->w, nact, &tl->vw));
   PetscFunctionReturn(0);
 }
 
@@ -413,12 +416,13 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   if (fromfile) PetscCall(ReadData(model, dimset, samplesset));
   else {
     tl->p = tl->d + tl->bias;
-    PetscCall(PetscMalloc2(tl->p * tl->n, &tl->X, tl->n, &tl->y));
+    PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+    PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
     PetscCall(MakeTeacherData(model));
   }
   if (!scaleset && tl->act != ACT_RELU) tl->init_scale = 1 / PetscSqrtReal(tl->p);
   model->npos = tl->p;
-  model->N    = tl->n;
+  model->N    = tl->nloc;
   PetscCall(SetupWorkspace(model));
   PetscFunctionReturn(0);
 }
@@ -443,17 +447,22 @@ static PetscErrorCode TwoLayerInitialize(PgfModel model, PetscScalar *u)
   PetscFunctionReturn(0);
 }
 
+/* /data from the first rank of each sample group (its rows of X and y),
+   /truth from rank 0. */
 static PetscErrorCode TwoLayerWriteProblem(PgfModel model, PgfOutput out)
 {
-  TwoLayer  *tl = (TwoLayer *)model->data;
-  PetscReal *X;
-  PetscInt   xdims[2] = {tl->n, tl->d}, ydims[1] = {tl->n}, wdims[1] = {tl->m0}, tdims[2] = {tl->m0, tl->p};
+  TwoLayer   *tl = (TwoLayer *)model->data;
+  PetscReal  *X;
+  PetscInt    wdims[1] = {tl->m0}, tdims[2] = {tl->m0, tl->p}, rows;
+  PetscMPIInt rank;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(tl->n * tl->d, &X));
-  for (PetscInt j = 0; j < tl->n; j++) PetscCall(PetscArraycpy(&X[j * tl->d], &tl->X[j * tl->p], tl->d));
-  PetscCall(PgfOutputWriteRootArray(out, "/data/X", 2, xdims, X));
-  PetscCall(PgfOutputWriteRootArray(out, "/data/y", 1, ydims, tl->y));
+  PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
+  rows = rank < model->groups ? tl->nloc : 0;
+  PetscCall(PetscMalloc1(PetscMax(1, tl->nloc * tl->d), &X));
+  for (PetscInt j = 0; j < tl->nloc; j++) PetscCall(PetscArraycpy(&X[j * tl->d], &tl->X[j * tl->p], tl->d));
+  PetscCall(PgfOutputWriteParticles(out, "/data/X", tl->n, tl->j0, rows, tl->d, X));
+  PetscCall(PgfOutputWriteParticles(out, "/data/y", tl->n, tl->j0, rows, 0, tl->y));
   PetscCall(PetscFree(X));
   if (tl->twt) {
     PetscCall(PgfOutputWriteRootArray(out, "/truth/w", 1, wdims, tl->twt));

@@ -40,6 +40,52 @@ if selected ranks; then
     [ \$($RESULTS attr $tmp/r3.h5 completed) = 1 ] && [ \$($RESULTS attr $tmp/r3.h5 stop_reason) = max_time ] && [ \$($RESULTS attr $tmp/r3.h5 ranks) = 3 ]"
 fi
 
+if selected memory; then
+  # Below half of -memory_limit the activations are kept between the passes;
+  # above it they are recomputed per block of samples: the same arithmetic,
+  # so the same bits.
+  t "memory: activations recomputed under -memory_limit, final state bitwise equal (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -ts_max_time 5 -output $tmp/mz.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -ts_max_time 5 -memory_limit 1M -output $tmp/mb.h5 >$tmp/mb.log || exit 1
+    grep -q 'recomputed in blocks' $tmp/mb.log && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/theta 0 && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/w 0"
+fi
+
+if selected groups; then
+  # -sample_groups: 4 ranks as 1 x 4, 2 x 2 and 4 x 1 (sample x particle
+  # groups) against the 1-D layout on 1 rank: final state to 1e-10, data
+  # written identically; velocities against finite differences; -data.
+  # relu runs use fixed steps: the adaptive controller's error estimate is a
+  # difference of nearly equal stages, and relu runs carry the rounding of a
+  # different summation order into the step sizes (final states then differ
+  # by about 1e-9; with fixed steps by 1e-16).
+  g="$small -particles 23 -samples 301 -activation sigmoid -reg l2 -lambda 1e-3 -ts_max_time 20"
+  np 1 $PGFLOW $g -output "$tmp/g0.h5" >/dev/null 2>&1
+  for G in 1 2 4; do
+    t "groups: 4 ranks, -sample_groups $G, final state equal to 1 rank to 1e-10" bash -c "
+      $MPIEXEC -n 4 $PGFLOW $g -sample_groups $G -output $tmp/g$G.h5 >/dev/null || exit 1
+      $RESULTS compare $tmp/g0.h5 $tmp/g$G.h5 /final/theta 1e-10 && $RESULTS compare $tmp/g0.h5 $tmp/g$G.h5 /final/w 1e-10 &&
+      $RESULTS compare $tmp/g0.h5 $tmp/g$G.h5 /data/X 0 && $RESULTS compare $tmp/g0.h5 $tmp/g$G.h5 /data/y 0"
+  done
+  for loss in square logistic; do
+    t "groups: velocities, relu $loss l2, 4 ranks, -sample_groups 2" \
+      np 4 bin/tests/t_velocity $small -activation relu -loss $loss -reg l2 -lambda 0.3 -sample_groups 2 -tol 1e-6
+  done
+  t "groups: fewer particles than ranks, -sample_groups 4" np 4 bin/tests/t_velocity $small -particles 3 -sample_groups 4 -tol 1e-6
+  analysis/pgf-python -c "
+import h5py, numpy as np
+X = np.random.default_rng(1).standard_normal((97, 3))
+with h5py.File('$tmp/gdata.h5', 'w') as f: f['X'] = X; f['y'] = np.sign(X[:, 0] + 0.1)"
+  t "groups: -data on 4 ranks, -sample_groups 2, equal to 1 rank to 1e-10" bash -c "
+    $MPIEXEC -n 1 $PGFLOW -data $tmp/gdata.h5 -loss logistic -particles 10 -ts_max_time 5 -ts_adapt_type none -ts_dt 0.1 -output $tmp/gd1.h5 >/dev/null &&
+    $MPIEXEC -n 4 $PGFLOW -data $tmp/gdata.h5 -loss logistic -particles 10 -ts_max_time 5 -ts_adapt_type none -ts_dt 0.1 -sample_groups 2 -output $tmp/gd4.h5 >/dev/null &&
+    $RESULTS compare $tmp/gd1.h5 $tmp/gd4.h5 /final/theta 1e-10 && $RESULTS compare $tmp/gd1.h5 $tmp/gd4.h5 /data/X 0"
+  input_error "groups: -sample_groups 2 on 1 rank" "-sample_groups must divide" $PGFLOW -sample_groups 2
+  input_error "groups: -sample_groups with -problem deconv" "-sample_groups needs -problem twolayer" $PGFLOW -problem deconv -sample_groups 2
+  t "groups: -baseline with -sample_groups 2 exits 2 (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW -sample_groups 2 -baseline rf -output $tmp/gb.h5 2>$tmp/gb.err; rc=\$?
+    cat $tmp/gb.err; [ \$rc = 2 ] && grep -q 'need -sample_groups 1' $tmp/gb.err && [ ! -e $tmp/gb.h5 ]"
+fi
+
 if selected energy; then
   # A smooth case integrated tightly: F(0) - F(t) must equal the integral of D.
   t "energy: balance mismatch below 1e-6 (sigmoid, rtol 1e-12)" bash -c "
