@@ -63,6 +63,8 @@ PETSC_EXTERN PetscErrorCode  PgfOutputFlush(PgfOutput);
 PETSC_EXTERN PetscErrorCode  PgfOutputDestroy(PgfOutput *);
 PETSC_EXTERN PetscErrorCode  PgfReadAttributeString(MPI_Comm, const char[], const char[], const char[], char[], size_t);
 PETSC_EXTERN PetscErrorCode  PgfReadArray(MPI_Comm, const char[], const char[], const char[], PetscInt, PetscInt[], PetscReal **);
+PETSC_EXTERN PetscErrorCode  PgfReadArrayShape(MPI_Comm, const char[], const char[], const char[], PetscInt, PetscInt[]);
+PETSC_EXTERN PetscErrorCode  PgfReadArrayRows(MPI_Comm, const char[], const char[], const char[], PetscInt, PetscInt, PetscInt, PetscReal **);
 #define PGF_HISTORY_COLUMNS 5 /* t, dt, loss, dissipation, rhs_evals */
 
 /* A problem: its particles' feature map Phi, loss R and regularizer V. */

@@ -52,7 +52,7 @@ PetscErrorCode PgfCheckpointRead(PgfModel model, const char path[], Vec U, Petsc
   MPI_Comm     comm = model->comm;
   char         problem[64];
   PetscInt     dims[2];
-  PetscReal   *all;
+  PetscReal   *local;
   PetscScalar *u;
   PetscBool    same;
 
@@ -60,13 +60,14 @@ PetscErrorCode PgfCheckpointRead(PgfModel model, const char path[], Vec U, Petsc
   PetscCall(PgfReadAttributeString(comm, "-restart", path, "problem", problem, sizeof(problem)));
   PetscCall(PetscStrcmp(problem, model->name, &same));
   PgfCheckInput(comm, same, "-restart %s: the checkpoint is of -problem %s, the options give %s", path, problem, model->name);
-  PetscCall(PgfReadArray(comm, "-restart", path, "U", 2, dims, &all));
+  PetscCall(PgfReadArrayShape(comm, "-restart", path, "U", 2, dims));
   PgfCheckInput(comm, dims[0] == model->m, "-restart %s: the checkpoint has %" PetscInt_FMT " particles, the options give %" PetscInt_FMT, path, dims[0], model->m);
   PgfCheckInput(comm, dims[1] == model->dof, "-restart %s: the checkpoint's particles have %" PetscInt_FMT " coordinates, the options give %" PetscInt_FMT, path, dims[1], model->dof);
+  PetscCall(PgfReadArrayRows(comm, "-restart", path, "U", 2, model->rstart, model->mloc, &local));
   PetscCall(VecGetArray(U, &u));
-  PetscCall(PetscArraycpy(u, all + model->rstart * model->dof, model->mloc * model->dof));
+  PetscCall(PetscArraycpy(u, local, model->mloc * model->dof));
   PetscCall(VecRestoreArray(U, &u));
-  PetscCall(PetscFree(all));
+  PetscCall(PetscFree(local));
   for (PetscInt k = 0; k < PGF_CKPT_FIELDS; k++) {
     char       name[64];
     PetscInt   n;

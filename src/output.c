@@ -402,41 +402,84 @@ PetscErrorCode PgfReadAttributeString(MPI_Comm comm, const char option[], const 
   PetscFunctionReturn(0);
 }
 
-/* Reads a whole dataset of ndims dimensions from an HDF5 file named by a
-   user option, on every rank; every failure is the user's and says so. */
-PetscErrorCode PgfReadArray(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[], PetscReal **data)
+/* Opens the dataset name of an HDF5 file named by a user option and checks
+   that it has ndims dimensions, which it returns; every failure is the
+   user's and says so. */
+static PetscErrorCode OpenArray(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[], hid_t *file, hid_t *dset)
 {
-  hid_t   fapl, file, dset, space;
+  hid_t   fapl, space;
   hsize_t d[3];
   int     nd;
-  size_t  n = 1;
 
   PetscFunctionBegin;
   PetscCall(FileAccess(comm, &fapl));
-  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
-  PgfCheckInput(comm, file >= 0, "%s %s: cannot open this file as HDF5 (missing, unreadable or not HDF5)", option, path);
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0 || (dset = H5Dopen2(file, name, H5P_DEFAULT)) < 0) {
-    H5Fclose(file);
+  PgfCheckInput(comm, *file >= 0, "%s %s: cannot open this file as HDF5 (missing, unreadable or not HDF5)", option, path);
+  if (H5Lexists(*file, name, H5P_DEFAULT) <= 0 || (*dset = H5Dopen2(*file, name, H5P_DEFAULT)) < 0) {
+    H5Fclose(*file);
     PgfInputError(comm, "%s %s: has no dataset /%s", option, path, name);
   }
-  PgfCallH5(comm, space = H5Dget_space(dset));
+  PgfCallH5(comm, space = H5Dget_space(*dset));
   nd = H5Sget_simple_extent_ndims(space);
+  if (nd == ndims) PgfCallH5(comm, H5Sget_simple_extent_dims(space, d, NULL));
+  PgfCallH5(comm, H5Sclose(space));
   if (nd != ndims) {
-    H5Sclose(space);
-    H5Dclose(dset);
-    H5Fclose(file);
+    H5Dclose(*dset);
+    H5Fclose(*file);
     PgfInputError(comm, "%s %s: /%s must have %" PetscInt_FMT " dimension%s (it has %d)", option, path, name, ndims, ndims > 1 ? "s" : "", nd);
   }
-  PgfCallH5(comm, H5Sget_simple_extent_dims(space, d, NULL));
-  for (int k = 0; k < nd; k++) {
-    dims[k] = (PetscInt)d[k];
-    n *= d[k];
-  }
-  PetscCall(PetscMalloc1(PetscMax(n, 1), data));
-  if (n) PgfCallH5(comm, H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data));
-  PgfCallH5(comm, H5Sclose(space));
+  for (int k = 0; k < nd; k++) dims[k] = (PetscInt)d[k];
+  PetscFunctionReturn(0);
+}
+
+/* The dimensions of a dataset (see OpenArray). */
+PetscErrorCode PgfReadArrayShape(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[])
+{
+  hid_t file, dset;
+
+  PetscFunctionBegin;
+  PetscCall(OpenArray(comm, option, path, name, ndims, dims, &file, &dset));
   PgfCallH5(comm, H5Dclose(dset));
   PgfCallH5(comm, H5Fclose(file));
+  PetscFunctionReturn(0);
+}
+
+/* Rows row0 .. row0 + nrows - 1 (along the first dimension) of a dataset,
+   each rank its own: memory grows with what a rank reads. */
+PetscErrorCode PgfReadArrayRows(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt row0, PetscInt nrows, PetscReal **data)
+{
+  hid_t    file, dset, fspace, mspace;
+  hsize_t  start[3] = {(hsize_t)row0, 0, 0}, count[3];
+  PetscInt dims[3];
+  size_t   n = 1;
+
+  PetscFunctionBegin;
+  PetscCall(OpenArray(comm, option, path, name, ndims, dims, &file, &dset));
+  PetscCheck(row0 >= 0 && row0 + nrows <= dims[0], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "rows beyond the dataset");
+  for (PetscInt k = 0; k < ndims; k++) {
+    count[k] = k ? (hsize_t)dims[k] : (hsize_t)nrows;
+    n *= count[k];
+  }
+  PetscCall(PetscMalloc1(PetscMax(n, 1), data));
+  if (n) {
+    PgfCallH5(comm, fspace = H5Dget_space(dset));
+    PgfCallH5(comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    PgfCallH5(comm, mspace = H5Screate_simple(1, (hsize_t[]) {n}, NULL));
+    PgfCallH5(comm, H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, *data));
+    PgfCallH5(comm, H5Sclose(mspace));
+    PgfCallH5(comm, H5Sclose(fspace));
+  }
+  PgfCallH5(comm, H5Dclose(dset));
+  PgfCallH5(comm, H5Fclose(file));
+  PetscFunctionReturn(0);
+}
+
+/* A whole dataset of ndims dimensions, on every rank. */
+PetscErrorCode PgfReadArray(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[], PetscReal **data)
+{
+  PetscFunctionBegin;
+  PetscCall(PgfReadArrayShape(comm, option, path, name, ndims, dims));
+  PetscCall(PgfReadArrayRows(comm, option, path, name, ndims, 0, dims[0], data));
   PetscFunctionReturn(0);
 }

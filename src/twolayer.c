@@ -331,35 +331,59 @@ static PetscErrorCode MakeTeacherData(PgfModel model)
   PetscFunctionReturn(0);
 }
 
-/* -data FILE.h5: /X (n x d) and /y (n), finite, labels +-1 for the logistic loss. */
+/* The first entry (global index) of this rank's rows that fails, the
+   smallest over the ranks, or -1: the checks of -data are collective. */
+static PetscErrorCode FirstBad(MPI_Comm comm, PetscInt n, PetscInt offset, const PetscBool *bad, PetscInt *first)
+{
+  PetscInt64 f = PETSC_MAX_INT;
+
+  PetscFunctionBegin;
+  for (PetscInt k = n - 1; k >= 0; k--)
+    if (bad[k]) f = offset + k;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &f, 1, MPIU_INT64, MPI_MIN, comm));
+  *first = f == PETSC_MAX_INT ? -1 : (PetscInt)f;
+  PetscFunctionReturn(0);
+}
+
+/* -data FILE.h5: /X (n x d) and /y (n), finite, labels +-1 for the logistic
+   loss. Each rank reads the rows of its sample group only. */
 static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool samplesset)
 {
   TwoLayer  *tl = (TwoLayer *)model->data;
-  PetscInt   xdims[2], ydims[1];
+  PetscInt   xdims[2], ydims[1], bad;
   PetscReal *X, *y;
+  PetscBool *flags;
   char      *f = tl->datafile;
 
   PetscFunctionBegin;
-  PetscCall(PgfReadArray(model->comm, "-data", f, "X", 2, xdims, &X));
-  PetscCall(PgfReadArray(model->comm, "-data", f, "y", 1, ydims, &y));
+  PetscCall(PgfReadArrayShape(model->comm, "-data", f, "X", 2, xdims));
+  PetscCall(PgfReadArrayShape(model->comm, "-data", f, "y", 1, ydims));
   PgfCheckInput(model->comm, xdims[0] == ydims[0] && xdims[0] > 0 && xdims[1] > 0, "-data %s: /X must be n x d and /y of length n with n, d >= 1 (got X %" PetscInt_FMT " x %" PetscInt_FMT ", y %" PetscInt_FMT ")", f, xdims[0], xdims[1], ydims[0]);
   PgfCheckInput(model->comm, !dimset || tl->d == xdims[1], "-dim %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " columns", tl->d, f, xdims[1]);
   PgfCheckInput(model->comm, !samplesset || tl->n == xdims[0], "-samples %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " rows", tl->n, f, xdims[0]);
-  for (PetscInt k = 0; k < xdims[0] * xdims[1]; k++) PgfCheckInput(model->comm, !PetscIsInfOrNanReal(X[k]), "-data %s: /X must be finite (entry %" PetscInt_FMT " is not)", f, k);
-  for (PetscInt j = 0; j < ydims[0]; j++) {
-    PgfCheckInput(model->comm, !PetscIsInfOrNanReal(y[j]), "-data %s: /y must be finite (entry %" PetscInt_FMT " is not)", f, j);
-    PgfCheckInput(model->comm, tl->loss != LOSS_LOGISTIC || y[j] == 1 || y[j] == -1, "-loss logistic needs labels -1 and +1, but /y[%" PetscInt_FMT "] of -data %s is %g", j, f, (double)y[j]);
-  }
   tl->n = xdims[0];
   tl->d = xdims[1];
   tl->p = tl->d + tl->bias;
   PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+  PetscCall(PgfReadArrayRows(model->comm, "-data", f, "X", 2, tl->j0, tl->nloc, &X));
+  PetscCall(PgfReadArrayRows(model->comm, "-data", f, "y", 1, tl->j0, tl->nloc, &y));
+  PetscCall(PetscMalloc1(PetscMax(1, tl->nloc * tl->d), &flags));
+  for (PetscInt k = 0; k < tl->nloc * tl->d; k++) flags[k] = PetscIsInfOrNanReal(X[k]);
+  PetscCall(FirstBad(model->comm, tl->nloc * tl->d, tl->j0 * tl->d, flags, &bad));
+  PgfCheckInput(model->comm, bad < 0, "-data %s: /X must be finite (entry %" PetscInt_FMT " is not)", f, bad);
+  for (PetscInt j = 0; j < tl->nloc; j++) flags[j] = PetscIsInfOrNanReal(y[j]);
+  PetscCall(FirstBad(model->comm, tl->nloc, tl->j0, flags, &bad));
+  PgfCheckInput(model->comm, bad < 0, "-data %s: /y must be finite (entry %" PetscInt_FMT " is not)", f, bad);
+  for (PetscInt j = 0; j < tl->nloc; j++) flags[j] = tl->loss == LOSS_LOGISTIC && y[j] != 1 && y[j] != -1;
+  PetscCall(FirstBad(model->comm, tl->nloc, tl->j0, flags, &bad));
+  PgfCheckInput(model->comm, bad < 0, "-loss logistic needs labels -1 and +1, but /y[%" PetscInt_FMT "] of -data %s is not", bad, f);
+  PetscCall(PetscFree(flags));
   PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
   for (PetscInt j = 0; j < tl->nloc; j++) {
-    PetscCall(PetscArraycpy(&tl->X[j * tl->p], &X[(tl->j0 + j) * tl->d], tl->d));
+    PetscCall(PetscArraycpy(&tl->X[j * tl->p], &X[j * tl->d], tl->d));
     if (tl->bias) tl->X[j * tl->p + tl->d] = 1;
   }
-  PetscCall(PetscArraycpy(tl->y, &y[tl->j0], tl->nloc));
+  PetscCall(PetscArraycpy(tl->y, y, tl->nloc));
   PetscCall(PetscFree(X));
   PetscCall(PetscFree(y));
   PetscFunctionReturn(0);

@@ -79,6 +79,13 @@ with h5py.File('$tmp/gdata.h5', 'w') as f: f['X'] = X; f['y'] = np.sign(X[:, 0] 
     $MPIEXEC -n 1 $PGFLOW -data $tmp/gdata.h5 -loss logistic -particles 10 -ts_max_time 5 -ts_adapt_type none -ts_dt 0.1 -output $tmp/gd1.h5 >/dev/null &&
     $MPIEXEC -n 4 $PGFLOW -data $tmp/gdata.h5 -loss logistic -particles 10 -ts_max_time 5 -ts_adapt_type none -ts_dt 0.1 -sample_groups 2 -output $tmp/gd4.h5 >/dev/null &&
     $RESULTS compare $tmp/gd1.h5 $tmp/gd4.h5 /final/theta 1e-10 && $RESULTS compare $tmp/gd1.h5 $tmp/gd4.h5 /data/X 0"
+  analysis/pgf-python -c "
+import h5py, numpy as np
+X = np.random.default_rng(1).standard_normal((97, 3)); X[90, 1] = np.nan
+with h5py.File('$tmp/gnan.h5', 'w') as f: f['X'] = X; f['y'] = np.sign(X[:, 0] + 0.1)"
+  t "groups: a NaN in the last sample group's rows exits 2 on every rank (2 ranks, -sample_groups 2)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW -data $tmp/gnan.h5 -sample_groups 2 -output $tmp/gn.h5 2>$tmp/gn.err; rc=\$?
+    cat $tmp/gn.err; [ \$rc = 2 ] && [ \$(grep -c 'entry 271 is not' $tmp/gn.err) = 1 ] && [ ! -e $tmp/gn.h5 ]"
   input_error "groups: -sample_groups 2 on 1 rank" "-sample_groups must divide" $PGFLOW -sample_groups 2
   input_error "groups: -sample_groups with -problem deconv" "-sample_groups needs -problem twolayer" $PGFLOW -problem deconv -sample_groups 2
   t "groups: -baseline with -sample_groups 2 exits 2 (2 ranks)" bash -c "
