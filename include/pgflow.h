@@ -84,6 +84,7 @@ PETSC_EXTERN PetscErrorCode PgfModelGetWeights(PgfModel, Vec, PetscReal[]);
 PETSC_EXTERN PetscErrorCode PgfModelGetPositions(PgfModel, Vec, PetscReal[]);
 PETSC_EXTERN PetscErrorCode PgfModelWriteProblem(PgfModel, PgfOutput);
 PETSC_EXTERN PetscErrorCode PgfModelGetEvaluations(PgfModel, PetscInt64 *);
+PETSC_EXTERN PetscErrorCode PgfModelGetCommunicationTime(PgfModel, PetscReal *);
 PETSC_EXTERN PetscErrorCode PgfModelDestroy(PgfModel *);
 
 /* The gradient flow of a model, integrated by TS. */

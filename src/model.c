@@ -182,8 +182,10 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
 {
   PetscReal         *h  = model->hbuf, R;
   const PetscScalar *ug = u;
+  PetscLogDouble     t0, t1, t2, t3;
 
   PetscFunctionBegin;
+  PetscCall(PetscTime(&t0));
   if (model->groups > 1) {
     PetscMPIInt n = (PetscMPIInt)(model->mloc * model->dof), *counts, *displs;
 
@@ -196,15 +198,19 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
     PetscCall(PetscFree2(counts, displs));
     ug = model->ugroup;
   }
+  PetscCall(PetscTime(&t1));
   PetscCall(PetscArrayzero(h, model->N));
   PetscCall(model->ops.predict(model, ug, h));
   PetscCall(model->ops.regularizer(model, ug, &h[model->N]));
+  PetscCall(PetscTime(&t2));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)(model->N + 1), MPIU_REAL, MPI_SUM, model->rowcomm));
+  PetscCall(PetscTime(&t3));
   for (PetscInt k = 0; k <= model->N; k++) h[k] /= model->m;
   PetscCall(model->ops.loss(model, h, &R, model->rho));
   if (model->groups > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &R, 1, MPIU_REAL, MPI_SUM, model->colcomm));
   *F = R + h[model->N];
   model->nevals++;
+  model->comm_last = (t1 - t0) + (t3 - t2);
   PetscFunctionReturn(0);
 }
 
@@ -212,7 +218,8 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
    velocities of the group's particles summed over the sample groups. */
 static PetscErrorCode Velocity(PgfModel model, const PetscScalar *u, PetscScalar *v)
 {
-  PetscMPIInt *counts;
+  PetscMPIInt   *counts;
+  PetscLogDouble t0, t1;
 
   PetscFunctionBegin;
   if (model->groups == 1) {
@@ -222,7 +229,10 @@ static PetscErrorCode Velocity(PgfModel model, const PetscScalar *u, PetscScalar
   PetscCall(model->ops.velocity(model, model->ugroup, model->rho, model->vgroup));
   PetscCall(PetscMalloc1(model->groups, &counts));
   for (PetscInt k = 0; k < model->groups; k++) counts[k] = model->counts[k] * (PetscMPIInt)model->dof;
+  PetscCall(PetscTime(&t0));
   PetscCallMPI(MPI_Reduce_scatter(model->vgroup, v, counts, MPIU_SCALAR, MPI_SUM, model->colcomm));
+  PetscCall(PetscTime(&t1));
+  model->comm_last += t1 - t0;
   PetscCall(PetscFree(counts));
   PetscFunctionReturn(0);
 }
@@ -238,6 +248,7 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   PetscCall(VecGetArrayWrite(V, &v));
   PetscCall(Predict(model, u, F));
   PetscCall(Velocity(model, u, v));
+  model->comm_time += model->comm_last;
   PetscCall(VecRestoreArrayWrite(V, &v));
   PetscCall(VecRestoreArrayRead(U, &u));
   PetscFunctionReturn(0);
@@ -384,6 +395,15 @@ PetscErrorCode PgfModelWriteProblem(PgfModel model, PgfOutput out)
 {
   PetscFunctionBegin;
   PetscCall(model->ops.writeproblem(model, out));
+  PetscFunctionReturn(0);
+}
+
+/* Seconds this rank spent in the MPI reductions (and, with sample groups,
+   gathers) of PgfModelEvaluate. */
+PetscErrorCode PgfModelGetCommunicationTime(PgfModel model, PetscReal *seconds)
+{
+  PetscFunctionBegin;
+  *seconds = model->comm_time;
   PetscFunctionReturn(0);
 }
 

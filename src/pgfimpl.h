@@ -83,9 +83,10 @@ struct _p_PgfModel {
   PetscMPIInt *counts, *displs; /* particles of each rank of colcomm */
   PetscScalar *ugroup, *vgroup;
 
-  PetscReal *hbuf; /* local contribution to h, then h itself: N + 1 values */
-  PetscReal *rho; /* gradient of R at h: N values */
-  PetscInt64 nevals;
+  PetscReal     *hbuf; /* local contribution to h, then h itself: N + 1 values */
+  PetscReal     *rho; /* gradient of R at h: N values */
+  PetscInt64     nevals;
+  PetscLogDouble comm_time, comm_last; /* in MPI within evaluations; of the last Predict */
 };
 
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
