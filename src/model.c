@@ -127,6 +127,10 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   PetscCall(model->ops.setfromoptions(model));
   model->dof = 1 + model->npos;
   PetscCall(PetscMalloc2(model->N + 1, &model->hbuf, model->N, &model->rho));
+  for (PetscInt k = 0; k < groups; k++) {
+    model->counts[k] *= (PetscMPIInt)model->dof; /* in values from now on */
+    model->displs[k] *= (PetscMPIInt)model->dof;
+  }
   if (groups > 1) PetscCall(PetscMalloc2(model->nact * model->dof, &model->ugroup, model->nact * model->dof, &model->vgroup));
   PetscFunctionReturn(0);
 }
@@ -187,15 +191,9 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
   PetscFunctionBegin;
   PetscCall(PetscTime(&t0));
   if (model->groups > 1) {
-    PetscMPIInt n = (PetscMPIInt)(model->mloc * model->dof), *counts, *displs;
+    PetscMPIInt n = (PetscMPIInt)(model->mloc * model->dof);
 
-    PetscCall(PetscMalloc2(model->groups, &counts, model->groups, &displs));
-    for (PetscInt k = 0; k < model->groups; k++) {
-      counts[k] = model->counts[k] * (PetscMPIInt)model->dof;
-      displs[k] = model->displs[k] * (PetscMPIInt)model->dof;
-    }
-    PetscCallMPI(MPI_Allgatherv(u, n, MPIU_SCALAR, model->ugroup, counts, displs, MPIU_SCALAR, model->colcomm));
-    PetscCall(PetscFree2(counts, displs));
+    PetscCallMPI(MPI_Allgatherv(u, n, MPIU_SCALAR, model->ugroup, model->counts, model->displs, MPIU_SCALAR, model->colcomm));
     ug = model->ugroup;
   }
   PetscCall(PetscTime(&t1));
@@ -218,7 +216,6 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
    velocities of the group's particles summed over the sample groups. */
 static PetscErrorCode Velocity(PgfModel model, const PetscScalar *u, PetscScalar *v)
 {
-  PetscMPIInt   *counts;
   PetscLogDouble t0, t1;
 
   PetscFunctionBegin;
@@ -227,13 +224,10 @@ static PetscErrorCode Velocity(PgfModel model, const PetscScalar *u, PetscScalar
     PetscFunctionReturn(0);
   }
   PetscCall(model->ops.velocity(model, model->ugroup, model->rho, model->vgroup));
-  PetscCall(PetscMalloc1(model->groups, &counts));
-  for (PetscInt k = 0; k < model->groups; k++) counts[k] = model->counts[k] * (PetscMPIInt)model->dof;
   PetscCall(PetscTime(&t0));
-  PetscCallMPI(MPI_Reduce_scatter(model->vgroup, v, counts, MPIU_SCALAR, MPI_SUM, model->colcomm));
+  PetscCallMPI(MPI_Reduce_scatter(model->vgroup, v, model->counts, MPIU_SCALAR, MPI_SUM, model->colcomm));
   PetscCall(PetscTime(&t1));
   model->comm_last += t1 - t0;
-  PetscCall(PetscFree(counts));
   PetscFunctionReturn(0);
 }
 

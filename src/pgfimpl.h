@@ -80,7 +80,7 @@ struct _p_PgfModel {
    sample group sgroup; N is then the group's part of h. */
   PetscInt     groups, sgroup, nact, ract;
   MPI_Comm     rowcomm, colcomm;
-  PetscMPIInt *counts, *displs; /* particles of each rank of colcomm */
+  PetscMPIInt *counts, *displs; /* values (particles x dof) of each rank of colcomm */
   PetscScalar *ugroup, *vgroup;
 
   PetscReal     *hbuf; /* local contribution to h, then h itself: N + 1 values */
