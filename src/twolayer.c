@@ -33,15 +33,16 @@ typedef struct {
   PetscReal   lambda, noise, teacher_norm, init_scale;
   char        datafile[PETSC_MAX_PATH_LEN];
 
-  PetscReal *X; /* p x nloc, column-major: sample j0 + j is X[j p .. j p + p - 1] */
-  PetscReal *y; /* nloc labels */
-  PetscReal *twt; /* teacher: m0 output weights, or NULL with -data */
-  PetscReal *ttheta; /* teacher: m0 x p */
-  PetscReal *Z; /* nact x nb pre-activations of one block, or of all nloc when stored */
-  PetscReal *w; /* local output weights, contiguous */
-  PetscReal *vw; /* local weight velocities, contiguous */
-  PetscInt   nb; /* samples per block */
-  PetscBool  storeZ; /* keep Z of all samples from predict() for velocity() */
+  PetscReal     *X; /* p x nloc, column-major: sample j0 + j is X[j p .. j p + p - 1] */
+  PetscReal     *y; /* nloc labels */
+  PetscReal     *twt; /* teacher: m0 output weights, or NULL with -data */
+  PetscReal     *ttheta; /* teacher: m0 x p */
+  PetscReal     *Z; /* nact x nb pre-activations of one block, or of all nloc when stored (not relu) */
+  unsigned char *mask; /* relu, stored: nact x nloc signs Z > 0, all the backward pass needs */
+  PetscReal     *w; /* local output weights, contiguous */
+  PetscReal     *vw; /* local weight velocities, contiguous */
+  PetscInt       nb; /* samples per block */
+  PetscBool      storeZ; /* keep Z of all samples from predict() for velocity() */
 } TwoLayer;
 
 /* Pre-activations of samples j0 .. j0 + nj - 1 for the local particles. */
@@ -95,8 +96,9 @@ static void ForwardBlock(Activation act, PetscInt mloc, PetscInt nj, const Petsc
   }
 }
 
-/* vw_i += sum_j rho_j s(Z_ij), and Z_ij <- rho_j s'(Z_ij) in place, ready for
-   the product with X that gives the position velocities. */
+/* Z_ij <- rho_j s'(Z_ij) in place, ready for the product with X that gives
+   g_i = sum_j rho_j s'(Z_ij) x~_j, and vw_i += sum_j rho_j s(Z_ij); relu
+   leaves vw to the caller: it is theta_i . g_i (s(z) = s'(z) z). */
 static void BackwardBlock(Activation act, PetscInt mloc, PetscInt nj, PetscReal *restrict Z, const PetscReal *restrict rho, PetscReal *restrict vw)
 {
   for (PetscInt j = 0; j < nj; j++) {
@@ -105,12 +107,7 @@ static void BackwardBlock(Activation act, PetscInt mloc, PetscInt nj, PetscReal 
     switch (act) {
       case ACT_RELU:
         /* branch-free, so that it vectorizes: signs of Z are random */
-        for (PetscInt i = 0; i < mloc; i++) {
-          PetscReal zi = z[i];
-
-          vw[i] += r * PetscMax(zi, 0);
-          z[i] = zi > 0 ? r : 0;
-        }
+        for (PetscInt i = 0; i < mloc; i++) z[i] = z[i] > 0 ? r : 0;
         break;
       case ACT_SIGMOID:
         for (PetscInt i = 0; i < mloc; i++) {
@@ -132,19 +129,34 @@ static void BackwardBlock(Activation act, PetscInt mloc, PetscInt nj, PetscReal 
   }
 }
 
-static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, PetscReal *h)
+/* Where block j0 of Z lives: in the stored array, or (recomputed, or relu
+   whose signs alone are stored) in the block buffer. */
+static PetscReal *ZBlock(PgfModel model, PetscInt j0)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
 
+  return tl->storeZ && !tl->mask ? &tl->Z[j0 * model->nact] : tl->Z;
+}
+
+static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, PetscReal *h)
+{
+  TwoLayer *tl   = (TwoLayer *)model->data;
+  PetscInt  nact = model->nact;
+
   PetscFunctionBegin;
-  if (!model->nact) PetscFunctionReturn(0);
-  for (PetscInt i = 0; i < model->nact; i++) tl->w[i] = u[i * model->dof];
+  if (!nact) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < nact; i++) tl->w[i] = u[i * model->dof];
   for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
     PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
-    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->nact] : tl->Z;
+    PetscReal *Z  = ZBlock(model, j0);
 
     PetscCall(PreActivations(model, u, j0, nj, Z));
-    ForwardBlock(tl->act, model->nact, nj, Z, tl->w, &h[j0]);
+    ForwardBlock(tl->act, nact, nj, Z, tl->w, &h[j0]);
+    if (tl->mask) {
+      unsigned char *restrict mk = &tl->mask[j0 * nact];
+
+      for (PetscInt k = 0; k < nact * nj; k++) mk[k] = (unsigned char)(Z[k] > 0);
+    }
   }
   PetscFunctionReturn(0);
 }
@@ -159,17 +171,28 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
   PetscCall(PetscArrayzero(tl->vw, model->nact));
   PetscCall(PetscArrayzero(v, model->nact * dof));
   for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
-    PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
-    PetscReal *Z  = tl->storeZ ? &tl->Z[j0 * model->nact] : tl->Z;
+    PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0), nact = model->nact;
+    PetscReal *Z = ZBlock(model, j0);
 
-    if (!tl->storeZ) PetscCall(PreActivations(model, u, j0, nj, Z));
-    BackwardBlock(tl->act, model->nact, nj, Z, &rho[j0], tl->vw);
-    PetscCall(PgfGemm("N", "T", p, model->nact, nj, 1.0, &tl->X[j0 * p], p, Z, model->nact, 1.0, &v[1], dof));
+    if (tl->mask) /* relu: rho_j s'(Z_ij) from the stored signs */
+      for (PetscInt j = 0; j < nj; j++) {
+        const unsigned char *restrict mk = &tl->mask[(j0 + j) * nact];
+        PetscReal *restrict z = &Z[j * nact], r = rho[j0 + j];
+
+        for (PetscInt i = 0; i < nact; i++) z[i] = r * (PetscReal)mk[i];
+      }
+    else {
+      if (!tl->storeZ) PetscCall(PreActivations(model, u, j0, nj, Z));
+      BackwardBlock(tl->act, nact, nj, Z, &rho[j0], tl->vw);
+    }
+    PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, Z, nact, 1.0, &v[1], dof));
   }
   for (PetscInt i = 0; i < model->nact; i++) {
     PetscScalar *vi = &v[i * dof];
     PetscReal    wi = u[i * dof];
 
+    if (tl->act == ACT_RELU)
+      for (PetscInt k = 1; k < dof; k++) tl->vw[i] += u[i * dof + k] * vi[k];
     vi[0] = tl->vw[i];
     for (PetscInt k = 1; k < dof; k++) vi[k] *= wi;
     if (tl->reg == REG_L2 && model->sgroup == 0) /* once over the sample groups */
@@ -390,26 +413,28 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
 }
 
 /* Blocks of samples small enough that a block of Z stays in cache while the
-   activation pass reads it. Z of all samples is kept between predict() and
-   velocity() when it takes at most half of -memory_limit (with the largest
-   local particle count, so that every rank decides alike); otherwise each
-   block is recomputed in velocity(), one more product with X. */
+   activation pass reads it. Z of all samples (for relu only its signs, one
+   byte each) is kept between predict() and velocity() when it takes at most
+   half of -memory_limit (with the largest local particle count, so that
+   every rank decides alike); otherwise each block is recomputed in
+   velocity(), one more product with X. */
 static PetscErrorCode SetupWorkspace(PgfModel model)
 {
   TwoLayer  *tl   = (TwoLayer *)model->data;
   PetscInt   nact = PetscMax(model->nact, 1), most = nact;
-  size_t     cache = (size_t)1 << 21;
+  size_t     cache = (size_t)1 << 21, each = tl->act == ACT_RELU ? sizeof(unsigned char) : sizeof(PetscReal);
   PetscInt64 nz;
   PetscReal  zbytes;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPIU_INT, MPI_MAX, model->comm));
-  zbytes     = (PetscReal)sizeof(PetscReal) * tl->nloc * most;
+  zbytes     = (PetscReal)each * tl->nloc * most;
   tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(cache / (sizeof(PetscReal) * nact))));
   tl->storeZ = (PetscBool)(zbytes <= model->memory_limit / 2);
   if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->nb));
-  nz = (PetscInt64)nact * (tl->storeZ ? tl->nloc : tl->nb);
+  nz = (PetscInt64)nact * (tl->storeZ && tl->act != ACT_RELU ? tl->nloc : tl->nb);
   PetscCall(PetscMalloc3(nz, &tl->Z, nact, &tl->w, nact, &tl->vw));
+  if (tl->storeZ && tl->act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nloc, &tl->mask));
   PetscFunctionReturn(0);
 }
 
@@ -516,6 +541,7 @@ static PetscErrorCode TwoLayerDestroy(PgfModel model)
   PetscCall(PetscFree2(tl->X, tl->y));
   PetscCall(PetscFree2(tl->twt, tl->ttheta));
   PetscCall(PetscFree3(tl->Z, tl->w, tl->vw));
+  PetscCall(PetscFree(tl->mask));
   PetscCall(PetscFree(model->data));
   PetscFunctionReturn(0);
 }
