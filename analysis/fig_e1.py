@@ -59,10 +59,7 @@ def main():
     ax.legend(fontsize=8)
     for ax in axes[n:]:
         ax.set_visible(False)
-    r0 = runs[0]
-    fig.suptitle("E1: sparse deconvolution on the 1-torus, fc = %s, m0 = %d, lambda = %s"
-                 % (r0.cutoff(), len(r0["/truth/a"]), r0.opt("lambda", "default")))
-    pr.save(fig, pr.output_path(args, "e1"), "\n".join(r.caption() for r in runs))
+    pr.save_deconv(fig, args, runs, "e1", 1)
 
 
 if __name__ == "__main__":

@@ -54,10 +54,7 @@ def main():
     for row, r in zip(axes, runs):
         particles_panel(row[0], r)
         gap_panel(row[1], r)
-    r0 = runs[0]
-    fig.suptitle("E2: sparse deconvolution on the 2-torus, fc = %s, m0 = %d, lambda = %s"
-                 % (r0.cutoff(), len(r0["/truth/a"]), r0.opt("lambda", "default")))
-    pr.save(fig, pr.output_path(args, "e2"), "\n".join(r.caption() for r in runs))
+    pr.save_deconv(fig, args, runs, "e2", 2)
 
 
 if __name__ == "__main__":

@@ -154,6 +154,14 @@ def save(fig, path, caption=""):
     print("wrote", path)
 
 
+def save_deconv(fig, args, runs, name, torus):
+    """Title (cutoff, spikes, lambda of the first run), captions and file of a deconvolution figure."""
+    r0 = runs[0]
+    fig.suptitle("%s: sparse deconvolution on the %s-torus, fc = %s, m0 = %d, lambda = %s"
+                 % (name.upper(), torus, r0.cutoff(), len(r0["/truth/a"]), r0.opt("lambda", "default")))
+    save(fig, output_path(args, name), "\n".join(r.caption() for r in runs))
+
+
 def time_norm(t):
     """Log colour scale over the positive snapshot times."""
     tp = t[t > 0]

@@ -185,6 +185,50 @@ static inline PetscInt LocalIndex(const PgfGrid g, PetscInt k, int np)
   return (k / ((PetscInt)g->nb * np)) * g->nb + k % g->nb;
 }
 
+/* The block owner's side of a redistribution: its entries packed into
+   (pack) or unpacked from the exchange buffer, by destination rank, column
+   by column. */
+static void BlockSide(PgfGrid g, PetscBool pack, PetscInt r0, PetscInt nr, PetscInt c0, PetscInt nc, PetscReal *blk, PetscInt ld, PetscReal *buf, const int *displ, int *off, PetscMPIInt size)
+{
+  for (int s = 0; s < size; s++) off[s] = displ[s];
+  for (PetscInt j = c0; j < c0 + nc; j++) {
+    int pc = Owner(g, j, g->npcol);
+
+    for (PetscInt i = r0; i < r0 + nr; i++) {
+      PetscReal *b = &blk[(i - r0) + (j - c0) * ld], *e = &buf[off[g->rankof[Owner(g, i, g->nprow) * g->npcol + pc]]++];
+
+      if (pack) *e = *b;
+      else *b = *e;
+    }
+  }
+}
+
+/* The grid side: for each rank's block (all: r0, nr, c0, nc of every
+   rank), this process's entries of it, in the same order, read from the
+   buffer into the matrix (store) or written to it. */
+static void GridSide(PgfDense A, PetscBool store, const PetscInt64 *all, PetscReal *buf, const int *displ, PetscMPIInt size)
+{
+  PgfGrid  g   = A->grid;
+  PetscInt lda = PetscMax(1, A->lrows);
+
+  for (int s = 0; s < size; s++) {
+    const PetscInt64 *b = &all[4 * s];
+    PetscInt          k = displ[s];
+
+    for (PetscInt j = b[2]; j < b[2] + b[3]; j++) {
+      PetscReal *col;
+
+      if (Owner(g, j, g->npcol) != g->mycol) continue;
+      col = &A->a[LocalIndex(g, j, g->npcol) * lda];
+      for (PetscInt i = b[0]; i < b[0] + b[1]; i++) {
+        if (Owner(g, i, g->nprow) != g->myrow) continue;
+        if (store) col[LocalIndex(g, i, g->nprow)] = buf[k++];
+        else buf[k++] = col[LocalIndex(g, i, g->nprow)];
+      }
+    }
+  }
+}
+
 /* The exchange behind Scatter (forward: blocks to grid) and Gather. Each
    rank's block is known to all; the values between a block owner and a grid
    process are listed by global column, then global row, on both sides. */
@@ -196,7 +240,6 @@ static PetscErrorCode Redistribute(PgfDense A, PetscBool forward, PetscInt r0, P
   int        *bcount, *bdispl, *gcount, *gdispl, *boff;
   PetscInt   *rowsof; /* my block's rows on each process row */
   PetscReal  *bbuf, *gbuf;
-  PetscInt    lda = PetscMax(1, A->lrows);
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(g->comm, &size));
@@ -226,41 +269,14 @@ static PetscErrorCode Redistribute(PgfDense A, PetscBool forward, PetscInt r0, P
   for (int s = 1; s < size; s++) gdispl[s] = gdispl[s - 1] + gcount[s - 1];
   PetscCall(PetscMalloc2(nblock, &bbuf, ngrid, &gbuf));
 
-  /* block side: pack (forward) or unpack (gather), column by column */
   if (forward) {
-    for (int s = 0; s < size; s++) boff[s] = bdispl[s];
-    for (PetscInt j = c0; j < c0 + nc; j++) {
-      int pc = Owner(g, j, g->npcol);
-
-      for (PetscInt i = r0; i < r0 + nr; i++) bbuf[boff[g->rankof[Owner(g, i, g->nprow) * g->npcol + pc]]++] = blk[(i - r0) + (j - c0) * ld];
-    }
+    BlockSide(g, PETSC_TRUE, r0, nr, c0, nc, blk, ld, bbuf, bdispl, boff, size);
     PetscCallMPI(MPI_Alltoallv(bbuf, bcount, bdispl, MPIU_REAL, gbuf, gcount, gdispl, MPIU_REAL, g->comm));
-  }
-  /* grid side: for each rank's block, my entries of it in the same order */
-  for (int s = 0; s < size; s++) {
-    PetscInt64 *b = &all[4 * s];
-    PetscInt    k = gdispl[s];
-
-    for (PetscInt j = b[2]; j < b[2] + b[3]; j++) {
-      PetscReal *col;
-
-      if (Owner(g, j, g->npcol) != g->mycol) continue;
-      col = &A->a[LocalIndex(g, j, g->npcol) * lda];
-      for (PetscInt i = b[0]; i < b[0] + b[1]; i++) {
-        if (Owner(g, i, g->nprow) != g->myrow) continue;
-        if (forward) col[LocalIndex(g, i, g->nprow)] = gbuf[k++];
-        else gbuf[k++] = col[LocalIndex(g, i, g->nprow)];
-      }
-    }
-  }
-  if (!forward) {
+    GridSide(A, PETSC_TRUE, all, gbuf, gdispl, size);
+  } else {
+    GridSide(A, PETSC_FALSE, all, gbuf, gdispl, size);
     PetscCallMPI(MPI_Alltoallv(gbuf, gcount, gdispl, MPIU_REAL, bbuf, bcount, bdispl, MPIU_REAL, g->comm));
-    for (int s = 0; s < size; s++) boff[s] = bdispl[s];
-    for (PetscInt j = c0; j < c0 + nc; j++) {
-      int pc = Owner(g, j, g->npcol);
-
-      for (PetscInt i = r0; i < r0 + nr; i++) blk[(i - r0) + (j - c0) * ld] = bbuf[boff[g->rankof[Owner(g, i, g->nprow) * g->npcol + pc]]++];
-    }
+    BlockSide(g, PETSC_FALSE, r0, nr, c0, nc, blk, ld, bbuf, bdispl, boff, size);
   }
   PetscCall(PetscFree2(bbuf, gbuf));
   PetscCall(PetscFree6(bcount, bdispl, gcount, gdispl, boff, rowsof));

@@ -2,30 +2,23 @@
 
 dsmall="-problem deconv -cutoff 4 -particles 13"
 
-if selected deconv-velocity; then
-  # Both lifts x both torus dimensions, rank counts 1, 2, 3 in turn.
-  i=0
+# each_lift NAME PROGRAM: PROGRAM for both lifts x both torus dimensions,
+# rank counts 1, 2, 3 in turn.
+each_lift() {
+  local i=0 lift q n
   for lift in fb signed_square; do
     for q in 1 2; do
       n=$((i % 3 + 1)); i=$((i + 1))
-      t "deconv-velocity: $lift lift, torus_dim $q on $n ranks" \
-        np $n bin/tests/t_velocity $dsmall -torus_dim $q -lift $lift -lambda 0.3 -tol 1e-6
+      t "$1: $lift lift, torus_dim $q on $n ranks" \
+        np $n "$2" $dsmall -torus_dim $q -lift $lift -lambda 0.3 -tol 1e-6
     done
   done
-fi
+}
 
-if selected deconv-jacobian; then
-  # The assembled Jacobian against differences of velocities: both lifts x
-  # both torus dimensions, rank counts 1, 2, 3 in turn.
-  i=0
-  for lift in fb signed_square; do
-    for q in 1 2; do
-      n=$((i % 3 + 1)); i=$((i + 1))
-      t "deconv-jacobian: $lift lift, torus_dim $q on $n ranks" \
-        np $n bin/tests/t_jacobian $dsmall -torus_dim $q -lift $lift -lambda 0.3 -tol 1e-6
-    done
-  done
-fi
+# Velocities against finite differences of F.
+selected deconv-velocity && each_lift deconv-velocity bin/tests/t_velocity
+# The assembled Jacobian against differences of velocities.
+selected deconv-jacobian && each_lift deconv-jacobian bin/tests/t_jacobian
 
 if selected deconv-gap; then
   t "deconv-gap: matches brute force, 1-torus, max|g| > lambda" bin/tests/t_gap $dsmall -cutoff 10 -lambda 0.05 -refine 1024 -gtol 1e-6
