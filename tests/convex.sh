@@ -28,6 +28,14 @@ if selected convex-lapack; then
   t "convex-lapack: sigmoid with -reg l2 on 3 ranks (grid 1 x 3)" bash -c "
     $MPIEXEC -n 3 $PGFLOW $csmall -activation sigmoid -reg l2 -lambda 1e-3 -baseline rf -refit -spectrum -output $tmp/cvs.h5 >$tmp/cv.log || exit 1
     grep -q 'ScaLAPACK: 1 x 3 process grid' $tmp/cv.log && check_convex $tmp/cvs.h5"
+  t "convex-lapack: -baseline_lambda 0.01 is the ridge strength solved for (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $csmall -baseline rf -baseline_lambda 0.01 -output $tmp/cvl.h5 >/dev/null || exit 1
+    [ \$($RESULTS get $tmp/cvl.h5 /baseline/lambda) = 0.01 ] && check_convex $tmp/cvl.h5"
+  t "convex-lapack: -spectrum_ntk_max below n skips the tangent kernel, says so" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $csmall -spectrum -spectrum_ntk_max 100 -output $tmp/cvn.h5 >$tmp/cvn.log || exit 1
+    grep -q 'no tangent kernel for n = 150 > -spectrum_ntk_max 100' $tmp/cvn.log &&
+    analysis/pgf-python -c \"import h5py; f = h5py.File('$tmp/cvn.h5', 'r'); assert 'final/spectrum_gn' in f and 'final/spectrum_ntk' not in f\" &&
+    check_convex $tmp/cvn.h5"
   t "convex-lapack: baseline weights equal at 1 and 4 ranks to 1e-12" \
     $RESULTS compare $tmp/cv1.h5 $tmp/cv4.h5 /baseline/w 1e-12
   t "convex-lapack: spectra equal at 1 and 4 ranks to 1e-12" bash -c "

@@ -36,6 +36,9 @@ if selected ranks; then
   t "ranks: final state on 1 and 3 ranks equal to 1e-10" bash -c "
     $RESULTS compare $tmp/r1.h5 $tmp/r3.h5 /final/theta 1e-10 && $RESULTS compare $tmp/r1.h5 $tmp/r3.h5 /final/w 1e-10"
   t "results: file read back and checked (3 ranks)" $RESULTS check "$tmp/r3.h5"
+  t "ranks: the summary gives the MPI time of the right-hand side, a fraction in (0, 1) on 3 ranks" bash -c "
+    f=\$(sed -n 's/^MPI in the right-hand side: .* s each, fraction \\([0-9.eE+-]*\\)\$/\\1/p' $tmp/run3.log); echo fraction \$f
+    [ -n \"\$f\" ] && awk -v f=\$f 'BEGIN { exit !(f > 0 && f < 1) }'"
   t "results: completed run has completed = 1 and stop_reason max_time" bash -c "
     [ \$($RESULTS attr $tmp/r3.h5 completed) = 1 ] && [ \$($RESULTS attr $tmp/r3.h5 stop_reason) = max_time ] && [ \$($RESULTS attr $tmp/r3.h5 ranks) = 3 ]"
 fi
