@@ -66,9 +66,8 @@ static PetscErrorCode SetUpMemory(PgfConvex cv)
   PetscCall(PgfGridGetSizes(cv->grid, NULL, NULL, &nb));
   cv->nrows = PetscMax(cv->nrows, PetscMin(N, nb));
   if (cv->baseline || cv->refit) {
-    PetscCall(PgfGridMatrixBytes(cv->grid, model->m, model->m, &mat));
     PetscCall(PgfGridEigenBytes(cv->grid, model->m, &eig));
-    PetscCall(CheckMemory(cv, cv->baseline ? "-baseline" : "-refit", "Gram matrix of the features", model->m, mat + eig + cv->nrows * RowBytes(cv, 1)));
+    PetscCall(CheckMemory(cv, cv->baseline ? "-baseline" : "-refit", "Gram matrix of the features", model->m, eig + cv->nrows * RowBytes(cv, 1)));
   }
   if (!cv->spectrum) PetscFunctionReturn(0);
   PetscCall(PgfGridEigenBytes(cv->grid, model->m * dof, &eig));
@@ -151,6 +150,19 @@ static PetscErrorCode NormalMatrix(PgfConvex cv, const PetscScalar *u, PetscInt 
   PetscFunctionReturn(0);
 }
 
+/* G = A^T A / n + (lambda/m) I at the particles u, and this rank's part of
+   A^T y / n in rhs. */
+static PetscErrorCode Gram(PgfConvex cv, const PetscScalar *u, const PetscReal *y, PgfDense *G, PetscReal *rhs)
+{
+  PetscInt m = cv->model->m;
+
+  PetscFunctionBegin;
+  PetscCall(PgfDenseCreate(cv->grid, m, m, G));
+  PetscCall(NormalMatrix(cv, u, 1, y, *G, rhs));
+  PetscCall(PgfDenseShiftDiagonal(*G, cv->lambda / m));
+  PetscFunctionReturn(0);
+}
+
 typedef struct {
   PetscReal loss; /* R(h) + lambda/(2m) |w|^2, the ridge objective */
   PetscReal risk; /* R(h) */
@@ -166,7 +178,7 @@ static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
 {
   PgfModel           model = cv->model;
   PetscInt           m = model->m, dof = model->dof;
-  PgfDense           G, Gcopy, b;
+  PgfDense           G, b;
   const PetscReal   *y;
   PetscReal          lambda, tol = m * PETSC_MACHINE_EPSILON, w2 = 0;
   const PetscScalar *u0;
@@ -178,21 +190,20 @@ static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
   PetscFunctionBegin;
   PetscCall(PetscTime(&t0));
   PetscCall(model->ops.ridge(model, &y, &lambda));
-  PetscCall(PgfDenseCreate(cv->grid, m, m, &G));
-  PetscCall(PgfDenseCreate(cv->grid, m, m, &Gcopy));
   PetscCall(PgfDenseCreate(cv->grid, m, 1, &b));
   PetscCall(VecGetArrayRead(U, &u0));
-  PetscCall(NormalMatrix(cv, u0, 1, y, G, wloc));
-  PetscCall(VecRestoreArrayRead(U, &u0));
+  PetscCall(Gram(cv, u0, y, &G, wloc));
   PetscCall(PgfDenseScatter(b, model->rstart, model->mloc, 0, 1, wloc, PetscMax(1, model->mloc)));
-  PetscCall(PgfDenseShiftDiagonal(G, cv->lambda / m));
-  PetscCall(PgfDenseCopy(G, Gcopy));
   PetscCall(PgfDenseCholeskySolve(G, b, tol, &r->rcond, &solved));
   r->rank = 0;
-  if (!solved) PetscCall(PgfDensePseudoSolve(Gcopy, b, tol, &r->rank));
+  if (!solved) { /* the factorization overwrote G: assemble it again (rare) */
+    PetscCall(PgfDenseDestroy(&G));
+    PetscCall(Gram(cv, u0, y, &G, wloc));
+    PetscCall(PgfDensePseudoSolve(G, b, tol, &r->rank));
+  }
+  PetscCall(VecRestoreArrayRead(U, &u0));
   PetscCall(PgfDenseGather(b, model->rstart, model->mloc, 0, 1, wloc, PetscMax(1, model->mloc)));
   PetscCall(PgfDenseDestroy(&b));
-  PetscCall(PgfDenseDestroy(&Gcopy));
   PetscCall(PgfDenseDestroy(&G));
 
   /* the objective at the new weights */

@@ -166,14 +166,6 @@ PetscErrorCode PgfDenseDestroy(PgfDense *A)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PgfDenseCopy(PgfDense A, PgfDense B)
-{
-  PetscFunctionBegin;
-  PetscCheck(A->M == B->M && A->N == B->N && A->grid == B->grid, A->grid->comm, PETSC_ERR_ARG_SIZ, "copy between matrices of different shapes");
-  PetscCall(PetscArraycpy(B->a, A->a, (size_t)PetscMax(1, A->lrows) * A->lcols));
-  PetscFunctionReturn(0);
-}
-
 /* Block-cyclic position of global index k (0-based) along a dimension split
    over np processes: its process and its local index there. */
 static inline int Owner(const PgfGrid g, PetscInt k, int np)

@@ -25,7 +25,6 @@ PETSC_INTERN PetscErrorCode PgfGridEigenBytes(PgfGrid, PetscInt, PetscReal *);
 /* An M x N matrix on the grid, set to zero. */
 PETSC_INTERN PetscErrorCode PgfDenseCreate(PgfGrid, PetscInt, PetscInt, PgfDense *);
 PETSC_INTERN PetscErrorCode PgfDenseDestroy(PgfDense *);
-PETSC_INTERN PetscErrorCode PgfDenseCopy(PgfDense, PgfDense);
 /* Redistribution (collective): this rank's block, rows r0 .. r0 + nr - 1 and
    columns c0 .. c0 + nc - 1 of the global matrix, column-major with leading
    dimension ld. Scatter writes the blocks of all ranks into the matrix (they

@@ -94,7 +94,6 @@ static PetscErrorCode SetUpGroups(PgfModel model, PetscInt G)
     PetscInt start, count;
 
     Split(model->m, size, q * (PetscMPIInt)G + k, &start, &count);
-    if (!k) model->ract = start;
     model->displs[k] = (PetscMPIInt)model->nact;
     model->counts[k] = (PetscMPIInt)count;
     model->nact += count;

@@ -75,10 +75,10 @@ struct _p_PgfModel {
   PetscReal  memory_limit; /* bytes of working memory per rank (-memory_limit) */
 
   /* -sample_groups (model.c): with G > 1 the operations predict, velocity
-   and regularizer act on the nact particles of this rank's particle group,
-   from global index ract (gathered into ugroup), and on the samples of its
-   sample group sgroup; N is then the group's part of h. */
-  PetscInt     groups, sgroup, nact, ract;
+   and regularizer act on the nact particles of this rank's particle group
+   (gathered into ugroup), and on the samples of its sample group sgroup; N
+   is then the group's part of h. */
+  PetscInt     groups, sgroup, nact;
   MPI_Comm     rowcomm, colcomm;
   PetscMPIInt *counts, *displs; /* values (particles x dof) of each rank of colcomm */
   PetscScalar *ugroup, *vgroup;
