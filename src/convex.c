@@ -66,14 +66,14 @@ static PetscErrorCode SetUpMemory(PgfConvex cv)
   PetscCall(PgfGridGetSizes(cv->grid, NULL, NULL, &nb));
   cv->nrows = PetscMax(cv->nrows, PetscMin(N, nb));
   if (cv->baseline || cv->refit) {
-    PetscCall(PgfGridEigenBytes(cv->grid, model->m, &eig));
+    PetscCall(PgfGridEigenBytes(cv->grid, model->m, PETSC_TRUE, &eig));
     PetscCall(CheckMemory(cv, cv->baseline ? "-baseline" : "-refit", "Gram matrix of the features", model->m, eig + cv->nrows * RowBytes(cv, 1)));
   }
   if (!cv->spectrum) PetscFunctionReturn(0);
-  PetscCall(PgfGridEigenBytes(cv->grid, model->m * dof, &eig));
+  PetscCall(PgfGridEigenBytes(cv->grid, model->m * dof, PETSC_FALSE, &eig));
   PetscCall(CheckMemory(cv, "-spectrum", "Gauss-Newton matrix", model->m * dof, eig + cv->nrows * RowBytes(cv, dof)));
   if (N > cv->ntk_max) PetscFunctionReturn(0);
-  PetscCall(PgfGridEigenBytes(cv->grid, N, &eig));
+  PetscCall(PgfGridEigenBytes(cv->grid, N, PETSC_FALSE, &eig));
   PetscCall(PgfGridMatrixBytes(cv->grid, N, model->m * dof, &mat));
   PetscCall(CheckMemory(cv, "-spectrum", "tangent kernel", N, eig + mat + N * RowBytes(cv, dof) / 2));
   PetscFunctionReturn(0);
@@ -281,14 +281,11 @@ PetscErrorCode PgfConvexSnapshot(PgfConvex cv, Vec U, PgfOutput out)
 /* Eigenvalues of C (destroyed), largest first, to path. */
 static PetscErrorCode WriteSpectrum(PgfConvex cv, PgfDense C, PetscInt N, PgfOutput out, const char path[])
 {
-  PgfDense   Z;
   PetscReal *eig;
 
   PetscFunctionBegin;
-  PetscCall(PgfDenseCreate(cv->grid, N, N, &Z));
   PetscCall(PetscMalloc1(N, &eig));
-  PetscCall(PgfDenseEigen(C, eig, Z));
-  PetscCall(PgfDenseDestroy(&Z));
+  PetscCall(PgfDenseEigen(C, eig, NULL));
   for (PetscInt k = 0; k < N / 2; k++) {
     PetscReal e = eig[k];
 
