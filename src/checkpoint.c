@@ -3,7 +3,6 @@
    the flow's scalar state. It is written to FILE.tmp and renamed into place,
    so that a kill at any moment leaves the previous checkpoint whole. */
 #include "pgfimpl.h"
-#include <signal.h>
 #include <stdio.h>
 
 static const char *const field_names[PGF_CKPT_FIELDS] = {"t", "dt", "step", "rejected", "rhs_evals", "rhs_calls", "F0", "integral", "qt0", "qt1", "qt2", "qD0", "qD1", "qD2", "nq", "next_snapshot", "tsnap", "snapshots", "history"};
@@ -26,6 +25,7 @@ PetscErrorCode PgfCheckpointWrite(PgfModel model, const char path[], Vec U, cons
   PetscCall(PgfOutputSetAttributeInt(out, "dof", model->dof));
   PetscCall(PgfOutputSetAttributeString(out, "options", options));
   PetscCall(PetscFree(options));
+  PetscCall(PgfOutputWriteParameters(out, PETSC_TRUE));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(PgfOutputWriteParticles(out, "/U", model->m, model->rstart, model->mloc, model->dof, u));
   PetscCall(VecRestoreArrayRead(U, &u));
@@ -55,15 +55,32 @@ PetscErrorCode PgfCheckpointRead(PgfModel model, const char path[], Vec U, Petsc
   PetscReal   *local;
   PetscScalar *u;
   PetscBool    same;
+  PetscInt     bad = PETSC_MAX_INT;
 
   PetscFunctionBegin;
   PetscCall(PgfReadAttributeString(comm, "-restart", path, "problem", problem, sizeof(problem)));
   PetscCall(PetscStrcmp(problem, model->name, &same));
   PgfCheckInput(comm, same, "-restart %s: the checkpoint is of -problem %s, the options give %s", path, problem, model->name);
+  /* the options that define the problem must be those the checkpoint was
+     written with (a checkpoint without /parameters predates them) */
+  for (PetscInt k = 0; k < PgfParamsCount(); k++) {
+    const char *name, *value;
+    char        kind, there[PETSC_MAX_PATH_LEN];
+    PetscBool   model, found;
+
+    PgfParamsGet(k, &name, &value, &kind, &model);
+    if (!model) continue;
+    PetscCall(PgfReadParameter(comm, "-restart", path, name + 1, there, sizeof(there), &found));
+    PgfCheckInput(comm, !found || (kind == 'r' ? atof(there) == atof(value) : !strcmp(there, value)), "-restart %s: the checkpoint was written with %s %s, the options give %s %s", path, name, there, name, value);
+  }
   PetscCall(PgfReadArrayShape(comm, "-restart", path, "U", 2, dims));
   PgfCheckInput(comm, dims[0] == model->m, "-restart %s: the checkpoint has %" PetscInt_FMT " particles, the options give %" PetscInt_FMT, path, dims[0], model->m);
   PgfCheckInput(comm, dims[1] == model->dof, "-restart %s: the checkpoint's particles have %" PetscInt_FMT " coordinates, the options give %" PetscInt_FMT, path, dims[1], model->dof);
   PetscCall(PgfReadArrayRows(comm, "-restart", path, "U", 2, model->rstart, model->mloc, &local));
+  for (PetscInt k = 0; k < model->mloc * model->dof; k++)
+    if (PetscIsInfOrNanReal(local[k])) bad = PetscMin(bad, model->rstart + k / model->dof);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_MIN, comm));
+  PgfCheckInput(comm, bad == PETSC_MAX_INT, "-restart %s: particle %" PetscInt_FMT " of the checkpoint is not finite", path, bad);
   PetscCall(VecGetArray(U, &u));
   PetscCall(PetscArraycpy(u, local, model->mloc * model->dof));
   PetscCall(VecRestoreArray(U, &u));
@@ -78,35 +95,9 @@ PetscErrorCode PgfCheckpointRead(PgfModel model, const char path[], Vec U, Petsc
     PgfCheckInput(comm, n == 1, "-restart %s: /%s must hold one value", path, name);
     state[k] = v[0];
     PetscCall(PetscFree(v));
+    /* a NaN time or step made a run that never ends */
+    PgfCheckInput(comm, !PetscIsInfOrNanReal(state[k]) && (state[k] >= 0 || k == PGF_CKPT_F0 || k == PGF_CKPT_INTEGRAL), "-restart %s: /%s is %g; the checkpoint is damaged", path, name, (double)state[k]);
   }
+  PgfCheckInput(comm, state[PGF_CKPT_DT] > 0, "-restart %s: /state/dt is %g, not a positive step; the checkpoint is damaged", path, (double)state[PGF_CKPT_DT]);
   PetscFunctionReturn(0);
-}
-
-/* The handler only records the signal: the flow checks it after each step,
-   at a point where every rank can write the checkpoint together. */
-static volatile sig_atomic_t signalled;
-static struct sigaction      saved[3];
-static const int             caught[3] = {SIGTERM, SIGINT, SIGUSR1};
-
-static void Handler(int sig) { signalled = 1; }
-
-PetscErrorCode PgfCheckpointCatchSignals(PetscBool on)
-{
-  PetscFunctionBegin;
-  for (int k = 0; k < 3; k++) {
-    if (on) {
-      struct sigaction sa;
-
-      memset(&sa, 0, sizeof(sa));
-      sa.sa_handler = Handler;
-      sigemptyset(&sa.sa_mask);
-      PetscCheck(!sigaction(caught[k], &sa, &saved[k]), PETSC_COMM_SELF, PETSC_ERR_SYS, "sigaction failed");
-    } else PetscCheck(!sigaction(caught[k], &saved[k], NULL), PETSC_COMM_SELF, PETSC_ERR_SYS, "sigaction failed");
-  }
-  PetscFunctionReturn(0);
-}
-
-PetscBool PgfCheckpointSignalled(void)
-{
-  return (PetscBool)(signalled != 0);
 }

@@ -39,7 +39,10 @@ static PetscErrorCode CheckMemory(PgfConvex cv, const char option[], const char 
 
   PetscFunctionBegin;
   PetscCall(PgfGridGetSizes(cv->grid, &nprow, &npcol, NULL));
-  PgfCheckInput(model->comm, bytes <= model->memory_limit, "%s: the %s (%" PetscInt_FMT " x %" PetscInt_FMT ") needs %.3g GiB per rank on the %" PetscInt_FMT " x %" PetscInt_FMT " process grid, more than -memory_limit %.3g GiB; use more ranks or raise -memory_limit", option, what, N, N, (double)(bytes / gib), nprow, npcol, (double)(model->memory_limit / gib));
+  PetscReal avail;
+
+  PetscCall(PgfModelAvailableMemory(model, &avail));
+  PgfCheckInput(model->comm, bytes <= avail, "%s: the %s (%" PetscInt_FMT " x %" PetscInt_FMT ") needs %.3g GiB per rank on the %" PetscInt_FMT " x %" PetscInt_FMT " process grid, more than the %.3g GiB left of -memory_limit %.3g GiB; use more ranks or raise -memory_limit", option, what, N, N, (double)(bytes / gib), nprow, npcol, (double)(avail / gib), (double)(model->memory_limit / gib));
   PetscFunctionReturn(0);
 }
 
@@ -310,6 +313,7 @@ PetscErrorCode PgfConvexFinal(PgfConvex cv, Vec U, PgfOutput out)
 
   PetscFunctionBegin;
   if (!cv->spectrum) PetscFunctionReturn(0);
+  PetscCall(PetscPrintf(model->comm, "spectrum: eigenvalues of the Gauss-Newton matrix (%" PetscInt_FMT " x %" PetscInt_FMT ")%s\n", N, N, n <= cv->ntk_max ? " and of the tangent kernel" : ""));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(PgfDenseCreate(cv->grid, N, N, &C));
   PetscCall(NormalMatrix(cv, u, model->dof, NULL, C, NULL));

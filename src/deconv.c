@@ -567,6 +567,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PetscMalloc3(2 * dc->K, &dc->y, dc->m0, &dc->ta, dc->m0 * dc->q, &dc->tx));
   PetscCall(PetscMalloc2(dc->q * dc->nf, &dc->xre, dc->q * dc->nf, &dc->xim));
   PetscCall(MakeData(model));
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * ((2.0 * dc->q * dc->nf + 1) * model->mloc + 4.0 * dc->G * dc->nf + 2.0 * dc->K), "the particles' Fourier coefficients"));
   PetscCall(PetscMalloc3(model->mloc * dc->q * dc->nf, &dc->ere, model->mloc * dc->q * dc->nf, &dc->eim, model->mloc, &dc->w));
   PetscCall(PetscMalloc4(dc->G * dc->nf, &dc->tre, dc->G * dc->nf, &dc->tim, dc->G * dc->nf, &dc->pre, dc->G * dc->nf, &dc->pim));
   for (PetscInt j = 0; j < dc->G; j++) AxisExponentials(dc->fc, (PetscReal)j / dc->G, &dc->tre[j * dc->nf], &dc->tim[j * dc->nf]);

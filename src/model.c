@@ -112,8 +112,10 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   model->m = 100;
   PetscCall(DefaultMemoryLimit(model->comm, &model->memory_limit));
   PetscOptionsBegin(model->comm, NULL, "Particles", NULL);
+  PgfParamsModelScope(PETSC_TRUE);
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
+  PgfParamsModelScope(PETSC_FALSE);
   PetscCall(PgfOptionsBytes(PetscOptionsObject, "-memory_limit", "Working memory per rank in bytes, suffix k, M, G or T (default: 3/4 of the node's memory over its ranks)", model->memory_limit, &model->memory_limit));
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-sample_groups", "Split the ranks into G groups of samples times ranks/G groups of particles (twolayer)", groups, 1, PETSC_MAX_INT, &groups));
   PetscOptionsEnd();
@@ -123,14 +125,40 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   Split(model->m, size, rank, &model->rstart, &model->mloc);
   PgfCheckInput(model->comm, groups == 1 || !strcmp(model->name, "twolayer"), "-sample_groups needs -problem twolayer (deconv has no samples to split)");
   PetscCall(SetUpGroups(model, groups));
+  PgfParamsModelScope(PETSC_TRUE);
   PetscCall(model->ops.setfromoptions(model));
+  PgfParamsModelScope(PETSC_FALSE);
   model->dof = 1 + model->npos;
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (2.0 * model->N + (groups > 1 ? 2.0 * model->nact * model->dof : 0)), "the predictor and its gradient"));
   PetscCall(PetscMalloc2(model->N + 1, &model->hbuf, model->N, &model->rho));
   for (PetscInt k = 0; k < groups; k++) {
     model->counts[k] *= (PetscMPIInt)model->dof; /* in values from now on */
     model->displs[k] *= (PetscMPIInt)model->dof;
   }
   if (groups > 1) PetscCall(PetscMalloc2(model->nact * model->dof, &model->ugroup, model->nact * model->dof, &model->vgroup));
+  PetscFunctionReturn(0);
+}
+
+/* Every large allocation of a run is reserved against -memory_limit before
+   it is made, so that a run too large for it is refused at once, naming
+   what does not fit. Collective: bytes is this rank's share, the decision
+   is on the largest over the ranks. */
+PetscErrorCode PgfModelReserve(PgfModel model, PetscReal bytes, const char what[])
+{
+  PetscReal most = bytes, gib = 1 << 30;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPIU_REAL, MPI_MAX, model->comm));
+  PgfCheckInput(model->comm, model->reserved + most <= model->memory_limit, "-memory_limit %.4g GiB per rank is too small: %s need%s %.4g GiB per rank, with %.4g GiB reserved before; use more ranks or raise -memory_limit", (double)(model->memory_limit / gib), what, what[strlen(what) - 1] == 's' ? "" : "s", (double)(most / gib), (double)(model->reserved / gib));
+  model->reserved += most;
+  PetscFunctionReturn(0);
+}
+
+/* What is left of -memory_limit per rank. */
+PetscErrorCode PgfModelAvailableMemory(PgfModel model, PetscReal *bytes)
+{
+  PetscFunctionBegin;
+  *bytes = model->memory_limit - model->reserved;
   PetscFunctionReturn(0);
 }
 

@@ -29,6 +29,7 @@ PetscErrorCode PgfOptionsInt(PetscOptionItems *obj, const char opt[], const char
     PgfCheckInput(obj->comm, buf[0] && !*end && !errno && v >= lo && v <= hi, "%s must be an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "] (got '%s')", opt, lo, hi, buf);
   }
   PetscCall(PetscOptionsInt_Private(obj, opt, text, NULL, def, value, NULL, PETSC_MIN_INT, PETSC_MAX_INT));
+  PetscCall(PgfParamsAddInt(opt, *value));
   PetscFunctionReturn(0);
 }
 
@@ -46,6 +47,7 @@ PetscErrorCode PgfOptionsReal(PetscOptionItems *obj, const char opt[], const cha
     PgfCheckInput(obj->comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && v >= lo && v <= hi, "%s must be a number in [%g, %g] (got '%s')", opt, (double)lo, (double)hi, buf);
   }
   PetscCall(PetscOptionsReal_Private(obj, opt, text, NULL, def, value, NULL));
+  PetscCall(PgfParamsAddReal(opt, *value));
   PetscFunctionReturn(0);
 }
 
@@ -68,6 +70,7 @@ PetscErrorCode PgfOptionsBool(PetscOptionItems *obj, const char opt[], const cha
     PgfCheckInput(obj->comm, known, "%s must be true or false (got '%s')", opt, buf);
   }
   PetscCall(PetscOptionsBool_Private(obj, opt, text, NULL, def, value, NULL));
+  PetscCall(PgfParamsAdd(opt, *value ? "true" : "false"));
   PetscFunctionReturn(0);
 }
 
@@ -92,6 +95,7 @@ PetscErrorCode PgfOptionsEList(PetscOptionItems *obj, const char opt[], const ch
     PgfCheckInput(obj->comm, *value >= 0, "%s must be one of %s (got '%s')", opt, accepted, buf);
   }
   PetscCall(PetscOptionsEList_Private(obj, opt, text, NULL, names, n, names[def], value, NULL));
+  PetscCall(PgfParamsAdd(opt, names[*value]));
   PetscFunctionReturn(0);
 }
 
@@ -103,6 +107,8 @@ PetscErrorCode PgfOptionsString(PetscOptionItems *obj, const char opt[], const c
   PetscCall(PetscOptionsString_Private(obj, opt, text, NULL, def, value, len, &set));
   PgfCheckInput(obj->comm, !set || value[0], "%s needs a value", opt);
   if (!set) PetscCall(PetscStrncpy(value, def, len));
+  PgfCheckInput(obj->comm, strlen(value) + 1 < len, "%s: the value is longer than %zu characters", opt, len - 2);
+  PetscCall(PgfParamsAdd(opt, value));
   PetscFunctionReturn(0);
 }
 
@@ -118,7 +124,10 @@ PetscErrorCode PgfOptionsBytes(PetscOptionItems *obj, const char opt[], const ch
   PetscCall(PetscSNPrintf(defstr, sizeof(defstr), "%.4gG", (double)(def / (1 << 30))));
   PetscCall(PetscOptionsString_Private(obj, opt, text, NULL, defstr, buf, sizeof(buf), &set));
   *value = def;
-  if (!set) PetscFunctionReturn(0);
+  if (!set) {
+    PetscCall(PgfParamsAddReal(opt, *value));
+    PetscFunctionReturn(0);
+  }
   v = strtod(buf, &end);
   if (*end && !end[1] && (u = strchr(units, *end))) {
     v *= PetscPowReal(1024, (PetscReal)(u - units + 1));
@@ -126,5 +135,6 @@ PetscErrorCode PgfOptionsBytes(PetscOptionItems *obj, const char opt[], const ch
   }
   PgfCheckInput(obj->comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && v > 0, "%s must be a positive number of bytes, optionally with a suffix k, M, G or T (got '%s')", opt, buf);
   *value = v;
+  PetscCall(PgfParamsAddReal(opt, *value));
   PetscFunctionReturn(0);
 }

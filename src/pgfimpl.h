@@ -73,6 +73,7 @@ struct _p_PgfModel {
   PetscInt   mloc; /* local particles (of the state vector) */
   PetscInt64 seed;
   PetscReal  memory_limit; /* bytes of working memory per rank (-memory_limit) */
+  PetscReal  reserved; /* bytes of it reserved so far (PgfModelReserve), largest over the ranks */
 
   /* -sample_groups (model.c): with G > 1 the operations predict, velocity
    and regularizer act on the nact particles of this rank's particle group
@@ -92,6 +93,8 @@ struct _p_PgfModel {
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
+PETSC_INTERN PetscErrorCode PgfModelReserve(PgfModel, PetscReal, const char[]);
+PETSC_INTERN PetscErrorCode PgfModelAvailableMemory(PgfModel, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
@@ -106,6 +109,22 @@ PETSC_INTERN PetscErrorCode  PgfConvexBaseline(PgfConvex, PgfOutput);
 PETSC_INTERN PetscErrorCode  PgfConvexSnapshot(PgfConvex, Vec, PgfOutput);
 PETSC_INTERN PetscErrorCode  PgfConvexFinal(PgfConvex, Vec, PgfOutput);
 PETSC_INTERN PetscErrorCode  PgfConvexDestroy(PgfConvex *);
+
+/* The run's parameters (params.c): every option read, as resolved. */
+PETSC_INTERN void           PgfParamsModelScope(PetscBool);
+PETSC_INTERN PetscErrorCode PgfParamsAdd(const char[], const char[]);
+PETSC_INTERN PetscErrorCode PgfParamsAddReal(const char[], PetscReal);
+PETSC_INTERN PetscErrorCode PgfParamsAddInt(const char[], PetscInt64);
+PETSC_INTERN PetscInt       PgfParamsCount(void);
+PETSC_INTERN void           PgfParamsGet(PetscInt, const char **, const char **, char *, PetscBool *);
+/* /parameters (one attribute per parameter, named without the dash), of
+   the problem-defining ones only when model_only (checkpoints). */
+PETSC_INTERN PetscErrorCode PgfOutputWriteParameters(PgfOutput, PetscBool);
+/* A parameter recorded in the /parameters of an HDF5 file, as text; *found
+   is false when the file has none of that name. */
+PETSC_INTERN PetscErrorCode PgfReadParameter(MPI_Comm, const char[], const char[], const char[], char[], size_t, PetscBool *);
+PETSC_INTERN PetscErrorCode PgfParamsCheckUnused(MPI_Comm, const char[]);
+PETSC_INTERN PetscErrorCode PgfParamsDestroy(void);
 
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);
@@ -136,5 +155,3 @@ typedef enum {
 } PgfCheckpointField;
 PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfModel, const char[], Vec, const PetscReal[]);
 PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfModel, const char[], Vec, PetscReal[]);
-PETSC_INTERN PetscErrorCode PgfCheckpointCatchSignals(PetscBool);
-PETSC_INTERN PetscBool      PgfCheckpointSignalled(void);

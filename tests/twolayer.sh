@@ -49,12 +49,12 @@ if selected memory; then
   # block of samples: the same arithmetic, so the same bits. Both for relu
   # and for sigmoid.
   t "memory: activations recomputed under -memory_limit, final state bitwise equal (2 ranks)" bash -c "
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -ts_max_time 5 -output $tmp/mz.h5 >/dev/null || exit 1
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -ts_max_time 5 -memory_limit 200k -output $tmp/mb.h5 >$tmp/mb.log || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/mz.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 8M -output $tmp/mb.h5 >$tmp/mb.log || exit 1
     grep -q 'recomputed in blocks' $tmp/mb.log && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/theta 0 && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/w 0"
   t "memory: sigmoid activations recomputed under -memory_limit, final state bitwise equal (2 ranks)" bash -c "
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -activation sigmoid -ts_max_time 5 -output $tmp/sz.h5 >/dev/null || exit 1
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -activation sigmoid -ts_max_time 5 -memory_limit 1M -output $tmp/sb.h5 >$tmp/sb.log || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -activation sigmoid -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/sz.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -activation sigmoid -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 16M -output $tmp/sb.h5 >$tmp/sb.log || exit 1
     grep -q 'recomputed in blocks' $tmp/sb.log && $RESULTS compare $tmp/sz.h5 $tmp/sb.h5 /final/theta 0 && $RESULTS compare $tmp/sz.h5 $tmp/sb.h5 /final/w 0"
 fi
 
