@@ -74,6 +74,7 @@ PETSC_EXTERN PetscErrorCode  PgfOutputWriteParticles(PgfOutput, const char[], Pe
 PETSC_EXTERN PetscErrorCode  PgfOutputAppendSnapshot(PgfOutput, PetscReal, PetscReal, PetscReal, PetscInt, PetscInt, PetscInt, PetscInt, const PetscReal[], const PetscReal[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputSetSnapshotValue(PgfOutput, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode  PgfOutputAppendHistory(PgfOutput, PetscInt, const PetscReal[]);
+PETSC_EXTERN PetscErrorCode  PgfOutputSetGroupAttributes(PgfOutput out, const char group[], PetscInt n, const char *const names[], const PetscReal values[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputFlush(PgfOutput);
 PETSC_EXTERN PetscErrorCode  PgfOutputDestroy(PgfOutput *);
 PETSC_EXTERN PetscErrorCode  PgfReadAttributeString(MPI_Comm, const char[], const char[], const char[], char[], size_t);

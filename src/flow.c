@@ -5,6 +5,7 @@
    step past each snapshot time (so that snapshots never alter the steps). */
 #include "pgfimpl.h"
 #include "options.h"
+#include <sys/resource.h>
 
 #define HISTORY_BUFFER 4096
 
@@ -788,26 +789,44 @@ static PetscErrorCode WriteFinal(PgfFlow flow, Vec U, PetscReal t)
   PetscFunctionReturn(0);
 }
 
+/* The lines a run ends with, and the same numbers as /stats for scripts
+   (never parse the text). Collective. */
 static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
 {
-  MPI_Comm  comm = flow->model->comm;
-  PetscInt  steps, rejected;
-  PetscReal drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mpi[2];
+  MPI_Comm       comm = flow->model->comm;
+  PetscInt       steps, rejected;
+  PetscReal      drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mismatch = drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0, most[3];
+  PetscLogDouble now, peak = 0;
+  struct rusage  usage;
+  const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes"};
+  PetscReal      values[8];
 
   PetscFunctionBegin;
   PetscCall(TSGetStepNumber(flow->ts, &steps));
   PetscCall(TSGetStepRejections(flow->ts, &rejected));
   rejected += flow->rejected0;
+  PetscCall(PetscTime(&now));
+  if (!getrusage(RUSAGE_SELF, &usage)) peak = 1024.0 * usage.ru_maxrss;
   PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
-  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0)));
+  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)mismatch));
   PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
   /* each rank's MPI time against its own right-hand-side time (both timed
-     on that rank), the largest over the ranks */
-  PetscCall(PgfModelGetCommunicationTime(flow->model, &mpi[0]));
-  mpi[1] = flow->rhs_time > 0 ? mpi[0] / flow->rhs_time : 0;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mpi, 2, MPIU_REAL, MPI_MAX, comm));
-  PetscCall(PetscPrintf(comm, "MPI in the right-hand side: %.3e s each, fraction %.4f\n", (double)(flow->nrhs ? mpi[0] / flow->nrhs : 0), (double)mpi[1]));
+     on that rank), the largest over the ranks; and the largest peak memory */
+  PetscCall(PgfModelGetCommunicationTime(flow->model, &most[0]));
+  most[1] = flow->rhs_time > 0 ? most[0] / flow->rhs_time : 0;
+  most[2] = peak;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, most, 3, MPIU_REAL, MPI_MAX, comm));
+  PetscCall(PetscPrintf(comm, "MPI in the right-hand side: %.3e s each, fraction %.4f\n", (double)(flow->nrhs ? most[0] / flow->nrhs : 0), (double)most[1]));
+  values[0] = now - flow->wall_start;
+  values[1] = steps;
+  values[2] = rejected;
+  values[3] = (PetscReal)flow->nrhs;
+  values[4] = flow->nrhs ? flow->rhs_time / flow->nrhs : 0;
+  values[5] = most[1];
+  values[6] = mismatch;
+  values[7] = most[2];
+  PetscCall(PgfOutputSetGroupAttributes(flow->out, "/stats", 8, names, values));
   PetscFunctionReturn(0);
 }
 

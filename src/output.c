@@ -439,6 +439,29 @@ PetscErrorCode PgfOutputWriteParameters(PgfOutput out, PetscBool model_only)
   PetscFunctionReturn(0);
 }
 
+/* Real attributes of a group (created when missing). Collective. */
+PetscErrorCode PgfOutputSetGroupAttributes(PgfOutput out, const char group[], PetscInt n, const char *const names[], const PetscReal values[])
+{
+  hid_t g, space;
+
+  PetscFunctionBegin;
+  if (H5Lexists(out->file, group, H5P_DEFAULT) > 0) PgfCallOut(out, g = H5Gopen2(out->file, group, H5P_DEFAULT));
+  else PgfCallOut(out, g = H5Gcreate2(out->file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PgfCallOut(out, space = H5Screate(H5S_SCALAR));
+  for (PetscInt k = 0; k < n; k++) {
+    hid_t  attr;
+    double v = values[k];
+
+    if (H5Aexists(g, names[k]) > 0) PgfCallOut(out, H5Adelete(g, names[k]));
+    PgfCallOut(out, attr = H5Acreate2(g, names[k], H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT));
+    PgfCallOut(out, H5Awrite(attr, H5T_NATIVE_DOUBLE, &v));
+    PgfCallOut(out, H5Aclose(attr));
+  }
+  PgfCallOut(out, H5Sclose(space));
+  PgfCallOut(out, H5Gclose(g));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfReadParameter(MPI_Comm comm, const char option[], const char path[], const char name[], char value[], size_t len, PetscBool *found)
 {
   hid_t fapl, file, attr = -1, type = -1;
