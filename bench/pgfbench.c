@@ -28,13 +28,13 @@ static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best)
   PetscCall(PgfModelEvaluate(model, U, V, &F)); /* warm up */
   *best = PETSC_MAX_REAL;
   for (PetscInt r = 0; r < reps; r++) {
-    PetscCallMPI(MPI_Barrier(model->comm));
+    PetscCallMPI(MPI_Barrier(PetscObjectComm((PetscObject)U)));
     PetscCall(PetscTime(&t0));
     PetscCall(PgfModelEvaluate(model, U, V, &F));
     PetscCall(PetscTime(&t1));
     *best = PetscMin(*best, (PetscReal)(t1 - t0));
   }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, best, 1, MPIU_REAL, MPI_MAX, model->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, best, 1, MPIU_REAL, MPI_MAX, PetscObjectComm((PetscObject)U)));
   PetscCall(VecDestroy(&V));
   PetscCall(VecDestroy(&U));
   PetscFunctionReturn(0);

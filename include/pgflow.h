@@ -85,23 +85,27 @@ PETSC_EXTERN PetscErrorCode  PgfReadArrayRows(MPI_Comm, const char[], const char
 
 /* A problem: its particles' feature map Phi, loss R and regularizer V. */
 typedef struct _p_PgfModel *PgfModel;
-PETSC_EXTERN PetscErrorCode PgfModelCreate(MPI_Comm, const char[], PgfModel *);
-PETSC_EXTERN PetscErrorCode PgfModelSetFromOptions(PgfModel);
-PETSC_EXTERN PetscErrorCode PgfModelGetSizes(PgfModel, PetscInt *, PetscInt *, PetscInt *, PetscInt *);
-PETSC_EXTERN PetscErrorCode PgfModelGetOwnership(PgfModel, PetscInt *, PetscInt *);
-PETSC_EXTERN PetscErrorCode PgfModelCreateVec(PgfModel, Vec *);
-PETSC_EXTERN PetscErrorCode PgfModelInitialize(PgfModel, Vec);
-PETSC_EXTERN PetscErrorCode PgfModelEvaluate(PgfModel, Vec, Vec, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelObjective(PgfModel, Vec, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelHasGap(PgfModel, PetscBool *);
-PETSC_EXTERN PetscErrorCode PgfModelGap(PgfModel, Vec, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelProx(PgfModel, PetscReal, Vec, PetscBool *);
-PETSC_EXTERN PetscErrorCode PgfModelGetWeights(PgfModel, Vec, PetscReal[]);
-PETSC_EXTERN PetscErrorCode PgfModelGetPositions(PgfModel, Vec, PetscReal[]);
-PETSC_EXTERN PetscErrorCode PgfModelWriteProblem(PgfModel, PgfOutput);
-PETSC_EXTERN PetscErrorCode PgfModelGetEvaluations(PgfModel, PetscInt64 *);
-PETSC_EXTERN PetscErrorCode PgfModelGetCommunicationTime(PgfModel, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelDestroy(PgfModel *);
+/* The registry of problems: -problem NAME selects the one registered as NAME. */
+PETSC_EXTERN PetscFunctionList PgfModelList;
+PETSC_EXTERN PetscErrorCode    PgfModelRegister(const char name[], PetscErrorCode (*create)(PgfModel));
+PETSC_EXTERN PetscErrorCode    PgfModelRegisterAll(void);
+PETSC_EXTERN PetscErrorCode    PgfModelCreate(MPI_Comm, const char[], PgfModel *);
+PETSC_EXTERN PetscErrorCode    PgfModelSetFromOptions(PgfModel);
+PETSC_EXTERN PetscErrorCode    PgfModelGetSizes(PgfModel, PetscInt *, PetscInt *, PetscInt *, PetscInt *);
+PETSC_EXTERN PetscErrorCode    PgfModelGetOwnership(PgfModel, PetscInt *, PetscInt *);
+PETSC_EXTERN PetscErrorCode    PgfModelCreateVec(PgfModel, Vec *);
+PETSC_EXTERN PetscErrorCode    PgfModelInitialize(PgfModel, Vec);
+PETSC_EXTERN PetscErrorCode    PgfModelEvaluate(PgfModel, Vec, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelObjective(PgfModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelHasGap(PgfModel, PetscBool *);
+PETSC_EXTERN PetscErrorCode    PgfModelGap(PgfModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelProx(PgfModel, PetscReal, Vec, PetscBool *);
+PETSC_EXTERN PetscErrorCode    PgfModelGetWeights(PgfModel, Vec, PetscReal[]);
+PETSC_EXTERN PetscErrorCode    PgfModelGetPositions(PgfModel, Vec, PetscReal[]);
+PETSC_EXTERN PetscErrorCode    PgfModelWriteProblem(PgfModel, PgfOutput);
+PETSC_EXTERN PetscErrorCode    PgfModelGetEvaluations(PgfModel, PetscInt64 *);
+PETSC_EXTERN PetscErrorCode    PgfModelGetCommunicationTime(PgfModel, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelDestroy(PgfModel *);
 
 /* The gradient flow of a model, integrated by TS. */
 typedef struct _p_PgfFlow  *PgfFlow;

@@ -6,7 +6,7 @@
    coefficients of the particle measure, N = 2K. Frequencies are numbered
    k = k1 n2 + k2 with omega = (k1 - fc, k2 - fc) (q = 2) or omega = k - fc
    (q = 1), so that -omega is number K - 1 - k. */
-#include "pgfimpl.h"
+#include "modelimpl.h"
 #include "options.h"
 
 typedef enum { LIFT_FB,
@@ -560,6 +560,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsEList(PetscOptionsObject, "-lift", "Lift of the total variation", lifts, 2, lift, &lift));
   PetscCall(PgfOptionsReal(PetscOptionsObject, "-init_scale", "Initial |r| of the signed_square lift", dc->init_scale, PETSC_SMALL, PETSC_MAX_REAL, &dc->init_scale));
   PetscOptionsEnd();
+  PgfCheckInput(model->comm, model->groups == 1, "-sample_groups needs -problem twolayer (deconv has no samples to split)");
   dc->lift = (Lift)lift;
   dc->nf   = 2 * dc->fc + 1;
   dc->K    = dc->q == 2 ? dc->nf * dc->nf : dc->nf;

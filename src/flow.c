@@ -11,6 +11,8 @@
 
 struct _p_PgfFlow {
   PgfModel  model;
+  MPI_Comm  comm;
+  PetscInt  m, npos, dof, rstart, mloc; /* the model's sizes and this rank's particles */
   TS        ts;
   Vec       U; /* the particles */
   Vec       good; /* last accepted state with finite F and D */
@@ -57,7 +59,7 @@ static PetscErrorCode Evaluate(PgfFlow flow, Vec U)
 
   PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
   PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
-  flow->Dcache = norm * norm / flow->model->m;
+  flow->Dcache = norm * norm / flow->m;
   PetscCall(VecCopy(U, flow->ucache));
   PetscCall(PetscTime(&t1));
   flow->rhs_time += t1 - t0;
@@ -148,7 +150,7 @@ static PetscErrorCode SameState(PgfFlow flow, Vec U, PetscBool *same)
   PetscCall(VecRestoreArrayRead(flow->ucache, &c));
   PetscCall(VecRestoreArrayRead(U, &u));
   diff = diff <= 16 * PETSC_MACHINE_EPSILON * size ? 0 : 1;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPIU_REAL, MPI_MAX, flow->model->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPIU_REAL, MPI_MAX, flow->comm));
   *same = (PetscBool)(diff == 0);
   PetscFunctionReturn(0);
 }
@@ -209,7 +211,7 @@ static PetscErrorCode Progress(PgfFlow flow)
   PetscCall(TSGetStepNumber(flow->ts, &step));
   PetscCall(TSGetTime(flow->ts, &t));
   PetscCall(TSGetTimeStep(flow->ts, &dt));
-  PetscCall(PetscPrintf(flow->model->comm, "t %-10.4e step %-8" PetscInt_FMT " dt %-10.3e F %-14.8e D %.3e\n", (double)t, step, (double)dt, (double)flow->F, (double)flow->D));
+  PetscCall(PetscPrintf(flow->comm, "t %-10.4e step %-8" PetscInt_FMT " dt %-10.3e F %-14.8e D %.3e\n", (double)t, step, (double)dt, (double)flow->F, (double)flow->D));
   PetscCall(PetscTime(&flow->last_progress));
   PetscFunctionReturn(0);
 }
@@ -234,7 +236,7 @@ static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
   PetscCall(PgfModelGap(m, U, &gap));
   PetscCall(PgfModelGetWeights(m, U, flow->wloc));
   PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
-  PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, gap, m->m, m->npos, m->rstart, m->mloc, flow->wloc, flow->thetaloc));
+  PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, gap, flow->m, flow->npos, flow->rstart, flow->mloc, flow->wloc, flow->thetaloc));
   PetscCall(PgfConvexSnapshot(flow->convex, U, flow->out));
   PetscCall(FlushHistory(flow));
   PetscCall(PgfOutputFlush(flow->out));
@@ -282,7 +284,7 @@ static PetscErrorCode StopOnSignal(PgfFlow flow, Vec U, PetscReal t)
 {
   PetscFunctionBegin;
   if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
-  PetscCall(PetscPrintf(flow->model->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
+  PetscCall(PetscPrintf(flow->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
   flow->stop_reason = "signal";
   PetscFunctionReturn(0);
 }
@@ -296,10 +298,10 @@ static PetscErrorCode CheckpointIfDue(PgfFlow flow, Vec U, PetscReal t)
   PetscLogDouble now;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(flow->model->comm, &rank));
+  PetscCallMPI(MPI_Comm_rank(flow->comm, &rank));
   PetscCall(PetscTime(&now));
   if (!rank && flow->checkpoint_interval > 0 && now - flow->last_checkpoint >= flow->checkpoint_interval) due = PetscMax(due, 1);
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, flow->model->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, flow->comm));
   if (!due) PetscFunctionReturn(0);
   flow->last_checkpoint = now;
   if (due == 2) {
@@ -473,38 +475,50 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   KSP         ksp;
   PC          pc;
   PetscMPIInt size;
-  PetscBool   assembled;
+  PetscBool   assembled, hasjac, hasapply;
+  MPI_Comm    comm;
+  PetscInt    m, npos, dof, rstart, mloc;
   PetscInt    nmax     = 6000, n, N;
   char        type[64] = "";
 
   PetscFunctionBegin;
-  PetscOptionsBegin(model->comm, NULL, "Jacobian", NULL);
+  PetscCall(PgfModelGetComm(model, &comm));
+  PetscCall(PgfModelGetSizes(model, &m, &npos, &dof, NULL));
+  PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
+  PetscCall(PgfModelHasJacobian(model, &hasjac, &hasapply));
+  PetscOptionsBegin(comm, NULL, "Jacobian", NULL);
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
   PetscOptionsEnd();
-  assembled = (PetscBool)(model->ops.jacobian && model->m * model->dof <= nmax);
+  assembled = (PetscBool)(hasjac && m * dof <= nmax);
   PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), NULL));
   {
-    PetscReal state = sizeof(PetscScalar) * (PetscReal)model->mloc * model->dof, nvec = StateVectors(type);
+    PetscReal state = sizeof(PetscScalar) * (PetscReal)mloc * dof, nvec = StateVectors(type);
     char      what[128];
 
-    PetscCall(PetscSNPrintf(what, sizeof(what), "the integrator's %d state vectors of %" PetscInt_FMT " x %" PetscInt_FMT " values", (int)nvec, model->mloc, model->dof));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the integrator's %d state vectors of %" PetscInt_FMT " x %" PetscInt_FMT " values", (int)nvec, mloc, dof));
     PetscCall(PgfModelReserve(model, nvec * state, what));
     /* the assembled Jacobian: its rows of the local particles, and its LU factor */
-    if (assembled) PetscCall(PgfModelReserve(model, 2 * state * model->m * model->dof, "the assembled Jacobian"));
+    if (assembled) PetscCall(PgfModelReserve(model, 2 * state * m * dof, "the assembled Jacobian"));
   }
   PetscCall(PetscNew(&f));
-  f->model = model;
+  f->model  = model;
+  f->comm   = comm;
+  f->m      = m;
+  f->npos   = npos;
+  f->dof    = dof;
+  f->rstart = rstart;
+  f->mloc   = mloc;
   PetscCall(PgfModelCreateVec(model, &f->U));
   PetscCall(VecDuplicate(f->U, &f->good));
   PetscCall(VecDuplicate(f->U, &f->ucache));
   PetscCall(VecDuplicate(f->U, &f->vcache));
   PetscCall(VecSet(f->ucache, PETSC_MAX_REAL)); /* matches no state */
-  PetscCall(PetscMalloc3(model->mloc, &f->wloc, model->mloc * model->npos, &f->thetaloc, HISTORY_BUFFER * PGF_HISTORY_COLUMNS, &f->history));
+  PetscCall(PetscMalloc3(mloc, &f->wloc, mloc * npos, &f->thetaloc, HISTORY_BUFFER * PGF_HISTORY_COLUMNS, &f->history));
 
-  PetscCall(TSCreate(model->comm, &f->ts));
+  PetscCall(TSCreate(comm, &f->ts));
   PetscCall(TSSetApplicationContext(f->ts, f));
   PetscCall(TSSetProblemType(f->ts, TS_NONLINEAR));
-  f->implicitform = (PetscBool)(model->ops.jacobian && !strcmp(type, TSROSW));
+  f->implicitform = (PetscBool)(hasjac && !strcmp(type, TSROSW));
   if (f->implicitform) PetscCall(TSSetIFunction(f->ts, NULL, IFunctionFull, f));
   else PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
   PetscCall(TSSetPostStep(f->ts, PostStep));
@@ -532,20 +546,20 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
        3.18 has no parallel LU for MATMPIDENSE). */
     Mat J;
 
-    PetscCall(MatCreateDense(model->comm, model->mloc * model->dof, model->mloc * model->dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
+    PetscCall(MatCreateDense(comm, mloc * dof, mloc * dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
     if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, J, J, IJacobianFull, f));
     else PetscCall(TSSetRHSJacobian(f->ts, J, J, RHSJacobian, f));
     PetscCall(MatDestroy(&J)); /* TS keeps a reference */
-    PetscCallMPI(MPI_Comm_size(model->comm, &size));
+    PetscCallMPI(MPI_Comm_size(comm, &size));
     PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
     PetscCall(PCSetType(pc, size > 1 ? PCJACOBI : PCLU));
-  } else if (model->ops.jacobianapply) {
+  } else if (hasapply) {
     /* The analytic Jacobian, applied matrix-free; unpreconditioned GMRES */
     Mat S;
 
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
-    PetscCall(MatCreateShell(model->comm, n, n, N, N, f, &S));
+    PetscCall(MatCreateShell(comm, n, n, N, N, f, &S));
     PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
     if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, S, S, IJacobianFull, f));
     else {
@@ -559,11 +573,11 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   } else {
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
-    PetscCall(MatCreateMFFD(model->comm, n, n, N, N, &f->J));
+    PetscCall(MatCreateMFFD(comm, n, n, N, N, &f->J));
     PetscCall(MatMFFDSetFunction(f->J, JacobianFunction, f));
     PetscCall(PCSetType(pc, PCNONE));
   }
-  if (model->ops.tsdefaults) PetscCall(model->ops.tsdefaults(model, f->ts));
+  PetscCall(PgfModelSetTSDefaults(model, f->ts));
   *flow = f;
   PetscFunctionReturn(0);
 }
@@ -605,7 +619,7 @@ static PetscErrorCode SetUpMatrixFree(PgfFlow flow)
     PetscInt n;
 
     PetscCall(VecGetLocalSize(flow->U, &n));
-    PetscCall(MatCreateAIJ(flow->model->comm, n, n, PETSC_DETERMINE, PETSC_DETERMINE, 1, NULL, 0, NULL, &D));
+    PetscCall(MatCreateAIJ(flow->comm, n, n, PETSC_DETERMINE, PETSC_DETERMINE, 1, NULL, 0, NULL, &D));
     PetscCall(MatZeroEntries(D));
     PetscCall(MatAssemblyBegin(D, MAT_FINAL_ASSEMBLY));
     PetscCall(MatAssemblyEnd(D, MAT_FINAL_ASSEMBLY));
@@ -700,7 +714,7 @@ static PetscErrorCode RecordTS(TS ts)
 
 PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 {
-  MPI_Comm  comm = flow->model->comm;
+  MPI_Comm  comm = flow->comm;
   PetscBool hasgap;
 
   PetscFunctionBegin;
@@ -782,8 +796,8 @@ static PetscErrorCode WriteFinal(PgfFlow flow, Vec U, PetscReal t)
   PetscFunctionBegin;
   PetscCall(PgfModelGetWeights(m, U, flow->wloc));
   PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
-  PetscCall(PgfOutputWriteParticles(flow->out, "/final/w", m->m, m->rstart, m->mloc, 0, flow->wloc));
-  PetscCall(PgfOutputWriteParticles(flow->out, "/final/theta", m->m, m->rstart, m->mloc, m->npos, flow->thetaloc));
+  PetscCall(PgfOutputWriteParticles(flow->out, "/final/w", flow->m, flow->rstart, flow->mloc, 0, flow->wloc));
+  PetscCall(PgfOutputWriteParticles(flow->out, "/final/theta", flow->m, flow->rstart, flow->mloc, flow->npos, flow->thetaloc));
   PetscCall(PgfOutputWriteRootArray(flow->out, "/final/loss", 1, &one, &F));
   PetscCall(PgfOutputWriteRootArray(flow->out, "/final/t", 1, &one, &t));
   PetscFunctionReturn(0);
@@ -793,7 +807,7 @@ static PetscErrorCode WriteFinal(PgfFlow flow, Vec U, PetscReal t)
    (never parse the text). Collective. */
 static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
 {
-  MPI_Comm       comm = flow->model->comm;
+  MPI_Comm       comm = flow->comm;
   PetscInt       steps, rejected;
   PetscReal      drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mismatch = drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0, most[3];
   PetscLogDouble now, peak = 0;
@@ -861,7 +875,7 @@ static PetscErrorCode Resume(PgfFlow flow)
    be finite there: inputs that overflow are refused as the user's. */
 PetscErrorCode PgfFlowSetUp(PgfFlow flow)
 {
-  MPI_Comm comm = flow->model->comm;
+  MPI_Comm comm = flow->comm;
 
   PetscFunctionBegin;
   if (flow->restarted) PetscCall(Resume(flow));
@@ -883,7 +897,7 @@ static PetscErrorCode StopIfSignalled(PgfFlow flow, Vec U, PetscReal t)
 
   PetscFunctionBegin;
   if (flow->stop_reason && !strcmp(flow->stop_reason, "signal")) PetscFunctionReturn(0);
-  PetscCall(PgfSignalAgreed(flow->model->comm, &any));
+  PetscCall(PgfSignalAgreed(flow->comm, &any));
   if (any) PetscCall(StopOnSignal(flow, U, t));
   PetscFunctionReturn(0);
 }
@@ -901,7 +915,7 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   PetscReal         t      = 0;
   TSConvergedReason reason = TS_CONVERGED_ITERATING;
   Vec               U      = flow->U;
-  MPI_Comm          comm   = flow->model->comm;
+  MPI_Comm          comm   = flow->comm;
   PetscInt          nsnap, nhist;
   PetscErrorCode    ierr;
 

@@ -1,40 +1,133 @@
 /* The model interface: the parts of MATH.md section 2 common to every
    problem. A model's particles are split over the ranks in contiguous blocks
    (section 7); the predictor h is assembled by one MPI_Allreduce. */
-#include "pgfimpl.h"
+#include "modelimpl.h"
 #include "options.h"
 #include <unistd.h>
 
-static const struct {
-  const char *name;
-  PetscErrorCode (*create)(PgfModel);
-} registry[] = {
-    {"twolayer", PgfModelCreate_TwoLayer},
-    {"deconv", PgfModelCreate_Deconv},
-};
+/* The problems pgflow knows, by name (-problem). A new problem adds one
+   line here and one file (doc/adding-a-problem.md). */
+PetscFunctionList PgfModelList;
 
+PetscErrorCode PgfModelRegister(const char name[], PetscErrorCode (*create)(PgfModel))
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&PgfModelList, name, create));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelRegisterAll(void)
+{
+  PetscFunctionBegin;
+  if (PgfModelList) PetscFunctionReturn(0);
+  PetscCall(PgfModelRegister("twolayer", PgfModelCreate_TwoLayer));
+  PetscCall(PgfModelRegister("deconv", PgfModelCreate_Deconv));
+  PetscFunctionReturn(0);
+}
+
+/* A model of the registered problem name; an unknown name is the user's
+   mistake (-problem). */
 PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
 {
   PgfModel mdl;
+  PetscErrorCode (*create)(PgfModel) = NULL;
 
   PetscFunctionBegin;
+  PetscCall(PgfModelRegisterAll());
+  PetscCall(PetscFunctionListFind(PgfModelList, name, &create));
+  if (!create) {
+    const char **names;
+    int          n;
+    char         accepted[256] = "";
+
+    PetscCall(PetscFunctionListGet(PgfModelList, &names, &n));
+    for (int k = 0; k < n; k++) {
+      PetscCall(PetscStrlcat(accepted, k ? ", " : "", sizeof(accepted)));
+      PetscCall(PetscStrlcat(accepted, names[k], sizeof(accepted)));
+    }
+    PetscCall(PetscFree(names));
+    PgfInputError(comm, "-problem must be one of %s (got '%s')", accepted, name);
+  }
   PetscCall(PetscNew(&mdl));
   mdl->comm    = comm;
   mdl->rowcomm = MPI_COMM_NULL;
   mdl->colcomm = MPI_COMM_NULL;
-  for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
-    PetscBool eq;
-
-    PetscCall(PetscStrcmp(name, registry[i].name, &eq));
-    if (!eq) continue;
-    PetscCall(PetscStrncpy(mdl->name, name, sizeof(mdl->name)));
-    PetscCall(registry[i].create(mdl));
-  }
-  if (!mdl->name[0]) {
-    PetscCall(PetscFree(mdl));
-    PgfInputError(comm, "-problem must be twolayer or deconv (got '%s')", name);
-  }
+  PetscCall(PetscStrncpy(mdl->name, name, sizeof(mdl->name)));
+  PetscCall(create(mdl));
   *model = mdl;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetComm(PgfModel model, MPI_Comm *comm)
+{
+  PetscFunctionBegin;
+  *comm = model->comm;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetType(PgfModel model, const char **name)
+{
+  PetscFunctionBegin;
+  *name = model->name;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetSeed(PgfModel model, PetscInt64 *seed)
+{
+  PetscFunctionBegin;
+  *seed = model->seed;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetSampleGroups(PgfModel model, PetscInt *groups)
+{
+  PetscFunctionBegin;
+  *groups = model->groups;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetMemoryLimit(PgfModel model, PetscReal *bytes)
+{
+  PetscFunctionBegin;
+  *bytes = model->memory_limit;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelHasJacobian(PgfModel model, PetscBool *assembled, PetscBool *matfree)
+{
+  PetscFunctionBegin;
+  if (assembled) *assembled = (PetscBool)(model->ops.jacobian != NULL);
+  if (matfree) *matfree = (PetscBool)(model->ops.jacobianapply != NULL);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelHasHJacobian(PgfModel model, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = (PetscBool)(model->ops.hjacobian != NULL);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetRidge(PgfModel model, const PetscReal **y, PetscReal *lambda)
+{
+  PetscFunctionBegin;
+  *y      = NULL;
+  *lambda = 0;
+  if (model->ops.ridge) PetscCall(model->ops.ridge(model, y, lambda));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelHJacobian(PgfModel model, const PetscScalar u[], PetscInt j0, PetscInt nj, PetscInt c, PetscReal A[])
+{
+  PetscFunctionBegin;
+  PetscCall(model->ops.hjacobian(model, u, j0, nj, c, A));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelSetTSDefaults(PgfModel model, TS ts)
+{
+  PetscFunctionBegin;
+  if (model->ops.tsdefaults) PetscCall(model->ops.tsdefaults(model, ts));
   PetscFunctionReturn(0);
 }
 
@@ -123,7 +216,6 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   PetscCallMPI(MPI_Comm_size(model->comm, &size));
   PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
   Split(model->m, size, rank, &model->rstart, &model->mloc);
-  PgfCheckInput(model->comm, groups == 1 || !strcmp(model->name, "twolayer"), "-sample_groups needs -problem twolayer (deconv has no samples to split)");
   PetscCall(SetUpGroups(model, groups));
   PgfParamsModelScope(PETSC_TRUE);
   PetscCall(model->ops.setfromoptions(model));

@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const problems[] = {"twolayer", "deconv"};
-
 /* OpenBLAS 0.3.21 does not recognise recent processors and falls back to a
    generic kernel several times slower (README, BLAS). */
 static PetscErrorCode WarnGenericBlas(MPI_Comm comm, const char *core)
@@ -36,16 +34,22 @@ static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
 {
   PetscMPIInt size;
   PetscInt    m;
+  PetscInt64  seed;
   char       *options;
+  const char *type;
+  MPI_Comm    comm;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_size(model->comm, &size));
+  PetscCall(PgfModelGetComm(model, &comm));
+  PetscCall(PgfModelGetType(model, &type));
+  PetscCall(PgfModelGetSeed(model, &seed));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
   PetscCall(PetscOptionsGetAll(NULL, &options));
-  PetscCall(PgfOutputSetAttributeString(out, "problem", model->name));
+  PetscCall(PgfOutputSetAttributeString(out, "problem", type));
   PetscCall(PgfOutputSetAttributeInt(out, "particles", m));
   PetscCall(PgfOutputSetAttributeInt(out, "ranks", size));
-  PetscCall(PgfOutputSetAttributeInt(out, "seed", model->seed));
+  PetscCall(PgfOutputSetAttributeInt(out, "seed", seed));
   PetscCall(PgfOutputSetAttributeString(out, "version", PGFLOW_VERSION));
   PetscCall(PgfOutputSetAttributeString(out, "options", options));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", 0));
@@ -153,11 +157,18 @@ static PetscErrorCode LockResults(MPI_Comm comm, const char path[], int *fd)
    holds that run's results up to the checkpoint, else a new one. */
 static PetscErrorCode OpenResults(PgfModel model, const char path[], PetscBool restarted, const PetscInt counts[2], const PetscReal times[2], PgfOutput *out, PetscBool *created)
 {
+  MPI_Comm    comm;
+  const char *type;
+  PetscInt    m;
+
   PetscFunctionBegin;
+  PetscCall(PgfModelGetComm(model, &comm));
+  PetscCall(PgfModelGetType(model, &type));
+  PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
   *out = NULL;
-  if (restarted) PetscCall(PgfOutputOpen(model->comm, path, model->name, model->m, counts[0], times[0], counts[1], times[1], out));
+  if (restarted) PetscCall(PgfOutputOpen(comm, path, type, m, counts[0], times[0], counts[1], times[1], out));
   *created = (PetscBool) !*out;
-  if (*created) PetscCall(PgfOutputCreate(model->comm, "-output", path, out));
+  if (*created) PetscCall(PgfOutputCreate(comm, "-output", path, out));
   PetscFunctionReturn(0);
 }
 
@@ -166,11 +177,11 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PgfModel    model;
   PgfFlow     flow;
   PgfOutput   out;
-  PetscInt    problem = 0, counts[2];
+  PetscInt    counts[2], m;
   PetscMPIInt size;
   PetscReal   interval, times[2];
-  char        path[PETSC_MAX_PATH_LEN], own[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN], data[PETSC_MAX_PATH_LEN], *checkpoint;
-  const char *core;
+  char        problem[64] = "twolayer", path[PETSC_MAX_PATH_LEN], own[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN], data[PETSC_MAX_PATH_LEN], *checkpoint;
+  const char *core, *type;
   PetscBool   help, created, set;
   int         lock;
 
@@ -178,7 +189,9 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   *status = PGF_EXIT_OK;
   PetscCall(PgfSetInputPhase(PETSC_TRUE));
   PetscOptionsBegin(comm, NULL, "pgflow: particle gradient flows (see README.md)", NULL);
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-problem", "Problem", problems, 2, problem, &problem));
+  PetscCall(PgfModelRegisterAll());
+  PetscCall(PetscOptionsFList("-problem", "Problem", "PgfModelRegister", PgfModelList, problem, problem, sizeof(problem), NULL));
+  PetscCall(PgfParamsAdd("-problem", problem));
   PetscCall(PgfOptionsString(PetscOptionsObject, "-output", "Results file (HDF5)", "pgflow.h5", path, sizeof(path)));
   PetscCall(PgfOptionsString(PetscOptionsObject, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", own, sizeof(own)));
   PetscCall(PgfOptionsReal(PetscOptionsObject, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
@@ -192,7 +205,7 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
     PetscCall(PetscMemcpy(checkpoint, path, stem));
     PetscCall(PetscStrcpy(checkpoint + stem, ".ckpt.h5"));
   }
-  PetscCall(PgfModelCreate(comm, problems[problem], &model));
+  PetscCall(PgfModelCreate(comm, problem, &model));
   PetscCall(PgfModelSetFromOptions(model));
   PetscCall(PgfFlowCreate(model, &flow));
   PetscCall(PgfFlowSetFromOptions(flow));
@@ -205,7 +218,8 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
     PetscCall(PgfParamsDestroy());
     PetscFunctionReturn(0);
   }
-  PetscCall(PgfParamsCheckUnused(comm, model->name));
+  PetscCall(PgfModelGetType(model, &type));
+  PetscCall(PgfParamsCheckUnused(comm, type));
   /* no output may overwrite an input */
   PetscCall(PetscOptionsGetString(NULL, NULL, "-data", data, sizeof(data), &set));
   if (!set) data[0] = 0;
@@ -226,7 +240,8 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
 
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PgfBlasCoreName(&core));
-  PetscCall(PetscPrintf(comm, "pgflow %s: %s with %" PetscInt_FMT " particles on %d rank%s (BLAS kernel %s), results in %s\n", PGFLOW_VERSION, model->name, model->m, size, size > 1 ? "s" : "", core, path));
+  PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
+  PetscCall(PetscPrintf(comm, "pgflow %s: %s with %" PetscInt_FMT " particles on %d rank%s (BLAS kernel %s), results in %s\n", PGFLOW_VERSION, type, m, size, size > 1 ? "s" : "", core, path));
   PetscCall(WarnGenericBlas(comm, core));
   PetscCall(PgfFlowSolve(flow, out, status));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", *status == PGF_EXIT_OK));

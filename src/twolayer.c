@@ -4,7 +4,7 @@
      h_j = (1/m) sum_i w_i s(theta_i . x~_j).
    Both passes are BLAS level 3 over blocks of samples: Z = Theta^T X_b, then
    one fused pass over Z applies the activation. */
-#include "pgfimpl.h"
+#include "modelimpl.h"
 #include "options.h"
 
 typedef enum { ACT_RELU,

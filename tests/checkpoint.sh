@@ -59,8 +59,9 @@ if selected checkpoint; then
     $RESULTS check $tmp/usr1.h5 && [ \$($RESULTS attr $tmp/usr1.h5 completed) = 1 ] &&
       [ \$($RESULTS attr $tmp/usr1.h5 stop_reason) = max_steps ]"
   # Open MPI's mpiexec passes SIGTERM on to the ranks (then SIGKILL after
-  # odls_base_sigkill_timeout, 1 s) but exits 1 itself.
-  signalled TERM "$tmp/mterm.h5" $MPIEXEC -n 2 $PGFLOW
+  # odls_base_sigkill_timeout, 1 s by default: raised here so that a loaded
+  # machine still writes the checkpoint in time) but exits 1 itself.
+  OMPI_MCA_odls_base_sigkill_timeout=120 signalled TERM "$tmp/mterm.h5" $MPIEXEC -n 2 $PGFLOW
   t "checkpoint: SIGTERM to mpiexec (2 ranks): checkpoint written, stop_reason signal" bash -c "
     cat $tmp/mterm.h5.log; [ -f $tmp/mterm.ckpt.h5 ] && [ \$($RESULTS attr $tmp/mterm.h5 stop_reason) = signal ]"
 
@@ -75,7 +76,7 @@ if selected checkpoint; then
       "$tmp/bad" "$expect" "$@"
   }
   echo "not HDF5" >"$tmp/text.ckpt.h5"
-  bad "-restart with other -particles" "-restart .*has 20 particles, the options give 30" \
+  bad "-restart with other -particles" "-restart .*written with -particles 20, the options give -particles 30" \
     $PGFLOW $small -particles 30 -output "$tmp/bad.h5" -restart "$tmp/ck.ckpt.h5"
   bad "-restart with another -problem" "-restart .*problem twolayer" \
     $PGFLOW -problem deconv -output "$tmp/bad.h5" -restart "$tmp/ck.ckpt.h5"
