@@ -88,14 +88,16 @@ static PetscErrorCode Memory(MPI_Comm comm, PetscReal mib[2])
 }
 
 /* MPI_Allreduce of doubles, best of reps, over message sizes from 8 B to
-   2 MiB; least squares t = a + b bytes. With the reduce-scatter + allgather
+   2 MiB; least squares t = a + b bytes in relative error (weights 1/t^2:
+   unweighted, the 2 MiB time decides a alone, which came out negative
+   over TCP). With the reduce-scatter + allgather
    algorithm, t(P) = 2 log2(P) alpha + 2 (P - 1)/P bytes beta, so the fit
    on P ranks gives alpha and beta. With fp, the times go there as
    "allreduce_times": [[bytes, seconds], ...] and the fit as "allreduce". */
 static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, FILE *fp, PetscReal *alpha, PetscReal *beta)
 {
   PetscMPIInt    size;
-  PetscReal     *buf, sx = 0, sy = 0, sxx = 0, sxy = 0, b;
+  PetscReal     *buf, sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, b;
   PetscInt       npts = 0;
   PetscLogDouble t0, t1;
 
@@ -119,14 +121,15 @@ static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, FILE *fp, Pet
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPIU_REAL, MPI_MAX, comm));
     PetscCall(PetscPrintf(comm, " %.0f B %.2e s;", (double)bytes, (double)best));
     if (fp) fprintf(fp, "%s[%.0f, %.4e]", npts ? ", " : "", (double)bytes, (double)best);
-    sx += bytes;
-    sy += best;
-    sxx += bytes * bytes;
-    sxy += bytes * best;
+    sw += 1 / (best * best);
+    sx += bytes / (best * best);
+    sy += 1 / best;
+    sxx += bytes * bytes / (best * best);
+    sxy += bytes / best;
     npts++;
   }
-  b      = (npts * sxy - sx * sy) / (npts * sxx - sx * sx);
-  *alpha = ((sy - b * sx) / npts) / (2 * PetscLog2Real((PetscReal)size));
+  b      = (sw * sxy - sx * sy) / (sw * sxx - sx * sx);
+  *alpha = ((sy - b * sx) / sw) / (2 * PetscLog2Real((PetscReal)size));
   *beta  = b / (2.0 * (size - 1) / size);
   PetscCall(PetscPrintf(comm, "\nlatency alpha %.2e s, inverse bandwidth beta %.2e s/B (%.2f GB/s)\n", (double)*alpha, (double)*beta, (double)(1e-9 / *beta)));
   if (fp) fprintf(fp, "],\n \"allreduce\": {\"alpha_s\": %.4e, \"beta_s_per_byte\": %.4e}", (double)*alpha, (double)*beta);
