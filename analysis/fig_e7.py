@@ -145,6 +145,10 @@ def compare_rhs(ax, rows, tcp):
         ax.loglog(P, pred, marker + "--", mfc="none", label=mode + " model")
         for r, p, m, b in zip(part, pred, meas, nbytes):
             print("%6s %5s %5s %9d %11.3e %11.3e %+8.0f%%" % (mode, r["ranks"], r["nodes"], b, m, p, 100 * (p - m) / m))
+    ranks = sorted({int(r["ranks"]) for r in sel})
+    ax.set_xticks(ranks)
+    ax.set_xticklabels([str(p) for p in ranks])
+    ax.minorticks_off()
     ax.set_xlabel("MPI ranks")
     ax.set_ylabel("seconds in MPI per right-hand side")
     ax.set_title("MPI per right-hand side: measured (waiting included) and model", fontsize=8)
