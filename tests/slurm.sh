@@ -302,7 +302,7 @@ assert all(s > 0 for b, s in r['allreduce_times']) and 'alpha_s' in r['allreduce
       t "slurm: tools/slurm-cluster stop leaves no daemon, namespace, link or mount" bash -c "
         tools/slurm-cluster stop || exit 1
         ! ip netns list | grep -q pgf-n && ! ip link | grep -q -e pgfbr0 -e pgfv &&
-        [ -z \"\$(ps -eo stat=,comm= | awk '\$1 !~ /^Z/ && \$2 ~ /^slurm(d|ctld|stepd)\$/')\" ] && ! grep -q pgflow- /proc/mounts &&
+        [ -z \"\$(ps -eo stat=,comm= | awk '\$1 !~ /^Z/ && \$2 ~ /^slurm(d|ctld|stepd)\$/')\" ] && ! grep -q -e pgflow- -e /run/netns/pgf- /proc/mounts &&
         ! ls -d /run/pgflow-slurm-hold.* 2>/dev/null && ! tools/slurm-cluster status"
     fi
   fi
