@@ -28,6 +28,49 @@ static PetscErrorCode WarnGenericBlas(MPI_Comm comm, const char *core)
   PetscFunctionReturn(0);
 }
 
+/* Where the run ran: the distinct processor (node) names in rank order of
+   first appearance, comma-separated, and the ranks on each. Gathered on every
+   rank, since attribute writes need the same values everywhere. */
+static PetscErrorCode WriteNodes(MPI_Comm comm, PgfOutput out)
+{
+  char        name[MPI_MAX_PROCESSOR_NAME] = "", *all, *names, *counts;
+  PetscMPIInt size, len, *first, *on;
+  PetscInt    nodes = 0;
+  size_t      cap;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Get_processor_name(name, &len));
+  cap = (size_t)size * MPI_MAX_PROCESSOR_NAME;
+  PetscCall(PetscMalloc4(cap, &all, cap, &names, cap, &counts, 2 * size, &first));
+  on = first + size;
+  PetscCallMPI(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm));
+  names[0] = counts[0] = 0;
+  for (PetscMPIInt r = 0; r < size; r++) {
+    PetscInt k = 0;
+
+    while (k < nodes && strcmp(all + (size_t)first[k] * MPI_MAX_PROCESSOR_NAME, all + (size_t)r * MPI_MAX_PROCESSOR_NAME)) k++;
+    if (k == nodes) {
+      first[nodes] = r;
+      on[nodes++]  = 0;
+    }
+    on[k]++;
+  }
+  for (PetscInt k = 0; k < nodes; k++) {
+    char num[16];
+
+    PetscCall(PetscSNPrintf(num, sizeof(num), "%s%d", k ? "," : "", on[k]));
+    PetscCall(PetscStrlcat(counts, num, cap));
+    if (k) PetscCall(PetscStrlcat(names, ",", cap));
+    PetscCall(PetscStrlcat(names, all + (size_t)first[k] * MPI_MAX_PROCESSOR_NAME, cap));
+  }
+  PetscCall(PgfOutputSetAttributeInt(out, "nodes", nodes));
+  PetscCall(PgfOutputSetAttributeString(out, "node_names", names));
+  PetscCall(PgfOutputSetAttributeString(out, "ranks_per_node", counts));
+  PetscCall(PetscFree4(all, names, counts, first));
+  PetscFunctionReturn(0);
+}
+
 /* Root attributes of the results file (README, Results file); completed
    stays 0 until the run ends well. */
 static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
@@ -43,6 +86,7 @@ static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
   PetscCall(PgfModelGetComm(model, &comm));
   PetscCall(PgfModelGetType(model, &type));
   PetscCall(PgfModelGetSeed(model, &seed));
+  PetscCall(WriteNodes(comm, out));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
   PetscCall(PetscOptionsGetAll(NULL, &options));
