@@ -199,6 +199,7 @@ static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
   Vec                V;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Ridge, U, 0, 0, 0));
   PetscCall(PetscTime(&t0));
   PetscCall(PgfModelGetRidge(model, &y, &lambda));
   PetscCall(PgfDenseCreate(cv->grid, m, 1, &b));
@@ -232,6 +233,7 @@ static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
   r->loss = r->risk + cv->lambda / (2 * m) * w2;
   PetscCall(PetscTime(&t1));
   r->seconds = t1 - t0;
+  PetscCall(PetscLogEventEnd(PGF_Ridge, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -322,6 +324,7 @@ PetscErrorCode PgfConvexFinal(PgfConvex cv, Vec U, PgfOutput out)
   PetscFunctionBegin;
   if (!cv->spectrum) PetscFunctionReturn(0);
   PetscCall(PetscPrintf(cv->comm, "spectrum: eigenvalues of the Gauss-Newton matrix (%" PetscInt_FMT " x %" PetscInt_FMT ")%s\n", N, N, n <= cv->ntk_max ? " and of the tangent kernel" : ""));
+  PetscCall(PetscLogEventBegin(PGF_Spectrum, U, 0, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(PgfDenseCreate(cv->grid, N, N, &C));
   PetscCall(NormalMatrix(cv, u, cv->dof, NULL, C, NULL));
@@ -340,5 +343,6 @@ PetscErrorCode PgfConvexFinal(PgfConvex cv, Vec U, PgfOutput out)
     PetscCall(PgfDenseDestroy(&C));
   } else PetscCall(PetscPrintf(cv->comm, "spectrum: no tangent kernel for n = %" PetscInt_FMT " > -spectrum_ntk_max %" PetscInt_FMT "\n", n, cv->ntk_max));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCall(PetscLogEventEnd(PGF_Spectrum, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }

@@ -233,6 +233,7 @@ static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
   PetscReal gap;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Snapshot, U, 0, 0, 0));
   PetscCall(PgfModelGap(m, U, &gap));
   PetscCall(PgfModelGetWeights(m, U, flow->wloc));
   PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
@@ -241,6 +242,7 @@ static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
   PetscCall(FlushHistory(flow));
   PetscCall(PgfOutputFlush(flow->out));
   flow->tsnap = t;
+  PetscCall(PetscLogEventEnd(PGF_Snapshot, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -252,6 +254,7 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
   PetscInt  step, rejected, nsnap, nhist;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Checkpoint, U, 0, 0, 0));
   PetscCall(FlushHistory(flow));
   PetscCall(PgfOutputFlush(flow->out));
   PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
@@ -276,6 +279,7 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
     state[PGF_CKPT_QD0 + k] = flow->qD[k];
   }
   PetscCall(PgfCheckpointWrite(flow->model, flow->checkpoint, U, state));
+  PetscCall(PetscLogEventEnd(PGF_Checkpoint, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 

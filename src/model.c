@@ -9,6 +9,29 @@
    line here and one file (doc/adding-a-problem.md). */
 PetscFunctionList PgfModelList;
 
+/* pgflow's stages of work in -log_view (the integrator's own events miss
+   them: its function evaluations are mostly answered from pgflow's cache). */
+PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum;
+
+static PetscErrorCode RegisterEvents(void)
+{
+  PetscClassId id;
+
+  PetscFunctionBegin;
+  if (PGF_Evaluate) PetscFunctionReturn(0);
+  PetscCall(PetscClassIdRegister("pgflow", &id));
+  PetscCall(PetscLogEventRegister("PgfEvaluate", id, &PGF_Evaluate));
+  PetscCall(PetscLogEventRegister("PgfReduce", id, &PGF_Reduce));
+  PetscCall(PetscLogEventRegister("PgfJacAssemble", id, &PGF_JacobianAssemble));
+  PetscCall(PetscLogEventRegister("PgfJacApply", id, &PGF_JacobianApply));
+  PetscCall(PetscLogEventRegister("PgfGap", id, &PGF_Gap));
+  PetscCall(PetscLogEventRegister("PgfSnapshot", id, &PGF_Snapshot));
+  PetscCall(PetscLogEventRegister("PgfCheckpoint", id, &PGF_Checkpoint));
+  PetscCall(PetscLogEventRegister("PgfRidgeSolve", id, &PGF_Ridge));
+  PetscCall(PetscLogEventRegister("PgfSpectrum", id, &PGF_Spectrum));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelRegister(const char name[], PetscErrorCode (*create)(PgfModel))
 {
   PetscFunctionBegin;
@@ -19,6 +42,7 @@ PetscErrorCode PgfModelRegister(const char name[], PetscErrorCode (*create)(PgfM
 PetscErrorCode PgfModelRegisterAll(void)
 {
   PetscFunctionBegin;
+  PetscCall(RegisterEvents());
   if (PgfModelList) PetscFunctionReturn(0);
   PetscCall(PgfModelRegister("twolayer", PgfModelCreate_TwoLayer));
   PetscCall(PgfModelRegister("deconv", PgfModelCreate_Deconv));
@@ -320,7 +344,9 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
   PetscCall(model->ops.predict(model, ug, h));
   PetscCall(model->ops.regularizer(model, ug, &h[model->N]));
   PetscCall(PetscTime(&t2));
+  PetscCall(PetscLogEventBegin(PGF_Reduce, 0, 0, 0, 0));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)(model->N + 1), MPIU_REAL, MPI_SUM, model->rowcomm));
+  PetscCall(PetscLogEventEnd(PGF_Reduce, 0, 0, 0, 0));
   PetscCall(PetscTime(&t3));
   for (PetscInt k = 0; k <= model->N; k++) h[k] /= model->m;
   PetscCall(model->ops.loss(model, h, &R, model->rho));
@@ -357,6 +383,7 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   PetscScalar       *v;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Evaluate, U, V, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(VecGetArrayWrite(V, &v));
   PetscCall(Predict(model, u, F));
@@ -364,6 +391,7 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   model->comm_time += model->comm_last;
   PetscCall(VecRestoreArrayWrite(V, &v));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCall(PetscLogEventEnd(PGF_Evaluate, U, V, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -404,12 +432,14 @@ PetscErrorCode PgfModelJacobian(PgfModel model, Vec U, Mat J)
   PetscReal          F;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_JacobianAssemble, U, J, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(Predict(model, u, &F));
   PetscCall(model->ops.jacobian(model, u, model->rho, J));
   PetscCall(VecRestoreArrayRead(U, &u));
   PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
+  PetscCall(PetscLogEventEnd(PGF_JacobianAssemble, U, J, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -433,11 +463,13 @@ PetscErrorCode PgfModelJacobianApply(PgfModel model, Vec X, Vec Y)
   PetscScalar       *y;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_JacobianApply, X, Y, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(VecGetArrayWrite(Y, &y));
   PetscCall(model->ops.jacobianapply(model, x, y));
   PetscCall(VecRestoreArrayWrite(Y, &y));
   PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(PetscLogEventEnd(PGF_JacobianApply, X, Y, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -457,10 +489,12 @@ PetscErrorCode PgfModelGap(PgfModel model, Vec U, PetscReal *gap)
   PetscFunctionBegin;
   *gap = NAN;
   if (!model->ops.gap) PetscFunctionReturn(0);
+  PetscCall(PetscLogEventBegin(PGF_Gap, U, 0, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(Predict(model, u, &F));
   PetscCall(model->ops.gap(model, u, F, gap));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCall(PetscLogEventEnd(PGF_Gap, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 

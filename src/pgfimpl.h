@@ -7,6 +7,9 @@
 #include <pgflow.h>
 #include <petscblaslapack.h>
 
+/* pgflow's events in -log_view (registered with the problems). */
+PETSC_INTERN PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum;
+
 /* Accessors and capability queries of a model (model.c); not collective
    unless said. */
 PETSC_INTERN PetscErrorCode PgfModelGetComm(PgfModel, MPI_Comm *);

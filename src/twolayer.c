@@ -151,6 +151,7 @@ static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, Pets
     PetscReal *Z  = ZBlock(model, j0);
 
     PetscCall(PreActivations(model, u, j0, nj, Z));
+    PetscCall(PetscLogFlops(2.0 * nact * nj * (tl->p + 1)));
     ForwardBlock(tl->act, nact, nj, Z, tl->w, &h[j0]);
     if (tl->mask) {
       unsigned char *restrict mk = &tl->mask[j0 * nact];
@@ -186,6 +187,7 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
       BackwardBlock(tl->act, nact, nj, Z, &rho[j0], tl->vw);
     }
     PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, Z, nact, 1.0, &v[1], dof));
+    PetscCall(PetscLogFlops(2.0 * nact * nj * (p + 1) + (tl->storeZ ? 0 : 2.0 * nact * nj * p)));
   }
   for (PetscInt i = 0; i < model->nact; i++) {
     PetscScalar *vi = &v[i * dof];
