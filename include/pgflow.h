@@ -107,6 +107,21 @@ PETSC_EXTERN PetscErrorCode    PgfModelGetEvaluations(PgfModel, PetscInt64 *);
 PETSC_EXTERN PetscErrorCode    PgfModelGetCommunicationTime(PgfModel, PetscReal *);
 PETSC_EXTERN PetscErrorCode    PgfModelDestroy(PgfModel *);
 
+/* Why a run stopped: the results file's stop_reason is PgfStopReasons[]. */
+typedef enum {
+  PGF_STOP_RUNNING, /* not yet */
+  PGF_STOP_MAX_TIME,
+  PGF_STOP_MAX_STEPS,
+  PGF_STOP_STOP_LOSS,
+  PGF_STOP_STOP_GAP,
+  PGF_STOP_STOP_DISSIPATION,
+  PGF_STOP_SIGNAL,
+  PGF_STOP_NONFINITE,
+  PGF_STOP_DIVERGED,
+  PGF_STOP_STALLED
+} PgfStopReason;
+PETSC_EXTERN const char *const PgfStopReasons[];
+
 /* The gradient flow of a model, integrated by TS. */
 typedef struct _p_PgfFlow  *PgfFlow;
 PETSC_EXTERN PetscErrorCode PgfFlowCreate(PgfModel, PgfFlow *);

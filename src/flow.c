@@ -9,6 +9,8 @@
 
 #define HISTORY_BUFFER 4096
 
+const char *const PgfStopReasons[] = {"running", "max_time", "max_steps", "stop_loss", "stop_gap", "stop_dissipation", "signal", "nonfinite", "diverged", "stalled"};
+
 struct _p_PgfFlow {
   PgfModel  model;
   MPI_Comm  comm;
@@ -40,11 +42,12 @@ struct _p_PgfFlow {
   PetscReal     *history;
   PetscInt       nhistory;
   PetscInt64     nrhs, ncalls; /* evaluations; calls by the integrator and the monitor */
+  PetscInt64     nrhs0; /* evaluations before a restart (not timed by this process) */
   PetscLogDouble rhs_time, wall_start, last_progress, last_checkpoint;
   PetscReal      restart[PGF_CKPT_FIELDS]; /* the state read by PgfFlowRestart */
   PetscBool      restarted;
   PetscInt       rejected0; /* rejected steps before the restart */
-  const char    *stop_reason;
+  PgfStopReason  stop;
   PetscBool      nonfinite;
 };
 
@@ -289,7 +292,7 @@ static PetscErrorCode StopOnSignal(PgfFlow flow, Vec U, PetscReal t)
   PetscFunctionBegin;
   if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
   PetscCall(PetscPrintf(flow->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
-  flow->stop_reason = "signal";
+  flow->stop = PGF_STOP_SIGNAL;
   PetscFunctionReturn(0);
 }
 
@@ -334,7 +337,7 @@ static PetscErrorCode PostStep(TS ts)
   PetscCall(TSGetConvergedReason(ts, &reason));
   if (reason < 0) PetscFunctionReturn(0); /* TS calls this after a failed step too */
   if (!(t > tprev)) { /* a step below the resolution of t: no progress, ever */
-    flow->stop_reason = "stalled";
+    flow->stop = PGF_STOP_STALLED;
     PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
     PetscFunctionReturn(0);
   }
@@ -342,8 +345,8 @@ static PetscErrorCode PostStep(TS ts)
   if (changed) PetscCall(TSRestartStep(ts));
   PetscCall(Observe(flow, U));
   if (PetscIsInfOrNanReal(flow->F) || PetscIsInfOrNanReal(flow->D)) {
-    flow->nonfinite   = PETSC_TRUE;
-    flow->stop_reason = "nonfinite";
+    flow->nonfinite = PETSC_TRUE;
+    flow->stop      = PGF_STOP_NONFINITE;
     PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
     PetscFunctionReturn(0);
   }
@@ -360,10 +363,10 @@ static PetscErrorCode PostStep(TS ts)
   PetscCall(PetscTime(&now));
   if (now - flow->last_progress > flow->progress_interval) PetscCall(Progress(flow));
   if (flow->stop_gap > 0) PetscCall(PgfModelGap(flow->model, U, &flow->gap));
-  if (flow->F < flow->stop_loss) flow->stop_reason = "stop_loss";
-  else if (flow->gap < flow->stop_gap) flow->stop_reason = "stop_gap";
-  else if (flow->D < flow->stop_dissipation) flow->stop_reason = "stop_dissipation";
-  if (flow->stop_reason) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  if (flow->F < flow->stop_loss) flow->stop = PGF_STOP_STOP_LOSS;
+  else if (flow->gap < flow->stop_gap) flow->stop = PGF_STOP_STOP_GAP;
+  else if (flow->D < flow->stop_dissipation) flow->stop = PGF_STOP_STOP_DISSIPATION;
+  if (flow->stop) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
   else if (flow->next_snap < flow->nsnap && t >= SnapshotTime(flow, flow->next_snap)) {
     while (flow->next_snap < flow->nsnap && t >= SnapshotTime(flow, flow->next_snap)) flow->next_snap++;
     PetscCall(Progress(flow));
@@ -816,6 +819,8 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   PetscReal      drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mismatch = drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0, most[3];
   PetscLogDouble now, peak = 0;
   struct rusage  usage;
+  PetscInt64     timed   = flow->nrhs - flow->nrhs0; /* evaluations this process timed */
+  PetscReal      each    = timed ? flow->rhs_time / timed : 0;
   const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes"};
   PetscReal      values[8];
 
@@ -825,22 +830,22 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   rejected += flow->rejected0;
   PetscCall(PetscTime(&now));
   if (!getrusage(RUSAGE_SELF, &usage)) peak = 1024.0 * usage.ru_maxrss;
-  PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
+  PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, PgfStopReasons[flow->stop], steps, rejected));
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
   PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)mismatch));
-  PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
+  PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, (double)each));
   /* each rank's MPI time against its own right-hand-side time (both timed
      on that rank), the largest over the ranks; and the largest peak memory */
   PetscCall(PgfModelGetCommunicationTime(flow->model, &most[0]));
   most[1] = flow->rhs_time > 0 ? most[0] / flow->rhs_time : 0;
   most[2] = peak;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, most, 3, MPIU_REAL, MPI_MAX, comm));
-  PetscCall(PetscPrintf(comm, "MPI in the right-hand side: %.3e s each, fraction %.4f\n", (double)(flow->nrhs ? most[0] / flow->nrhs : 0), (double)most[1]));
+  PetscCall(PetscPrintf(comm, "MPI in the right-hand side: %.3e s each, fraction %.4f\n", (double)(timed ? most[0] / timed : 0), (double)most[1]));
   values[0] = now - flow->wall_start;
   values[1] = steps;
   values[2] = rejected;
   values[3] = (PetscReal)flow->nrhs;
-  values[4] = flow->nrhs ? flow->rhs_time / flow->nrhs : 0;
+  values[4] = each;
   values[5] = most[1];
   values[6] = mismatch;
   values[7] = most[2];
@@ -861,6 +866,7 @@ static PetscErrorCode Resume(PgfFlow flow)
   PetscCall(TSRestartStep(flow->ts));
   flow->rejected0 = (PetscInt)s[PGF_CKPT_REJECTED];
   flow->nrhs      = (PetscInt64)s[PGF_CKPT_NRHS];
+  flow->nrhs0     = flow->nrhs;
   flow->ncalls    = (PetscInt64)s[PGF_CKPT_NCALLS];
   flow->F0        = s[PGF_CKPT_F0];
   flow->integral  = s[PGF_CKPT_INTEGRAL];
@@ -900,7 +906,7 @@ static PetscErrorCode StopIfSignalled(PgfFlow flow, Vec U, PetscReal t)
   PetscBool any;
 
   PetscFunctionBegin;
-  if (flow->stop_reason && !strcmp(flow->stop_reason, "signal")) PetscFunctionReturn(0);
+  if (flow->stop == PGF_STOP_SIGNAL) PetscFunctionReturn(0);
   PetscCall(PgfSignalAgreed(flow->comm, &any));
   if (any) PetscCall(StopOnSignal(flow, U, t));
   PetscFunctionReturn(0);
@@ -908,7 +914,7 @@ static PetscErrorCode StopIfSignalled(PgfFlow flow, Vec U, PetscReal t)
 
 static PetscBool Signalled(PgfFlow flow)
 {
-  return (PetscBool)(flow->stop_reason && !strcmp(flow->stop_reason, "signal"));
+  return (PetscBool)(flow->stop == PGF_STOP_SIGNAL);
 }
 
 /* Integrates from the state of PgfFlowSetUp to -ts_max_time or a stopping
@@ -950,13 +956,13 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
     if (ierr) reason = TS_DIVERGED_STEP_REJECTED;
     PetscCall(TSGetTime(ts, &t));
   }
-  if (flow->nonfinite) flow->stop_reason = "nonfinite";
-  if (reason < 0 && !flow->stop_reason) flow->stop_reason = "diverged";
-  if (reason == TS_CONVERGED_ITS) flow->stop_reason = "max_steps";
-  if (!flow->stop_reason) flow->stop_reason = "max_time";
+  if (flow->nonfinite) flow->stop = PGF_STOP_NONFINITE;
+  if (reason < 0 && !flow->stop) flow->stop = PGF_STOP_DIVERGED;
+  if (reason == TS_CONVERGED_ITS) flow->stop = PGF_STOP_MAX_STEPS;
+  if (!flow->stop) flow->stop = PGF_STOP_MAX_TIME;
   if (reason < 0) {
     /* the last good state is the final one */
-    if (!strcmp(flow->stop_reason, "stalled")) PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: time stopped advancing at t = %g: the step is below the resolution of t; the state at t = %g is kept as the final one\n", (double)t, (double)flow->tgood));
+    if (flow->stop == PGF_STOP_STALLED) PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: time stopped advancing at t = %g: the step is below the resolution of t; the state at t = %g is kept as the final one\n", (double)t, (double)flow->tgood));
     else PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept as the final one\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
     U = flow->good;
     t = flow->tgood;
@@ -973,7 +979,7 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   if (reason >= 0) PetscCall(StopIfSignalled(flow, U, t));
   if (!Signalled(flow)) PetscCall(PgfConvexFinal(flow->convex, U, out));
   if (reason >= 0) PetscCall(StopIfSignalled(flow, U, t));
-  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", flow->stop_reason));
+  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", PgfStopReasons[flow->stop]));
   PetscCall(Summary(flow, t));
   if (reason < 0) *status = flow->nonfinite ? PGF_EXIT_NONFINITE : PGF_EXIT_FAILURE;
   else *status = Signalled(flow) ? PGF_EXIT_SIGNAL : PGF_EXIT_OK;

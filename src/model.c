@@ -66,7 +66,8 @@ PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
 
     PetscCall(PetscFunctionListGet(PgfModelList, &names, &n));
     for (int k = 0; k < n; k++) {
-      PetscCall(PetscStrlcat(accepted, k ? ", " : "", sizeof(accepted)));
+      if (!names[k] || !names[k][0]) continue;
+      PetscCall(PetscStrlcat(accepted, accepted[0] ? ", " : "", sizeof(accepted)));
       PetscCall(PetscStrlcat(accepted, names[k], sizeof(accepted)));
     }
     PetscCall(PetscFree(names));

@@ -97,7 +97,7 @@ static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
   PetscCall(PgfOutputSetAttributeString(out, "version", PGFLOW_VERSION));
   PetscCall(PgfOutputSetAttributeString(out, "options", options));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", 0));
-  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", "running"));
+  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", PgfStopReasons[PGF_STOP_RUNNING]));
   PetscCall(PetscFree(options));
   PetscCall(PgfOutputWriteParameters(out, PETSC_FALSE));
   PetscFunctionReturn(0);
