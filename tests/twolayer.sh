@@ -37,7 +37,7 @@ if selected ranks; then
     $RESULTS compare $tmp/r1.h5 $tmp/r3.h5 /final/theta 1e-10 && $RESULTS compare $tmp/r1.h5 $tmp/r3.h5 /final/w 1e-10"
   t "results: file read back and checked (3 ranks)" $RESULTS check "$tmp/r3.h5"
   t "ranks: the summary gives the MPI time of the right-hand side, a fraction in (0, 1) on 3 ranks" bash -c "
-    f=\$(sed -n 's/^MPI in the right-hand side: .* s each, fraction \\([0-9.eE+-]*\\)\$/\\1/p' $tmp/run3.log); echo fraction \$f
+    f=\$(analysis/pgf-python analysis/pgfresults.py $tmp/r3.h5 /stats mpi_fraction); echo fraction \$f
     [ -n \"\$f\" ] && awk -v f=\$f 'BEGIN { exit !(f > 0 && f < 1) }'"
   t "results: completed run has completed = 1 and stop_reason max_time" bash -c "
     [ \$($RESULTS attr $tmp/r3.h5 completed) = 1 ] && [ \$($RESULTS attr $tmp/r3.h5 stop_reason) = max_time ] && [ \$($RESULTS attr $tmp/r3.h5 ranks) = 3 ]"
@@ -105,7 +105,7 @@ if selected energy; then
   # A smooth case integrated tightly: F(0) - F(t) must equal the integral of D.
   t "energy: balance mismatch below 1e-6 (sigmoid, rtol 1e-12)" bash -c "
     $MPIEXEC -n 2 $PGFLOW $small -activation sigmoid -init_scale 1 -ts_max_time 50 -ts_rtol 1e-12 -ts_atol 1e-12 -output $tmp/e.h5 > $tmp/e.log 2>&1 || exit 1
-    m=\$(sed -n 's/.*relative mismatch = \([-+0-9.eE]*\).*/\1/p' $tmp/e.log); echo mismatch \$m
+    m=\$(analysis/pgf-python analysis/pgfresults.py $tmp/e.h5 /stats energy_mismatch); echo mismatch \$m
     awk -v a=\$m 'BEGIN { exit !(a < 1e-6) }'"
 fi
 
