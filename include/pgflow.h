@@ -1,7 +1,7 @@
 /* pgflow: particle gradient flows for convex problems over measures.
-   The public interface: a model (the problem, shared/spec/MATH.md sections 3-4),
+   The public interface: a model (the problem, doc/math.md sections 3-4),
    a flow (its particles integrated by PETSc TS, section 2) and the HDF5
-   results file the flow writes (shared/spec/INTERFACE.md). */
+   results file the flow writes (doc/results-file.md). */
 #pragma once
 
 #include <petscts.h>
@@ -9,7 +9,7 @@
 #define PGFLOW_VERSION "0.1.0"
 
 /* Error codes above PETSc's own: PgfExitStatusFromError() maps them to the
-   exit statuses of INTERFACE.md. A PGF_ERR_INPUT error has already been
+   exit statuses of README.md "Exit status". A PGF_ERR_INPUT error has already been
    reported as one line on stderr, with no stack trace. */
 #define PGF_ERR_INPUT 200
 /* Raised inside the integrator when the objective or the velocity is not
@@ -50,7 +50,7 @@ PETSC_EXTERN int            PgfExitStatusFromError(PetscErrorCode);
 PETSC_EXTERN PetscErrorCode PgfBlasCoreName(const char **);
 
 /* Counter-based random numbers (Philox4x32-10): the value depends only on
-   (seed, stream, index, k), never on which rank draws it (MATH.md section 7). */
+   (seed, stream, index, k), never on which rank draws it (doc/math.md section 7). */
 typedef enum {
   PGF_STREAM_INPUTS = 1,
   PGF_STREAM_NOISE,

@@ -1,4 +1,4 @@
-/* Convex baselines and spectra (shared/spec/MATH.md section 6), on all
+/* Convex baselines and spectra (doc/math.md section 6), on all
    ranks through ScaLAPACK (dense.h):
    - -baseline rf: the positions frozen at their initial values (random
      features) and the best weights on them, the ridge problem
@@ -182,7 +182,7 @@ typedef struct {
   PetscReal seconds;
 } Ridge;
 
-/* The best weights on the positions of U (MATH.md section 6), into wloc
+/* The best weights on the positions of U (doc/math.md section 6), into wloc
    (this rank's particles), by Cholesky or, when the Gram matrix is
    singular, as the minimum-norm least-squares solution. */
 static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)

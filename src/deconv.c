@@ -1,5 +1,5 @@
 /* Sparse spikes deconvolution on the torus T^q, q = 1 or 2
-   (shared/spec/MATH.md section 4, certificate section 5).
+   (doc/math.md section 4, certificate section 5).
    A particle is u = (w, theta) (fb lift) or u = (r, theta) with weight r|r|
    (signed_square lift), theta in [0, 1)^q. The predictor h holds the real
    parts, then the imaginary parts, of the K = (2 fc + 1)^q Fourier
@@ -14,7 +14,7 @@ typedef enum { LIFT_FB,
 static const char *const lifts[] = {"fb", "signed_square"};
 
 /* Grid points per axis of the certificate's search for max |g| per unit of
-   2 fc + 1 (MATH.md section 5), attempts per spike and placements of the rejection sampling,
+   2 fc + 1 (doc/math.md section 5), attempts per spike and placements of the rejection sampling,
    grid maxima refined by Newton and Newton steps from each. */
 #define GAP_GRID_FACTOR 16
 #define SPIKE_ATTEMPTS 100
@@ -62,7 +62,7 @@ static void PointExponentials(Deconv *dc, const PetscReal *theta, PetscReal *ere
 }
 
 /* g, grad g and (when hess is not NULL) the Hessian of g at one point from
-   its axis exponentials (MATH.md section 4): with z = conj(rho) e,
+   its axis exponentials (doc/math.md section 4): with z = conj(rho) e,
    g = sum Re z, grad_a g = 2 pi sum omega_a Im z,
    hess_ab g = -4 pi^2 sum omega_a omega_b Re z. O(K). */
 static void EvalG(Deconv *dc, const PetscReal *rho, const PetscReal *ere, const PetscReal *eim, PetscReal *g, PetscReal grad[2], PetscReal hess[4])
@@ -154,7 +154,7 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
   PetscFunctionReturn(0);
 }
 
-/* The Jacobian of v (MATH.md section 4) for u = (u0, theta), Phi = W(u0) e(theta),
+/* The Jacobian of v (doc/math.md section 4) for u = (u0, theta), Phi = W(u0) e(theta),
    W = u0 (fb) or u0|u0| (signed_square): with rho = (h - y)/K,
      dv_i/du_j = (1/(m K)) DPhi(u_i)^T DPhi(u_j)
                + delta_ij [W'' g, W' grad g; W' grad g, W hess g] + V''(u0) e_0 e_0^T,
@@ -294,7 +294,7 @@ static PetscErrorCode DeconvRegularizer(PgfModel model, const PetscScalar *u, Pe
 }
 
 /* After a step of size dt: positions wrapped into [0, 1); fb also takes the
-   proximal step of lambda |w| (MATH.md section 4). */
+   proximal step of lambda |w| (doc/math.md section 4). */
 static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, PetscBool *changed)
 {
   Deconv *dc = (Deconv *)model->data;
@@ -318,7 +318,7 @@ static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, P
   PetscFunctionReturn(0);
 }
 
-/* The flow is stiff (EXPERIMENTS.md E1, E6). Measured on E1 at m = 100,
+/* The flow is stiff (doc/experiments.md E1, E6). Measured on E1 at m = 100,
    seeds 0-4, to a gap of 1e-10 (README): fully implicit ARK IMEX 3 with the
    analytic Jacobian needs 0.9e3-1.0e3 evaluations, BDF 7.9e3-8.6e3, backward
    Euler 5e5; the default explicit RK needed 1e6 evaluations to reach t = 13. */
@@ -445,7 +445,7 @@ static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j)
   return best;
 }
 
-/* The duality gap of MATH.md section 5, from rho (and h) of the last
+/* The duality gap of doc/math.md section 5, from rho (and h) of the last
    evaluation and F = F(mu): p = -(h - y)/sqrt(K) = -sqrt(K) rho,
    z = y/sqrt(K), c = min(1, lambda / max |g|), D = c <z,p> - c^2 |p|^2/2.
    Every rank computes it whole (it needs rho only). */
@@ -480,7 +480,7 @@ static PetscReal TorusDistance(PetscInt q, const PetscReal *x, const PetscReal *
   return PetscSqrtReal(d2);
 }
 
-/* Ground truth and observations (MATH.md section 4), from the counter-based
+/* Ground truth and observations (doc/math.md section 4), from the counter-based
    generator: spike k draws its amplitude from components 0, 1 of index k of
    the teacher stream and candidate positions from components 2, 3, ...,
    keeping the first one at torus distance >= min_separation from spikes
@@ -580,7 +580,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
 /* theta_i on a uniform grid of T^q: i/m for q = 1; for q = 2 the first m
    points, row by row, of an n1 x n2 grid with n1 = ceil(sqrt(m)) rows of
    n2 = ceil(m / n1) points (the sqrt(m) x sqrt(m) grid when m is a square).
-   fb: w_i = 0; signed_square: r_i = +r0, -r0, +r0, ... (MATH.md section 4). */
+   fb: w_i = 0; signed_square: r_i = +r0, -r0, +r0, ... (doc/math.md section 4). */
 static PetscErrorCode DeconvInitialize(PgfModel model, PetscScalar *u)
 {
   Deconv  *dc = (Deconv *)model->data;

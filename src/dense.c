@@ -7,7 +7,7 @@
    in the same order (global column, then row), so only values travel. */
 #include "dense.h"
 
-/* Debian's ScaLAPACK ships no C header (shared/ENVIRONMENT.md): Fortran
+/* Debian's ScaLAPACK ships no C header (doc/platform.md): Fortran
    calling convention, every argument by pointer, 1-based indices, hidden
    lengths of CHARACTER arguments at the end. */
 extern int    Csys2blacs_handle(MPI_Comm);

@@ -2,7 +2,7 @@
    block-cyclic process grid, matrices on it, the redistribution between
    pgflow's layout (each rank holds one rectangular block of a global matrix,
    for instance the columns of its particles) and the grid's, and the few
-   solvers the convex baselines and spectra need (MATH.md section 6).
+   solvers the convex baselines and spectra need (doc/math.md section 6).
    Nothing outside dense.c knows the grid's layout. */
 #pragma once
 

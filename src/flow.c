@@ -1,4 +1,4 @@
-/* The particle gradient flow u_i' = -v(u_i) (shared/spec/MATH.md section 2),
+/* The particle gradient flow u_i' = -v(u_i) (doc/math.md section 2),
    integrated by PETSc TS. After each accepted step the flow applies the
    model's proximal step, records a history row, accumulates the energy
    balance, checks the stopping criteria and writes a snapshot at the first
@@ -532,7 +532,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
-  /* Defaults (INTERFACE.md): RK 5(4) Dormand-Prince with the dsp controller;
+  /* Defaults (README.md, Running): RK 5(4) Dormand-Prince with the dsp controller;
      implicit types get Newton with a matrix-free Jacobian and no
      preconditioner (or, with -snes_mf, SNES's own matrix-free operator), and retry a failed nonlinear solve with a smaller step. */
   PetscCall(TSSetType(f->ts, TSRK));

@@ -1,4 +1,4 @@
-/* The model interface: the parts of MATH.md section 2 common to every
+/* The model interface: the parts of doc/math.md section 2 common to every
    problem. A model's particles are split over the ranks in contiguous blocks
    (section 7); the predictor h is assembled by one MPI_Allreduce. */
 #include "modelimpl.h"
@@ -377,7 +377,7 @@ static PetscErrorCode Velocity(PgfModel model, const PetscScalar *u, PetscScalar
   PetscFunctionReturn(0);
 }
 
-/* The velocity field v (MATH.md section 2) and the objective F_m at U. */
+/* The velocity field v (doc/math.md section 2) and the objective F_m at U. */
 PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
 {
   const PetscScalar *u;

@@ -32,7 +32,7 @@ typedef struct {
   /* Optional: the measure's weight of each particle (default: u_i[0]). */
   PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
   /* Optional: a certificate of optimality, the duality gap at the particles
-   (MATH.md section 5), from h and rho of the last evaluation at them and
+   (doc/math.md section 5), from h and rho of the last evaluation at them and
    the objective F there. */
   PetscErrorCode (*gap)(PgfModel, const PetscScalar *, PetscReal, PetscReal *);
   /* Optional: the Jacobian dv/du of the velocity field at the particles,
@@ -45,7 +45,7 @@ typedef struct {
    on the local particles' rows; it is collective. */
   PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
   PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
-  /* Optional (convex baselines and spectra, MATH.md section 6): rows
+  /* Optional (convex baselines and spectra, doc/math.md section 6): rows
    j0 .. j0 + nj - 1 of the Jacobian of h with respect to the local
    particles, column-major nj x (mloc c), leading dimension nj: c = 1 for the
    weights only (the features over m), c = dof for every coordinate. */

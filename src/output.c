@@ -1,4 +1,4 @@
-/* The HDF5 results file (shared/spec/INTERFACE.md), written in parallel:
+/* The HDF5 results file (doc/results-file.md), written in parallel:
    every particle array is one collective hyperslab write in which each rank
    writes its own block of rows, so the file is in global particle order for
    any number of ranks. Snapshots and history grow along their first axis. */

@@ -35,7 +35,7 @@ PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
 
-/* Convex baselines and spectra (convex.c, MATH.md section 6): options
+/* Convex baselines and spectra (convex.c, doc/math.md section 6): options
    -baseline, -refit and -spectrum; each call does nothing when its option
    is off. */
 typedef struct _p_PgfConvex *PgfConvex;

@@ -1,4 +1,4 @@
-/* Two-layer neural networks (shared/spec/MATH.md section 3).
+/* Two-layer neural networks (doc/math.md section 3).
    A particle is a hidden neuron u = (w, theta), theta in R^p; the predictor is
    the network's output on the n samples:
      h_j = (1/m) sum_i w_i s(theta_i . x~_j).
@@ -245,7 +245,7 @@ static PetscErrorCode TwoLayerRegularizer(PgfModel model, const PetscScalar *u, 
   PetscFunctionReturn(0);
 }
 
-/* l1: the proximal step of lambda |w| after a step of size dt (MATH.md section 4, fb). */
+/* l1: the proximal step of lambda |w| after a step of size dt (doc/math.md section 4, fb). */
 static PetscErrorCode TwoLayerProx(PgfModel model, PetscReal dt, PetscScalar *u, PetscBool *changed)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
@@ -285,7 +285,7 @@ static PetscReal Derivative(Activation act, PetscReal z)
 }
 
 /* dh_j/dw_i = s(z_ij)/m and dh_j/dtheta_i = w_i s'(z_ij) x~_j/m, z_ij =
-   theta_i . x~_j, for samples j0 .. j0 + nj - 1 (MATH.md section 3). */
+   theta_i . x~_j, for samples j0 .. j0 + nj - 1 (doc/math.md section 3). */
 static PetscErrorCode TwoLayerHJacobian(PgfModel model, const PetscScalar *u, PetscInt j0, PetscInt nj, PetscInt c, PetscReal *A)
 {
   TwoLayer  *tl   = (TwoLayer *)model->data;
@@ -322,7 +322,7 @@ static PetscErrorCode TwoLayerRidge(PgfModel model, const PetscReal **y, PetscRe
   PetscFunctionReturn(0);
 }
 
-/* Gaussian or spherical inputs, a teacher network and its labels (MATH.md
+/* Gaussian or spherical inputs, a teacher network and its labels (doc/math.md
    section 3), all from the counter-based generator. With the logistic loss
    the labels are the signs of the teacher's output. */
 static PetscErrorCode MakeTeacherData(PgfModel model)
@@ -499,7 +499,7 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
 }
 
 /* relu is 2-homogeneous in u: u_i uniform on the sphere of radius r0 in
-   R^(1+p); sigmoid and tanh: w_i = 0, theta_i ~ N(0, r0^2 I_p) (MATH.md 3). */
+   R^(1+p); sigmoid and tanh: w_i = 0, theta_i ~ N(0, r0^2 I_p) (doc/math.md section 3). */
 static PetscErrorCode TwoLayerInitialize(PgfModel model, PetscScalar *u)
 {
   TwoLayer *tl = (TwoLayer *)model->data;

@@ -1,6 +1,6 @@
 """Checks a results file's /baseline, /snapshots/refit_loss and /final/spectrum_*
 against a plain serial LAPACK computation (numpy) of the same quantities
-(shared/spec/MATH.md section 6):
+(doc/math.md section 6):
 
     check_convex.py FILE [--tol 1e-10]
 

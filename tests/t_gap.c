@@ -1,5 +1,5 @@
 /* The deconvolution certificate against a plain reference twin
-   (shared/spec/MATH.md section 5): max |g| by brute force, one cosine and
+   (doc/math.md section 5): max |g| by brute force, one cosine and
    sine per term, on a grid -refine times finer per axis than the model's,
    and the duality gap from it. The model's gap (grid plus Newton) must be
    non-negative and equal to the reference gap within -gtol relative to F.

@@ -1,4 +1,4 @@
-/* Reads results files back (shared/spec/INTERFACE.md).
+/* Reads results files back (doc/results-file.md).
      t_results check FILE            structure, attributes, shapes, consistency
      t_results get FILE DATASET      prints the last value of a dataset
      t_results attr FILE NAME        prints a root attribute
