@@ -103,7 +103,6 @@ PETSC_EXTERN PetscErrorCode    PgfModelProx(PgfModel, PetscReal, Vec, PetscBool 
 PETSC_EXTERN PetscErrorCode    PgfModelGetWeights(PgfModel, Vec, PetscReal[]);
 PETSC_EXTERN PetscErrorCode    PgfModelGetPositions(PgfModel, Vec, PetscReal[]);
 PETSC_EXTERN PetscErrorCode    PgfModelWriteProblem(PgfModel, PgfOutput);
-PETSC_EXTERN PetscErrorCode    PgfModelGetEvaluations(PgfModel, PetscInt64 *);
 PETSC_EXTERN PetscErrorCode    PgfModelGetCommunicationTime(PgfModel, PetscReal *);
 PETSC_EXTERN PetscErrorCode    PgfModelDestroy(PgfModel *);
 
@@ -126,8 +125,6 @@ PETSC_EXTERN const char *const PgfStopReasons[];
 typedef struct _p_PgfFlow  *PgfFlow;
 PETSC_EXTERN PetscErrorCode PgfFlowCreate(PgfModel, PgfFlow *);
 PETSC_EXTERN PetscErrorCode PgfFlowSetFromOptions(PgfFlow);
-PETSC_EXTERN PetscErrorCode PgfFlowGetTS(PgfFlow, TS *);
-PETSC_EXTERN PetscErrorCode PgfFlowGetSolution(PgfFlow, Vec *);
 PETSC_EXTERN PetscErrorCode PgfFlowSetCheckpoint(PgfFlow, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode PgfFlowRestart(PgfFlow, const char[], PetscInt *, PetscReal *, PetscInt *, PetscReal *);
 PETSC_EXTERN PetscErrorCode PgfFlowSetUp(PgfFlow);

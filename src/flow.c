@@ -780,20 +780,6 @@ PetscErrorCode PgfFlowRestart(PgfFlow flow, const char path[], PetscInt *nsnap, 
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PgfFlowGetTS(PgfFlow flow, TS *ts)
-{
-  PetscFunctionBegin;
-  *ts = flow->ts;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfFlowGetSolution(PgfFlow flow, Vec *U)
-{
-  PetscFunctionBegin;
-  *U = flow->U;
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode WriteFinal(PgfFlow flow, Vec U, PetscReal t)
 {
   PgfModel  m   = flow->model;

@@ -352,8 +352,7 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
   for (PetscInt k = 0; k <= model->N; k++) h[k] /= model->m;
   PetscCall(model->ops.loss(model, h, &R, model->rho));
   if (model->groups > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &R, 1, MPIU_REAL, MPI_SUM, model->colcomm));
-  *F = R + h[model->N];
-  model->nevals++;
+  *F               = R + h[model->N];
   model->comm_last = (t1 - t0) + (t3 - t2);
   PetscFunctionReturn(0);
 }
@@ -552,13 +551,6 @@ PetscErrorCode PgfModelGetCommunicationTime(PgfModel model, PetscReal *seconds)
 {
   PetscFunctionBegin;
   *seconds = model->comm_time;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfModelGetEvaluations(PgfModel model, PetscInt64 *n)
-{
-  PetscFunctionBegin;
-  *n = model->nevals;
   PetscFunctionReturn(0);
 }
 

@@ -88,7 +88,6 @@ struct _p_PgfModel {
 
   PetscReal     *hbuf; /* local contribution to h, then h itself: N + 1 values */
   PetscReal     *rho; /* gradient of R at h: N values */
-  PetscInt64     nevals;
   PetscLogDouble comm_time, comm_last; /* in MPI within evaluations; of the last Predict */
 };
 
