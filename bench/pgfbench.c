@@ -7,7 +7,8 @@
    MPI_Allreduce's latency and bandwidth, and from them and the measured
    rate the predicted parallel efficiency of the E7 sizes at 64, 256 and
    1024 ranks (README, Performance).
-   Usage: mpiexec -n P bin/pgfbench [-json FILE] [-reps R] */
+   Usage: mpiexec -n P bin/pgfbench [-json FILE] [-reps R]
+   [-activations relu,sigmoid,tanh,erf] (the two-layer rows to run: all) */
 #include "../src/pgfimpl.h"
 #include <malloc.h>
 #include <stdio.h>
@@ -195,23 +196,35 @@ static PetscErrorCode MakeModel(const char problem[], const char options[], PgfM
 
 int main(int argc, char **argv)
 {
-  /* n, m, d, -memory_limit in MiB (0: the default) */
-  const PetscInt sizes[][4] = {
-      {8192, 1024, 100, 0},
-      {16384, 4096, 100, 64},
-      {4096, 16384, 20, 0},
-      {16384, 4096, 100, 0}};
-  char        json[PETSC_MAX_PATH_LEN] = "", opts[256];
+  /* activation, n, m, d, -memory_limit in MiB (0: the default); the smooth
+     activations last, their stored activations (8 bytes each) being the
+     largest resident set */
+  const struct {
+    const char *act;
+    PetscInt    n, m, d, limit;
+  } sizes[] = {
+      {"relu", 8192, 1024, 100, 0},
+      {"relu", 16384, 4096, 100, 64},
+      {"relu", 4096, 16384, 20, 0},
+      {"relu", 16384, 4096, 100, 0},
+      {"sigmoid", 16384, 4096, 100, 0},
+      {"tanh", 16384, 4096, 100, 0},
+      {"erf", 16384, 4096, 100, 0}};
+  char        json[PETSC_MAX_PATH_LEN] = "", opts[256], *acts[4];
+  PetscInt    nacts                    = 4;
   PetscInt    reps                     = 3;
   PetscReal   rate1                    = 0; /* GFLOP/s per rank of the largest relu case */
   PetscMPIInt size, rank;
   const char *core;
   FILE       *fp = NULL;
   PgfModel    model;
+  PetscBool   given;
 
   PetscCall(PgfInitialize(&argc, &argv, help));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-json", json, sizeof(json), NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-reps", &reps, NULL));
+  PetscCall(PetscOptionsGetStringArray(NULL, NULL, "-activations", acts, &nacts, &given));
+  if (!given) nacts = 0;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(PgfBlasCoreName(&core));
@@ -222,12 +235,17 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "pgfbench on %d rank%s, BLAS kernel %s, best of %" PetscInt_FMT "\n", size, size > 1 ? "s" : "", core, reps));
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-    PetscInt  n = sizes[s][0], m = sizes[s][1], d = sizes[s][2], limit = sizes[s][3], p = d + 1, mloc;
-    PetscReal t, gemm, rate, mib[2];
-    char      lim[64] = "";
+    const char *act = sizes[s].act;
+    PetscInt    n = sizes[s].n, m = sizes[s].m, d = sizes[s].d, limit = sizes[s].limit, p = d + 1, mloc;
+    PetscReal   t, gemm, rate, mib[2];
+    char        lim[64] = "";
+    PetscBool   run     = (PetscBool)!given;
+
+    for (PetscInt k = 0; k < nacts; k++) run = (PetscBool)(run || !strcmp(acts[k], act));
+    if (!run) continue;
 
     if (limit) PetscCall(PetscSNPrintf(lim, sizeof(lim), " -memory_limit %" PetscInt_FMT "M", limit));
-    PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT "%s", d, n, m, lim));
+    PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation %s -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT "%s", act, d, n, m, lim));
     PetscCall(MakeModel("twolayer", opts, &model));
     PetscCall(TimeRHS(model, reps, &t));
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
@@ -235,9 +253,9 @@ int main(int argc, char **argv)
     PetscCall(PgfModelDestroy(&model));
     PetscCall(TimeGemm(PETSC_COMM_WORLD, n, p, mloc, reps, &gemm));
     rate = 4.0 * n * m * p / t * 1e-9;
-    if (!limit) rate1 = PetscMax(rate1, rate / size);
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer relu n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f, memory per rank: peak resident %.0f MiB, allocated %.0f MiB\n", n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)mib[0], (double)mib[1]));
-    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f},\n", (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)mib[0], (double)mib[1]);
+    if (!limit && !strcmp(act, "relu")) rate1 = PetscMax(rate1, rate / size);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer %-7s n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f, memory per rank: peak resident %.0f MiB, allocated %.0f MiB\n", act, n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)mib[0], (double)mib[1]));
+    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"activation\": \"%s\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f},\n", act, (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)mib[0], (double)mib[1]);
   }
   for (PetscInt q = 1; q <= 2; q++) {
     PetscInt  m = 10000, fc = 20, K = q == 1 ? 2 * fc + 1 : (2 * fc + 1) * (2 * fc + 1);
@@ -253,6 +271,7 @@ int main(int argc, char **argv)
   }
   if (fp) fprintf(fp, "]");
   if (size > 1) PetscCall(CommunicationModel(PETSC_COMM_WORLD, reps, rate1, fp));
+  for (PetscInt k = 0; k < nacts; k++) PetscCall(PetscFree(acts[k]));
   if (fp) {
     fprintf(fp, "}\n");
     fclose(fp);
