@@ -44,6 +44,7 @@ typedef struct {
   PetscReal     *w; /* local output weights, contiguous */
   PetscReal     *vw; /* local weight velocities, contiguous */
   PetscReal     *s; /* erf: s(z) of one sample's local particles */
+  PetscReal     *D; /* stored smooth activations: the backward pass's block, the stored ones left as they are */
   PetscInt       nb; /* samples per block */
   PetscBool      storeZ; /* keep Z of all samples from predict() for velocity() */
 } TwoLayer;
@@ -103,37 +104,43 @@ static void ForwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscRe
   }
 }
 
-/* Z_ij <- rho_j s'(Z_ij) in place, from the kept values (Keep), ready for
-   the product with X that gives g_i = sum_j rho_j s'(Z_ij) x~_j, and vw_i +=
-   sum_j rho_j s(Z_ij); relu leaves vw to the caller: it is theta_i . g_i
-   (s(z) = s'(z) z). */
-static void BackwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, PetscReal *restrict Z, const PetscReal *restrict rho, PetscReal *restrict vw)
+/* D_ij = rho_j s'(Z_ij) from the kept values Z (Keep; D may be Z), ready
+   for the product with X that gives g_i = sum_j rho_j s'(Z_ij) x~_j, and
+   vw_i += sum_j rho_j s(Z_ij); relu leaves vw to the caller: it is
+   theta_i . g_i (s(z) = s'(z) z). Elementwise, so vectorized (omp simd)
+   even in place. */
+static void BackwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscReal *Z, PetscReal *D, const PetscReal *restrict rho, PetscReal *restrict vw)
 {
   for (PetscInt j = 0; j < nj; j++) {
-    PetscReal *restrict z = &Z[j * mloc], *restrict s = tl->s, r = rho[j];
+    const PetscReal *z = &Z[j * mloc];
+    PetscReal       *d = &D[j * mloc], *restrict s = tl->s, r = rho[j];
 
     switch (tl->act) {
       case ACT_RELU:
         /* branch-free, so that it vectorizes: signs of Z are random */
-        for (PetscInt i = 0; i < mloc; i++) z[i] = z[i] > 0 ? r : 0;
+#pragma omp simd
+        for (PetscInt i = 0; i < mloc; i++) d[i] = z[i] > 0 ? r : 0;
         break;
       case ACT_SIGMOID: /* z holds s(z) */
+#pragma omp simd
         for (PetscInt i = 0; i < mloc; i++) {
           vw[i] += r * z[i];
-          z[i] = r * z[i] * (1 - z[i]);
+          d[i] = r * z[i] * (1 - z[i]);
         }
         break;
       case ACT_TANH: /* z holds s(z) */
+#pragma omp simd
         for (PetscInt i = 0; i < mloc; i++) {
           vw[i] += r * z[i];
-          z[i] = r * (1 - z[i] * z[i]);
+          d[i] = r * (1 - z[i] * z[i]);
         }
         break;
       case ACT_ERF:
-        PgfErfDerivativeArray(mloc, z, s, z);
+        PgfErfDerivativeArray(mloc, z, s, d);
+#pragma omp simd
         for (PetscInt i = 0; i < mloc; i++) {
           vw[i] += r * s[i];
-          z[i] *= r;
+          d[i] *= r;
         }
         break;
     }
@@ -184,7 +191,7 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
   PetscCall(PetscArrayzero(v, model->nact * dof));
   for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
     PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0), nact = model->nact;
-    PetscReal *Z = ZBlock(model, j0);
+    PetscReal *Z = ZBlock(model, j0), *D = tl->D ? tl->D : Z;
 
     if (tl->mask) /* relu: rho_j s'(Z_ij) from the stored signs */
       for (PetscInt j = 0; j < nj; j++) {
@@ -198,9 +205,9 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
         PetscCall(PreActivations(model, u, j0, nj, Z));
         Keep(tl->act, nact * nj, Z);
       }
-      BackwardBlock(tl, nact, nj, Z, &rho[j0], tl->vw);
+      BackwardBlock(tl, nact, nj, Z, D, &rho[j0], tl->vw);
     }
-    PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, Z, nact, 1.0, &v[1], dof));
+    PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, D, nact, 1.0, &v[1], dof));
   }
   for (PetscInt i = 0; i < model->nact; i++) {
     PetscScalar *vi = &v[i * dof];
@@ -451,6 +458,7 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
   if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->nb));
   nz = (PetscInt64)nact * (tl->storeZ && tl->act != ACT_RELU ? tl->nloc : tl->nb);
   PetscCall(PetscMalloc4(nz, &tl->Z, nact, &tl->w, nact, &tl->vw, nact, &tl->s));
+  if (tl->storeZ && tl->act != ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nb, &tl->D));
   if (tl->storeZ && tl->act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nloc, &tl->mask));
   PetscFunctionReturn(0);
 }
@@ -560,6 +568,7 @@ static PetscErrorCode TwoLayerDestroy(PgfModel model)
   PetscCall(PetscFree2(tl->twt, tl->ttheta));
   PetscCall(PetscFree4(tl->Z, tl->w, tl->vw, tl->s));
   PetscCall(PetscFree(tl->mask));
+  PetscCall(PetscFree(tl->D));
   PetscCall(PetscFree(model->data));
   PetscFunctionReturn(0);
 }
