@@ -7,6 +7,7 @@ read files; they never run the flow.
 """
 
 import argparse
+import math
 import os
 import sys
 import textwrap
@@ -228,6 +229,8 @@ def activation(s, name):
         return 0.5 * (1 + np.tanh(0.5 * s))
     if name == "tanh":
         return np.tanh(s)
+    if name == "erf":  # erf(z / sqrt 2); numpy has no erf
+        return np.frompyfunc(lambda z: math.erf(z / math.sqrt(2)), 1, 1)(s).astype(float)
     raise ValueError("unknown activation " + name)
 
 

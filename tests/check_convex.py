@@ -11,6 +11,7 @@ with J = dh/du at the final particles. Prints one line per check and exits 1
 when any differs by more than tol (relative; for losses near 0, relative to
 the loss of w = 0; for eigenvalues, relative to the largest)."""
 import argparse
+import math
 import re
 import sys
 
@@ -24,6 +25,9 @@ def activation(name):
     if name == "sigmoid":
         s = lambda z: 1 / (1 + np.exp(-z))
         return s, lambda z: s(z) * (1 - s(z))
+    if name == "erf":  # erf(z / sqrt 2); numpy has no erf
+        erf = np.frompyfunc(lambda z: math.erf(z / math.sqrt(2)), 1, 1)
+        return lambda z: erf(z).astype(float), lambda z: np.sqrt(2 / np.pi) * np.exp(-z * z / 2)
     return np.tanh, lambda z: 1 - np.tanh(z) ** 2
 
 

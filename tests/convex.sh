@@ -28,6 +28,9 @@ if selected convex-lapack; then
   t "convex-lapack: sigmoid with -reg l2 on 3 ranks (grid 1 x 3)" bash -c "
     $MPIEXEC -n 3 $PGFLOW $csmall -activation sigmoid -reg l2 -lambda 1e-3 -baseline rf -refit -spectrum -output $tmp/cvs.h5 >$tmp/cv.log || exit 1
     grep -q 'ScaLAPACK: 1 x 3 process grid' $tmp/cv.log && check_convex $tmp/cvs.h5"
+  t "convex-lapack: erf on 2 ranks (grid 1 x 2)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $csmall -activation erf -baseline rf -refit -spectrum -output $tmp/cve.h5 >$tmp/cv.log || exit 1
+    grep -q 'ScaLAPACK: 1 x 2 process grid' $tmp/cv.log && check_convex $tmp/cve.h5"
   t "convex-lapack: -baseline_lambda 0.01 is the ridge strength solved for (2 ranks)" bash -c "
     $MPIEXEC -n 2 $PGFLOW $csmall -baseline rf -baseline_lambda 0.01 -output $tmp/cvl.h5 >/dev/null || exit 1
     [ \$($RESULTS get $tmp/cvl.h5 /baseline/lambda) = 0.01 ] && check_convex $tmp/cvl.h5"
