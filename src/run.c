@@ -97,11 +97,11 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   *status = PGF_EXIT_OK;
   PetscCall(PgfSetInputPhase(PETSC_TRUE));
   PetscOptionsBegin(comm, NULL, "pgflow: particle gradient flows (see README.md)", NULL);
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-problem", "Problem", problems, 2, problem, &problem));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-output", "Results file (HDF5)", "pgflow.h5", path, sizeof(path)));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", checkpoint, sizeof(checkpoint)));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-restart", "Continue from this checkpoint file", "", restart, sizeof(restart)));
+  PetscCall(PgfOptionsEList(comm, "-problem", "Problem", problems, 2, problem, &problem));
+  PetscCall(PgfOptionsString(comm, "-output", "Results file (HDF5)", "pgflow.h5", path, sizeof(path)));
+  PetscCall(PgfOptionsString(comm, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", checkpoint, sizeof(checkpoint)));
+  PetscCall(PgfOptionsReal(comm, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
+  PetscCall(PgfOptionsString(comm, "-restart", "Continue from this checkpoint file", "", restart, sizeof(restart)));
   PetscOptionsEnd();
   own_checkpoint = (PetscBool)(checkpoint[0] != 0);
   if (!own_checkpoint) {
