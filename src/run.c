@@ -9,12 +9,15 @@ static const char *const problems[] = {"twolayer", "deconv"};
    generic kernel several times slower (shared/ENVIRONMENT.md). */
 static PetscErrorCode WarnGenericBlas(MPI_Comm comm, const char *core)
 {
+  PetscFunctionBegin;
+  /* __builtin_cpu_supports and these kernel names exist on x86 only. */
+#if defined(__x86_64__) || defined(__i386__)
   PetscBool generic;
 
-  PetscFunctionBegin;
   PetscCall(PetscStrcasecmp(core, "Prescott", &generic));
   if (generic && __builtin_cpu_supports("avx2") && !getenv("OPENBLAS_CORETYPE"))
     PetscCall(PetscPrintf(comm, "pgflow: warning: OpenBLAS uses its generic kernel (%s) on a processor with %s; set OPENBLAS_CORETYPE=%s for a several times faster run\n", core, __builtin_cpu_supports("avx512f") ? "AVX-512" : "AVX2", __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell"));
+#endif
   PetscFunctionReturn(0);
 }
 
