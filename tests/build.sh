@@ -27,9 +27,14 @@ if selected build; then
     t "build: tools/install-deps without root or sudo names the missing packages and exits 1" bash -c "
       runuser -u nobody -- bash tools/install-deps pgflow-no-such-package </dev/null 2>$tmp/deps.err; rc=\$?
       cat $tmp/deps.err; [ \$rc -eq 1 ] && [ \$(wc -l <$tmp/deps.err) -eq 1 ] && grep -q 'missing packages pgflow-no-such-package' $tmp/deps.err"
+    t "build: tools/check-newer-stack without root exits 77 (cannot run here) with the reason" bash -c "
+      runuser -u nobody -- bash tools/check-newer-stack --build-only </dev/null 2>$tmp/stack.err; rc=\$?
+      cat $tmp/stack.err; [ \$rc -eq 77 ] && grep -q 'needs root' $tmp/stack.err"
   else
-    echo "skipped: build: tools/install-deps without root (needs root and runuser to become nobody)"
+    echo "skipped: build: tools/install-deps and tools/check-newer-stack without root (needs root and runuser to become nobody)"
   fi
+  t "build: tools/check-newer-stack rejects an unknown argument (exit 2)" bash -c "
+    tools/check-newer-stack --no-such-option 2>$tmp/stack.err; rc=\$?; cat $tmp/stack.err; [ \$rc -eq 2 ]"
 fi
 
 if selected runner; then
