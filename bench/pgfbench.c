@@ -7,7 +7,8 @@
    MPI_Allreduce's latency and bandwidth, and from them and the measured
    rate the predicted parallel efficiency of the E7 sizes at 64, 256 and
    1024 ranks (README, Performance).
-   Usage: mpiexec -n P bin/pgfbench [-json FILE] [-reps R] */
+   Usage: mpiexec -n P bin/pgfbench [-json FILE] [-reps R] [-allreduce]
+   (-allreduce: only MPI_Allreduce, for jobs/scaling.sbatch across nodes) */
 #include "../src/pgfimpl.h"
 #include <malloc.h>
 #include <stdio.h>
@@ -28,13 +29,13 @@ static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best)
   PetscCall(PgfModelEvaluate(model, U, V, &F)); /* warm up */
   *best = PETSC_MAX_REAL;
   for (PetscInt r = 0; r < reps; r++) {
-    PetscCallMPI(MPI_Barrier(model->comm));
+    PetscCallMPI(MPI_Barrier(PetscObjectComm((PetscObject)U)));
     PetscCall(PetscTime(&t0));
     PetscCall(PgfModelEvaluate(model, U, V, &F));
     PetscCall(PetscTime(&t1));
     *best = PetscMin(*best, (PetscReal)(t1 - t0));
   }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, best, 1, MPIU_REAL, MPI_MAX, model->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, best, 1, MPIU_REAL, MPI_MAX, PetscObjectComm((PetscObject)U)));
   PetscCall(VecDestroy(&V));
   PetscCall(VecDestroy(&U));
   PetscFunctionReturn(0);
@@ -87,13 +88,16 @@ static PetscErrorCode Memory(MPI_Comm comm, PetscReal mib[2])
 }
 
 /* MPI_Allreduce of doubles, best of reps, over message sizes from 8 B to
-   8 MiB; least squares t = a + b bytes. With the reduce-scatter + allgather
+   2 MiB; least squares t = a + b bytes in relative error (weights 1/t^2:
+   unweighted, the 2 MiB time decides a alone, which came out negative
+   over TCP). With the reduce-scatter + allgather
    algorithm, t(P) = 2 log2(P) alpha + 2 (P - 1)/P bytes beta, so the fit
-   on P ranks gives alpha and beta. */
-static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, PetscReal *alpha, PetscReal *beta)
+   on P ranks gives alpha and beta. With fp, the times go there as
+   "allreduce_times": [[bytes, seconds], ...] and the fit as "allreduce". */
+static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, FILE *fp, PetscReal *alpha, PetscReal *beta)
 {
   PetscMPIInt    size;
-  PetscReal     *buf, sx = 0, sy = 0, sxx = 0, sxy = 0, b;
+  PetscReal     *buf, sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, b;
   PetscInt       npts = 0;
   PetscLogDouble t0, t1;
 
@@ -101,9 +105,12 @@ static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, PetscReal *al
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscCalloc1(1 << 20, &buf));
   PetscCall(PetscPrintf(comm, "MPI_Allreduce on %d ranks:", size));
+  if (fp) fprintf(fp, ",\n \"allreduce_times\": [");
   for (PetscInt len = 1; len <= (1 << 20); len *= 8) {
     PetscReal best = PETSC_MAX_REAL, bytes = 8.0 * len;
 
+    /* untimed: the first call may set up connections (TCP between nodes) */
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, (PetscMPIInt)len, MPIU_REAL, MPI_SUM, comm));
     for (PetscInt r = 0; r < 10 * reps; r++) {
       PetscCallMPI(MPI_Barrier(comm));
       PetscCall(PetscTime(&t0));
@@ -113,21 +120,46 @@ static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, PetscReal *al
     }
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &best, 1, MPIU_REAL, MPI_MAX, comm));
     PetscCall(PetscPrintf(comm, " %.0f B %.2e s;", (double)bytes, (double)best));
-    sx += bytes;
-    sy += best;
-    sxx += bytes * bytes;
-    sxy += bytes * best;
+    if (fp) fprintf(fp, "%s[%.0f, %.4e]", npts ? ", " : "", (double)bytes, (double)best);
+    sw += 1 / (best * best);
+    sx += bytes / (best * best);
+    sy += 1 / best;
+    sxx += bytes * bytes / (best * best);
+    sxy += bytes / best;
     npts++;
   }
-  b      = (npts * sxy - sx * sy) / (npts * sxx - sx * sx);
-  *alpha = ((sy - b * sx) / npts) / (2 * PetscLog2Real((PetscReal)size));
+  b      = (sw * sxy - sx * sy) / (sw * sxx - sx * sx);
+  *alpha = ((sy - b * sx) / sw) / (2 * PetscLog2Real((PetscReal)size));
   *beta  = b / (2.0 * (size - 1) / size);
   PetscCall(PetscPrintf(comm, "\nlatency alpha %.2e s, inverse bandwidth beta %.2e s/B (%.2f GB/s)\n", (double)*alpha, (double)*beta, (double)(1e-9 / *beta)));
+  if (fp) fprintf(fp, "],\n \"allreduce\": {\"alpha_s\": %.4e, \"beta_s_per_byte\": %.4e}", (double)*alpha, (double)*beta);
   PetscCall(PetscFree(buf));
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode MakeModel(const char[], const char[], PgfModel *);
+
+/* -allreduce: only MPI_Allreduce's times and fit (jobs/scaling.sbatch runs
+   it across nodes), with the number of nodes the ranks are on. */
+static PetscErrorCode AllreduceOnly(MPI_Comm comm, PetscInt reps, const char core[], FILE *fp)
+{
+  MPI_Comm    node;
+  PetscMPIInt size, noderank, nodes;
+  PetscReal   alpha, beta;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_rank(node, &noderank));
+  PetscCallMPI(MPI_Comm_free(&node));
+  nodes = !noderank;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nodes, 1, MPI_INT, MPI_SUM, comm));
+  PetscCall(PetscPrintf(comm, "pgfbench -allreduce on %d ranks, %d node%s\n", size, nodes, nodes > 1 ? "s" : ""));
+  if (fp) fprintf(fp, "{\"ranks\": %d, \"nodes\": %d, \"blas_kernel\": \"%s\"", size, nodes, core);
+  PetscCall(AllreduceModel(comm, reps, fp, &alpha, &beta));
+  if (fp) fprintf(fp, "}\n");
+  PetscFunctionReturn(0);
+}
 
 /* Seconds per right-hand side of the E7 setting (d = 100) with n samples
    and mloc particles on every rank, measured here. */
@@ -162,9 +194,9 @@ static PetscErrorCode CommunicationModel(MPI_Comm comm, PetscInt reps, PetscReal
   PetscReal      alpha = 0, beta = 0, tweak, ideal = 4.0 * n * m * (dof - 1) / (rate * 1e9);
 
   PetscFunctionBegin;
-  PetscCall(AllreduceModel(comm, reps, &alpha, &beta));
+  PetscCall(AllreduceModel(comm, reps, fp, &alpha, &beta));
   PetscCall(TimeLocal(n, 1000, reps, &tweak));
-  if (fp) fprintf(fp, ",\n \"allreduce\": {\"alpha_s\": %.4e, \"beta_s_per_byte\": %.4e},\n \"predicted_efficiency\": [", (double)alpha, (double)beta);
+  if (fp) fprintf(fp, ",\n \"predicted_efficiency\": [");
   for (size_t k = 0; k < sizeof(ranks) / sizeof(ranks[0]); k++) {
     PetscInt  P = ranks[k], G = P / 64, mloc = (m + P - 1) / P, mgroup = (m + 63) / 64, ng = (n + G - 1) / G;
     PetscReal tar = 2 * PetscLog2Real(P) * alpha + 2.0 * (P - 1) / P * 8.0 * (n + 1) * beta, t1d, t2d, c2d = 0;
@@ -205,6 +237,7 @@ int main(int argc, char **argv)
   PetscInt    reps                     = 3;
   PetscReal   rate1                    = 0; /* GFLOP/s per rank of the largest relu case */
   PetscMPIInt size, rank;
+  PetscBool   allreduce = PETSC_FALSE;
   const char *core;
   FILE       *fp = NULL;
   PgfModel    model;
@@ -212,14 +245,21 @@ int main(int argc, char **argv)
   PetscCall(PgfInitialize(&argc, &argv, help));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-json", json, sizeof(json), NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-reps", &reps, NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-allreduce", &allreduce, NULL));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(PgfBlasCoreName(&core));
   if (!rank && json[0]) {
     fp = fopen(json, "w");
     PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "-json %s: cannot create this file", json);
-    fprintf(fp, "{\"ranks\": %d, \"blas_kernel\": \"%s\", \"runs\": [\n", size, core);
   }
+  if (allreduce) {
+    PetscCall(AllreduceOnly(PETSC_COMM_WORLD, reps, core, fp));
+    if (fp) fclose(fp);
+    PetscCall(PetscFinalize());
+    return 0;
+  }
+  if (fp) fprintf(fp, "{\"ranks\": %d, \"blas_kernel\": \"%s\", \"runs\": [\n", size, core);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "pgfbench on %d rank%s, BLAS kernel %s, best of %" PetscInt_FMT "\n", size, size > 1 ? "s" : "", core, reps));
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
     PetscInt  n = sizes[s][0], m = sizes[s][1], d = sizes[s][2], limit = sizes[s][3], p = d + 1, mloc;

@@ -12,6 +12,9 @@
    exit statuses of INTERFACE.md. A PGF_ERR_INPUT error has already been
    reported as one line on stderr, with no stack trace. */
 #define PGF_ERR_INPUT 200
+/* Raised inside the integrator when the objective or the velocity is not
+   finite; caught by PgfFlowSolve, which keeps the last accepted state. */
+#define PGF_ERR_NONFINITE 201
 
 typedef enum {
   PGF_EXIT_OK        = 0,
@@ -29,7 +32,19 @@ typedef enum {
     if (PetscUnlikely(!(cond))) PgfInputError((comm), __VA_ARGS__); \
   } while (0)
 
-PETSC_EXTERN PetscErrorCode PgfInitialize(int *, char ***, const char[]);
+/* Before PetscInitialize (plain C): checks the command line, PETSC_OPTIONS
+   and the options files they name; 1 and a message on a mistake. */
+PETSC_EXTERN int PgfCheckCommandLine(int argc, char **argv, char msg[], size_t len);
+/* Stop signals raise a flag from the start of the process; crashes print one
+   line and exit 1 (unless debug). Not collective. */
+PETSC_EXTERN void      PgfSignalsCatch(PetscBool debug);
+PETSC_EXTERN PetscBool PgfSignalReceived(void);
+/* Collective: whether any rank of comm received a stop signal. */
+PETSC_EXTERN PetscErrorCode PgfSignalAgreed(MPI_Comm comm, PetscBool *any);
+/* PetscInitialize with pgflow's error handler: for tests and tools (traces
+   kept), and for bin/pgflow (one line per failure unless debug). */
+PETSC_EXTERN PetscErrorCode PgfInitialize(int *argc, char ***argv, const char help[]);
+PETSC_EXTERN PetscErrorCode PgfInitializeApplication(int *argc, char ***argv, const char help[], PetscBool debug);
 PETSC_EXTERN PetscErrorCode PgfSetInputPhase(PetscBool);
 PETSC_EXTERN int            PgfExitStatusFromError(PetscErrorCode);
 PETSC_EXTERN PetscErrorCode PgfBlasCoreName(const char **);
@@ -59,6 +74,7 @@ PETSC_EXTERN PetscErrorCode  PgfOutputWriteParticles(PgfOutput, const char[], Pe
 PETSC_EXTERN PetscErrorCode  PgfOutputAppendSnapshot(PgfOutput, PetscReal, PetscReal, PetscReal, PetscInt, PetscInt, PetscInt, PetscInt, const PetscReal[], const PetscReal[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputSetSnapshotValue(PgfOutput, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode  PgfOutputAppendHistory(PgfOutput, PetscInt, const PetscReal[]);
+PETSC_EXTERN PetscErrorCode  PgfOutputSetGroupAttributes(PgfOutput out, const char group[], PetscInt n, const char *const names[], const PetscReal values[]);
 PETSC_EXTERN PetscErrorCode  PgfOutputFlush(PgfOutput);
 PETSC_EXTERN PetscErrorCode  PgfOutputDestroy(PgfOutput *);
 PETSC_EXTERN PetscErrorCode  PgfReadAttributeString(MPI_Comm, const char[], const char[], const char[], char[], size_t);
@@ -69,23 +85,27 @@ PETSC_EXTERN PetscErrorCode  PgfReadArrayRows(MPI_Comm, const char[], const char
 
 /* A problem: its particles' feature map Phi, loss R and regularizer V. */
 typedef struct _p_PgfModel *PgfModel;
-PETSC_EXTERN PetscErrorCode PgfModelCreate(MPI_Comm, const char[], PgfModel *);
-PETSC_EXTERN PetscErrorCode PgfModelSetFromOptions(PgfModel);
-PETSC_EXTERN PetscErrorCode PgfModelGetSizes(PgfModel, PetscInt *, PetscInt *, PetscInt *, PetscInt *);
-PETSC_EXTERN PetscErrorCode PgfModelGetOwnership(PgfModel, PetscInt *, PetscInt *);
-PETSC_EXTERN PetscErrorCode PgfModelCreateVec(PgfModel, Vec *);
-PETSC_EXTERN PetscErrorCode PgfModelInitialize(PgfModel, Vec);
-PETSC_EXTERN PetscErrorCode PgfModelEvaluate(PgfModel, Vec, Vec, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelObjective(PgfModel, Vec, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelHasGap(PgfModel, PetscBool *);
-PETSC_EXTERN PetscErrorCode PgfModelGap(PgfModel, Vec, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelProx(PgfModel, PetscReal, Vec, PetscBool *);
-PETSC_EXTERN PetscErrorCode PgfModelGetWeights(PgfModel, Vec, PetscReal[]);
-PETSC_EXTERN PetscErrorCode PgfModelGetPositions(PgfModel, Vec, PetscReal[]);
-PETSC_EXTERN PetscErrorCode PgfModelWriteProblem(PgfModel, PgfOutput);
-PETSC_EXTERN PetscErrorCode PgfModelGetEvaluations(PgfModel, PetscInt64 *);
-PETSC_EXTERN PetscErrorCode PgfModelGetCommunicationTime(PgfModel, PetscReal *);
-PETSC_EXTERN PetscErrorCode PgfModelDestroy(PgfModel *);
+/* The registry of problems: -problem NAME selects the one registered as NAME. */
+PETSC_EXTERN PetscFunctionList PgfModelList;
+PETSC_EXTERN PetscErrorCode    PgfModelRegister(const char name[], PetscErrorCode (*create)(PgfModel));
+PETSC_EXTERN PetscErrorCode    PgfModelRegisterAll(void);
+PETSC_EXTERN PetscErrorCode    PgfModelCreate(MPI_Comm, const char[], PgfModel *);
+PETSC_EXTERN PetscErrorCode    PgfModelSetFromOptions(PgfModel);
+PETSC_EXTERN PetscErrorCode    PgfModelGetSizes(PgfModel, PetscInt *, PetscInt *, PetscInt *, PetscInt *);
+PETSC_EXTERN PetscErrorCode    PgfModelGetOwnership(PgfModel, PetscInt *, PetscInt *);
+PETSC_EXTERN PetscErrorCode    PgfModelCreateVec(PgfModel, Vec *);
+PETSC_EXTERN PetscErrorCode    PgfModelInitialize(PgfModel, Vec);
+PETSC_EXTERN PetscErrorCode    PgfModelEvaluate(PgfModel, Vec, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelObjective(PgfModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelHasGap(PgfModel, PetscBool *);
+PETSC_EXTERN PetscErrorCode    PgfModelGap(PgfModel, Vec, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelProx(PgfModel, PetscReal, Vec, PetscBool *);
+PETSC_EXTERN PetscErrorCode    PgfModelGetWeights(PgfModel, Vec, PetscReal[]);
+PETSC_EXTERN PetscErrorCode    PgfModelGetPositions(PgfModel, Vec, PetscReal[]);
+PETSC_EXTERN PetscErrorCode    PgfModelWriteProblem(PgfModel, PgfOutput);
+PETSC_EXTERN PetscErrorCode    PgfModelGetEvaluations(PgfModel, PetscInt64 *);
+PETSC_EXTERN PetscErrorCode    PgfModelGetCommunicationTime(PgfModel, PetscReal *);
+PETSC_EXTERN PetscErrorCode    PgfModelDestroy(PgfModel *);
 
 /* The gradient flow of a model, integrated by TS. */
 typedef struct _p_PgfFlow  *PgfFlow;
@@ -95,6 +115,7 @@ PETSC_EXTERN PetscErrorCode PgfFlowGetTS(PgfFlow, TS *);
 PETSC_EXTERN PetscErrorCode PgfFlowGetSolution(PgfFlow, Vec *);
 PETSC_EXTERN PetscErrorCode PgfFlowSetCheckpoint(PgfFlow, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode PgfFlowRestart(PgfFlow, const char[], PetscInt *, PetscReal *, PetscInt *, PetscReal *);
+PETSC_EXTERN PetscErrorCode PgfFlowSetUp(PgfFlow);
 PETSC_EXTERN PetscErrorCode PgfFlowSolve(PgfFlow, PgfOutput, PgfExitStatus *);
 PETSC_EXTERN PetscErrorCode PgfFlowDestroy(PgfFlow *);
 

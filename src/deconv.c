@@ -6,7 +6,7 @@
    coefficients of the particle measure, N = 2K. Frequencies are numbered
    k = k1 n2 + k2 with omega = (k1 - fc, k2 - fc) (q = 2) or omega = k - fc
    (q = 1), so that -omega is number K - 1 - k. */
-#include "pgfimpl.h"
+#include "modelimpl.h"
 #include "options.h"
 
 typedef enum { LIFT_FB,
@@ -560,6 +560,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsEList(model->comm, "-lift", "Lift of the total variation", lifts, 2, lift, &lift));
   PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial |r| of the signed_square lift", dc->init_scale, PETSC_SMALL, PETSC_MAX_REAL, &dc->init_scale));
   PetscOptionsEnd();
+  PgfCheckInput(model->comm, model->groups == 1, "-sample_groups needs -problem twolayer (deconv has no samples to split)");
   dc->lift = (Lift)lift;
   dc->nf   = 2 * dc->fc + 1;
   dc->K    = dc->q == 2 ? dc->nf * dc->nf : dc->nf;
@@ -567,6 +568,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PetscMalloc3(2 * dc->K, &dc->y, dc->m0, &dc->ta, dc->m0 * dc->q, &dc->tx));
   PetscCall(PetscMalloc2(dc->q * dc->nf, &dc->xre, dc->q * dc->nf, &dc->xim));
   PetscCall(MakeData(model));
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * ((2.0 * dc->q * dc->nf + 1) * model->mloc + 4.0 * dc->G * dc->nf + 2.0 * dc->K), "the particles' Fourier coefficients"));
   PetscCall(PetscMalloc3(model->mloc * dc->q * dc->nf, &dc->ere, model->mloc * dc->q * dc->nf, &dc->eim, model->mloc, &dc->w));
   PetscCall(PetscMalloc4(dc->G * dc->nf, &dc->tre, dc->G * dc->nf, &dc->tim, dc->G * dc->nf, &dc->pre, dc->G * dc->nf, &dc->pim));
   for (PetscInt j = 0; j < dc->G; j++) AxisExponentials(dc->fc, (PetscReal)j / dc->G, &dc->tre[j * dc->nf], &dc->tim[j * dc->nf]);

@@ -30,6 +30,7 @@ PetscErrorCode PgfOptionsInt_Private(PetscOptionItems *PetscOptionsObject, MPI_C
     PgfCheckInput(comm, buf[0] && !*end && !errno && v >= lo && v <= hi, "%s must be an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "] (got '%s')", opt, lo, hi, buf);
   }
   PetscCall(PetscOptionsInt(opt, text, NULL, def, value, NULL));
+  PetscCall(PgfParamsAddInt(opt, *value));
   PetscFunctionReturn(0);
 }
 
@@ -47,6 +48,7 @@ PetscErrorCode PgfOptionsReal_Private(PetscOptionItems *PetscOptionsObject, MPI_
     PgfCheckInput(comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && v >= lo && v <= hi, "%s must be a number in [%g, %g] (got '%s')", opt, (double)lo, (double)hi, buf);
   }
   PetscCall(PetscOptionsReal(opt, text, NULL, def, value, NULL));
+  PetscCall(PgfParamsAddReal(opt, *value));
   PetscFunctionReturn(0);
 }
 
@@ -69,6 +71,7 @@ PetscErrorCode PgfOptionsBool_Private(PetscOptionItems *PetscOptionsObject, MPI_
     PgfCheckInput(comm, known, "%s must be true or false (got '%s')", opt, buf);
   }
   PetscCall(PetscOptionsBool(opt, text, NULL, def, value, NULL));
+  PetscCall(PgfParamsAdd(opt, *value ? "true" : "false"));
   PetscFunctionReturn(0);
 }
 
@@ -93,6 +96,7 @@ PetscErrorCode PgfOptionsEList_Private(PetscOptionItems *PetscOptionsObject, MPI
     PgfCheckInput(comm, *value >= 0, "%s must be one of %s (got '%s')", opt, accepted, buf);
   }
   PetscCall(PetscOptionsEList(opt, text, NULL, names, n, names[def], value, NULL));
+  PetscCall(PgfParamsAdd(opt, names[*value]));
   PetscFunctionReturn(0);
 }
 
@@ -104,6 +108,8 @@ PetscErrorCode PgfOptionsString_Private(PetscOptionItems *PetscOptionsObject, MP
   PetscCall(PetscOptionsString(opt, text, NULL, def, value, len, &set));
   PgfCheckInput(comm, !set || value[0], "%s needs a value", opt);
   if (!set) PetscCall(PetscStrncpy(value, def, len));
+  PgfCheckInput(comm, strlen(value) + 1 < len, "%s: the value is longer than %zu characters", opt, len - 2);
+  PetscCall(PgfParamsAdd(opt, value));
   PetscFunctionReturn(0);
 }
 
@@ -119,7 +125,10 @@ PetscErrorCode PgfOptionsBytes_Private(PetscOptionItems *PetscOptionsObject, MPI
   PetscCall(PetscSNPrintf(defstr, sizeof(defstr), "%.4gG", (double)(def / (1 << 30))));
   PetscCall(PetscOptionsString(opt, text, NULL, defstr, buf, sizeof(buf), &set));
   *value = def;
-  if (!set) PetscFunctionReturn(0);
+  if (!set) {
+    PetscCall(PgfParamsAddReal(opt, *value));
+    PetscFunctionReturn(0);
+  }
   v = strtod(buf, &end);
   if (*end && !end[1] && (u = strchr(units, *end))) {
     v *= PetscPowReal(1024, (PetscReal)(u - units + 1));
@@ -127,5 +136,6 @@ PetscErrorCode PgfOptionsBytes_Private(PetscOptionItems *PetscOptionsObject, MPI
   }
   PgfCheckInput(comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && v > 0, "%s must be a positive number of bytes, optionally with a suffix k, M, G or T (got '%s')", opt, buf);
   *value = v;
+  PetscCall(PgfParamsAddReal(opt, *value));
   PetscFunctionReturn(0);
 }

@@ -4,7 +4,7 @@
      h_j = (1/m) sum_i w_i s(theta_i . x~_j).
    Both passes are BLAS level 3 over blocks of samples: Z = Theta^T X_b, then
    one fused pass over Z applies the activation. */
-#include "pgfimpl.h"
+#include "modelimpl.h"
 #include "options.h"
 
 typedef enum { ACT_RELU,
@@ -151,6 +151,7 @@ static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, Pets
     PetscReal *Z  = ZBlock(model, j0);
 
     PetscCall(PreActivations(model, u, j0, nj, Z));
+    PetscCall(PetscLogFlops(2.0 * nact * nj * (tl->p + 1)));
     ForwardBlock(tl->act, nact, nj, Z, tl->w, &h[j0]);
     if (tl->mask) {
       unsigned char *restrict mk = &tl->mask[j0 * nact];
@@ -186,6 +187,7 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
       BackwardBlock(tl->act, nact, nj, Z, &rho[j0], tl->vw);
     }
     PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, Z, nact, 1.0, &v[1], dof));
+    PetscCall(PetscLogFlops(2.0 * nact * nj * (p + 1) + (tl->storeZ ? 0 : 2.0 * nact * nj * p)));
   }
   for (PetscInt i = 0; i < model->nact; i++) {
     PetscScalar *vi = &v[i * dof];
@@ -388,6 +390,7 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
   tl->d = xdims[1];
   tl->p = tl->d + tl->bias;
   PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (2.0 * tl->nloc * (tl->p + 1) + tl->nloc * tl->d), "the samples of -data"));
   PetscCall(PgfReadArrayRows(model->comm, "-data", f, "X", 2, tl->j0, tl->nloc, &X));
   PetscCall(PgfReadArrayRows(model->comm, "-data", f, "y", 1, tl->j0, tl->nloc, &y));
   PetscCall(PetscMalloc1(PetscMax(1, tl->nloc * tl->d), &flags));
@@ -424,15 +427,17 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
   PetscInt   nact = PetscMax(model->nact, 1), most = nact;
   size_t     cache = (size_t)1 << 21, each = tl->act == ACT_RELU ? sizeof(unsigned char) : sizeof(PetscReal);
   PetscInt64 nz;
-  PetscReal  zbytes;
+  PetscReal  zbytes, avail;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPIU_INT, MPI_MAX, model->comm));
+  PetscCall(PgfModelAvailableMemory(model, &avail));
   zbytes     = (PetscReal)each * tl->nloc * most;
-  tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(cache / (sizeof(PetscReal) * nact))));
-  tl->storeZ = (PetscBool)(zbytes <= model->memory_limit / 2);
+  tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(PetscMin((PetscReal)cache, avail / 2) / (sizeof(PetscReal) * nact))));
+  tl->storeZ = (PetscBool)(zbytes <= avail / 2);
   if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->nb));
   nz = (PetscInt64)nact * (tl->storeZ && tl->act != ACT_RELU ? tl->nloc : tl->nb);
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (nz + 2.0 * nact) + (tl->storeZ && tl->act == ACT_RELU ? zbytes : 0), "the activations"));
   PetscCall(PetscMalloc3(nz, &tl->Z, nact, &tl->w, nact, &tl->vw));
   if (tl->storeZ && tl->act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nloc, &tl->mask));
   PetscFunctionReturn(0);
@@ -479,10 +484,14 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   else {
     tl->p = tl->d + tl->bias;
     PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+    PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (PetscReal)tl->nloc * (tl->p + 1), "the samples"));
     PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
     PetscCall(MakeTeacherData(model));
   }
-  if (!scaleset && tl->act != ACT_RELU) tl->init_scale = 1 / PetscSqrtReal(tl->p);
+  if (!scaleset && tl->act != ACT_RELU) {
+    tl->init_scale = 1 / PetscSqrtReal(tl->p);
+    PetscCall(PgfParamsAddReal("-init_scale", tl->init_scale));
+  }
   model->npos = tl->p;
   model->N    = tl->nloc;
   PetscCall(SetupWorkspace(model));

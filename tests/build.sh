@@ -1,6 +1,6 @@
 # Tests of the build and of the test runner (sourced by tests/run). They run
 # make -n and tests/run itself, never pgflow.
-# shellcheck shell=bash disable=SC2154  # tmp, t, selected come from tests/run
+# shellcheck shell=bash disable=SC2154  # tmp, t, skip, selected come from tests/run
 
 if selected build; then
   # A PETSc elsewhere, as a module would give it: only its pkg-config file and
@@ -31,7 +31,7 @@ if selected build; then
       runuser -u nobody -- bash tools/check-newer-stack --build-only </dev/null 2>$tmp/stack.err; rc=\$?
       cat $tmp/stack.err; [ \$rc -eq 77 ] && grep -q 'needs root' $tmp/stack.err"
   else
-    echo "skipped: build: tools/install-deps and tools/check-newer-stack without root (needs root and runuser to become nobody)"
+    skip "build: tools/install-deps and tools/check-newer-stack without root (needs root and runuser to become nobody)"
   fi
   t "build: tools/check-newer-stack rejects an unknown argument (exit 2)" bash -c "
     tools/check-newer-stack --no-such-option 2>$tmp/stack.err; rc=\$?; cat $tmp/stack.err; [ \$rc -eq 2 ]"

@@ -38,7 +38,9 @@ def ridge(S, dS, X, theta, y, lam, rank):
     A = S(X @ theta.T) / m
     G = A.T @ A / n + lam / m * np.eye(m)
     b = A.T @ y / n
-    if rank >= m:
+    # pgflow falls back to least squares when the reciprocal condition of G
+    # is below m eps (a refit records no rank: decide the same way here)
+    if rank >= m and 1 / np.linalg.cond(G, 1) >= m * np.finfo(float).eps:
         w = np.linalg.solve(G, b)
     else:
         e, V = np.linalg.eigh(G)

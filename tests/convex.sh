@@ -59,6 +59,21 @@ if selected convex-singular; then
   done
 fi
 
+if selected convex-small; then
+  # Matrices smaller than one block and than the process grid, where some
+  # processes hold no block at all (a 2 x 2 grid once crashed in pdpocon, a
+  # 2 x 3 grid hung in pdsyevd): every path against numpy's LAPACK.
+  for case in "4 37 900 -reg l2 -lambda 1e-3 -activation tanh" "4 3 40" "4 1 40" "6 37 200" "4 7 5 -ts_max_steps 0"; do
+    set -- $case
+    n=$1 m=$2 s=$3
+    shift 3
+    t "convex-small: baseline, refits and spectra, m = $m, n = $s on $n ranks (blocks of 64)" bash -c "
+      $MPIEXEC -n $n $PGFLOW -dim 3 -samples $s -particles $m -teacher_neurons 3 -ts_max_time 1 -snapshots 3 $* \
+        -baseline rf -refit -spectrum -output $tmp/cs.h5 >$tmp/cs.log || exit 1
+      check_convex $tmp/cs.h5 --tol 1e-8"
+  done
+fi
+
 if selected convex-e5; then
   # E5 at small size (jobs/e5-small.opts, shortened to t = 300): at equal m
   # the flow's final loss is below a fifth of the frozen-position baseline's,

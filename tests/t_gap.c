@@ -7,7 +7,7 @@
    results file (-from FILE.h5), whose gap is then printed.
    Usage: t_gap -problem deconv [deconv options, -lambda given]
                 [-from FILE.h5] [-refine R] [-gtol TOL] */
-#include "pgfimpl.h"
+#include "modelimpl.h" /* a test of the model layer from inside: the certificate needs rho */
 
 static const char help[] = "Checks the duality gap of -problem deconv against a brute-force evaluation.\n";
 

@@ -49,12 +49,12 @@ if selected memory; then
   # block of samples: the same arithmetic, so the same bits. Both for relu
   # and for sigmoid.
   t "memory: activations recomputed under -memory_limit, final state bitwise equal (2 ranks)" bash -c "
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -ts_max_time 5 -output $tmp/mz.h5 >/dev/null || exit 1
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -ts_max_time 5 -memory_limit 200k -output $tmp/mb.h5 >$tmp/mb.log || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/mz.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 8M -output $tmp/mb.h5 >$tmp/mb.log || exit 1
     grep -q 'recomputed in blocks' $tmp/mb.log && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/theta 0 && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/w 0"
   t "memory: sigmoid activations recomputed under -memory_limit, final state bitwise equal (2 ranks)" bash -c "
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -activation sigmoid -ts_max_time 5 -output $tmp/sz.h5 >/dev/null || exit 1
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 3000 -particles 200 -activation sigmoid -ts_max_time 5 -memory_limit 1M -output $tmp/sb.h5 >$tmp/sb.log || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -activation sigmoid -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/sz.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -activation sigmoid -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 16M -output $tmp/sb.h5 >$tmp/sb.log || exit 1
     grep -q 'recomputed in blocks' $tmp/sb.log && $RESULTS compare $tmp/sz.h5 $tmp/sb.h5 /final/theta 0 && $RESULTS compare $tmp/sz.h5 $tmp/sb.h5 /final/w 0"
 fi
 
@@ -196,4 +196,27 @@ if selected l1; then
   t "l1: soft-threshold zeroes weights (-lambda 0.003, 2 ranks)" bash -c "
     $MPIEXEC -n 2 $PGFLOW $small -reg l1 -lambda 0.003 -ts_max_time 50 -output $tmp/l1.h5 || exit 1
     analysis/pgf-python -c 'import h5py, sys; w = h5py.File(sys.argv[1])[\"/final/w\"][:]; print((w == 0).sum(), \"of\", w.size, \"zero\"); sys.exit(not 0 < (w == 0).sum() < w.size)' $tmp/l1.h5"
+fi
+
+if selected describe; then
+  # A results file describes itself: every option as resolved in
+  # /parameters (defaults included, typed), what the run printed in /stats;
+  # -log_view shows pgflow's own events.
+  t "describe: /parameters holds every option as resolved, /stats the run's figures (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -activation sigmoid -ts_max_time 2 -output $tmp/d.h5 >$tmp/d.log || exit 1
+    analysis/pgf-python - $tmp/d.h5 $tmp/d.log <<'PY'
+import sys, re, h5py
+f = h5py.File(sys.argv[1], 'r'); p = f['parameters'].attrs; s = f['stats'].attrs
+print(dict(p)); print(dict(s))
+assert p['particles'] == 20 and p['samples'] == 200 and p['activation'] == b'sigmoid' and p['dim'] == 3
+assert p['ts_type'] == b'rk' and p['ts_rtol'] == 1e-6 and p['ts_max_time'] == 2.0 and p['seed'] == 0
+assert abs(p['init_scale'] - 0.5) < 1e-15  # the sigmoid default 1/sqrt(p), p = 4
+log = open(sys.argv[2]).read()
+evals = int(re.search(r'right-hand side: (\d+) evaluations', log).group(1))
+assert s['rhs_evals'] == evals and s['steps'] > 0 and s['wall_seconds'] > 0 and s['peak_memory_bytes'] > 1e6
+assert 0 <= s['mpi_fraction'] <= 1 and s['energy_mismatch'] >= 0
+PY"
+  t "describe: -log_view lists pgflow's events with their counts" bash -c "
+    $PGFLOW $small -ts_max_time 2 -checkpoint_interval 1e-9 -output $tmp/lv.h5 -log_view >$tmp/lv.log || exit 1
+    for e in PgfEvaluate PgfReduce PgfSnapshot PgfCheckpoint; do grep -q \"^\$e  *[1-9]\" $tmp/lv.log || { echo missing \$e; exit 1; }; done"
 fi
