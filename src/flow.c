@@ -494,7 +494,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
   PetscCall(PgfModelHasJacobian(model, &hasjac, &hasapply));
   PetscOptionsBegin(comm, NULL, "Jacobian", NULL);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
+  PetscCall(PgfOptionsInt(comm, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
   PetscOptionsEnd();
   assembled = (PetscBool)(hasjac && m * dof <= nmax);
   PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), NULL));
@@ -728,11 +728,11 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
   flow->nsnap             = 30;
   flow->progress_interval = 5;
   PetscOptionsBegin(comm, NULL, "Flow", NULL);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-snapshots", "Snapshots: t = 0 and K - 1 log-spaced times up to -ts_max_time", flow->nsnap, 2, 100000, &flow->nsnap));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_loss", "Stop when F falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_loss));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
+  PetscCall(PgfOptionsInt(comm, "-snapshots", "Snapshots: t = 0 and K - 1 log-spaced times up to -ts_max_time", flow->nsnap, 2, 100000, &flow->nsnap));
+  PetscCall(PgfOptionsReal(comm, "-stop_loss", "Stop when F falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_loss));
+  PetscCall(PgfOptionsReal(comm, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
+  PetscCall(PgfOptionsReal(comm, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
+  PetscCall(PgfOptionsReal(comm, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
   PetscOptionsEnd();
   PetscCall(PgfModelHasGap(flow->model, &hasgap));
   PgfCheckInput(comm, hasgap || flow->stop_gap == 0, "-stop_gap needs a problem with a duality gap (-problem deconv)");

@@ -231,11 +231,11 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   PetscCall(DefaultMemoryLimit(model->comm, &model->memory_limit));
   PetscOptionsBegin(model->comm, NULL, "Particles", NULL);
   PgfParamsModelScope(PETSC_TRUE);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
+  PetscCall(PgfOptionsInt(model->comm, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
+  PetscCall(PgfOptionsInt(model->comm, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
   PgfParamsModelScope(PETSC_FALSE);
-  PetscCall(PgfOptionsBytes(PetscOptionsObject, "-memory_limit", "Working memory per rank in bytes, suffix k, M, G or T (default: 3/4 of the node's memory over its ranks)", model->memory_limit, &model->memory_limit));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-sample_groups", "Split the ranks into G groups of samples times ranks/G groups of particles (twolayer)", groups, 1, PETSC_MAX_INT, &groups));
+  PetscCall(PgfOptionsBytes(model->comm, "-memory_limit", "Working memory per rank in bytes, suffix k, M, G or T (default: 3/4 of the node's memory over its ranks)", model->memory_limit, &model->memory_limit));
+  PetscCall(PgfOptionsInt(model->comm, "-sample_groups", "Split the ranks into G groups of samples times ranks/G groups of particles (twolayer)", groups, 1, PETSC_MAX_INT, &groups));
   PetscOptionsEnd();
   model->seed = seed;
   PetscCallMPI(MPI_Comm_size(model->comm, &size));

@@ -236,10 +236,10 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(PgfModelRegisterAll());
   PetscCall(PetscOptionsFList("-problem", "Problem", "PgfModelRegister", PgfModelList, problem, problem, sizeof(problem), NULL));
   PetscCall(PgfParamsAdd("-problem", problem));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-output", "Results file (HDF5)", "pgflow.h5", path, sizeof(path)));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", own, sizeof(own)));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-restart", "Continue from this checkpoint file", "", restart, sizeof(restart)));
+  PetscCall(PgfOptionsString(comm, "-output", "Results file (HDF5)", "pgflow.h5", path, sizeof(path)));
+  PetscCall(PgfOptionsString(comm, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", own, sizeof(own)));
+  PetscCall(PgfOptionsReal(comm, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
+  PetscCall(PgfOptionsString(comm, "-restart", "Continue from this checkpoint file", "", restart, sizeof(restart)));
   PetscOptionsEnd();
   if (own[0]) PetscCall(PetscStrallocpy(own, &checkpoint));
   else {
