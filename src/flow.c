@@ -16,7 +16,7 @@ struct _p_PgfFlow {
   Vec       ucache, vcache; /* the state of the last evaluation and its velocity */
   PetscReal Fcache;
   PetscBool implicitform; /* rosw with an analytic Jacobian: U' + v(U) = 0 as an IFunction */
-  PetscReal shift; /* of the matrix-free IJacobian */
+  PetscReal shift, scale; /* the matrix-free Jacobian applies shift I + scale dv/du */
   Mat       J; /* matrix-free Jacobian of the right-hand side, for implicit types */
   PgfConvex convex; /* baselines, refits and spectra */
 
@@ -353,6 +353,9 @@ static PetscErrorCode RHSJacobianShell(TS ts, PetscReal t, Vec U, Mat A, Mat B, 
 
   PetscFunctionBeginUser;
   PetscCall(PgfModelJacobianPrepare(flow->model, U));
+  /* a new operator for the preconditioner's setup */
+  PetscCall(MatAssemblyBegin(B, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(B, MAT_FINAL_ASSEMBLY));
   PetscFunctionReturn(0);
 }
 
@@ -377,6 +380,10 @@ static PetscErrorCode IJacobianFull(TS ts, PetscReal t, Vec U, Vec Udot, PetscRe
   if (shell) {
     PetscCall(PgfModelJacobianPrepare(flow->model, U));
     flow->shift = shift;
+    flow->scale = 1;
+    /* a new operator for the preconditioner's setup */
+    PetscCall(MatAssemblyBegin(B, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(B, MAT_FINAL_ASSEMBLY));
   } else {
     PetscCall(PgfModelJacobian(flow->model, U, B));
     PetscCall(MatShift(B, shift));
@@ -388,8 +395,10 @@ static PetscErrorCode IJacobianFull(TS ts, PetscReal t, Vec U, Vec Udot, PetscRe
   PetscFunctionReturn(0);
 }
 
-/* The matrix-free analytic Jacobian: -dv/du for the right-hand side (TS
-   shifts and scales the shell itself), shift I + dv/du for the IFunction. */
+/* The matrix-free analytic Jacobian shift I + scale dv/du: -dv/du for the
+   right-hand side, which TS then scales and shifts through the two
+   operations below (so that the preconditioner knows the Newton matrix),
+   shift I + dv/du for the IFunction. */
 static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
 {
   PgfFlow flow;
@@ -397,8 +406,49 @@ static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(A, &flow));
   PetscCall(PgfModelJacobianApply(flow->model, X, Y));
-  if (flow->implicitform) PetscCall(VecAXPY(Y, flow->shift, X));
-  else PetscCall(VecScale(Y, -1.0));
+  PetscCall(VecAXPBY(Y, flow->shift, flow->scale, X));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ShellShift(Mat A, PetscScalar a)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(A, &flow));
+  flow->shift += a;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ShellScale(Mat A, PetscScalar a)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(A, &flow));
+  flow->shift *= a;
+  flow->scale *= a;
+  PetscFunctionReturn(0);
+}
+
+/* The model's direct solve of the Newton systems as GMRES's preconditioner. */
+static PetscErrorCode PCSetUpModel(PC pc)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &flow));
+  PetscCall(PgfModelJacobianSolveSetUp(flow->model, flow->shift, flow->scale));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PCApplyModel(PC pc, Vec X, Vec Y)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &flow));
+  PetscCall(PgfModelJacobianSolve(flow->model, X, Y));
   PetscFunctionReturn(0);
 }
 
@@ -468,13 +518,18 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
     PetscCall(PCSetType(pc, size > 1 ? PCJACOBI : PCLU));
   } else if (model->ops.jacobianapply) {
-    /* The analytic Jacobian, applied matrix-free; unpreconditioned GMRES */
+    /* The analytic Jacobian, applied matrix-free; GMRES preconditioned by
+       the model's direct solve when it has one */
     Mat S;
 
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
     PetscCall(MatCreateShell(model->comm, n, n, N, N, f, &S));
     PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
+    PetscCall(MatShellSetManageScalingShifts(S));
+    PetscCall(MatShellSetOperation(S, MATOP_SHIFT, (void (*)(void))ShellShift));
+    PetscCall(MatShellSetOperation(S, MATOP_SCALE, (void (*)(void))ShellScale));
+    f->scale = f->implicitform ? 1 : -1;
     if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, S, S, IJacobianFull, f));
     else {
       PetscCall(TSSetRHSJacobian(f->ts, S, S, RHSJacobianShell, f));
@@ -483,7 +538,15 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
       PetscCall(TSRHSJacobianSetReuse(f->ts, PETSC_TRUE));
     }
     PetscCall(MatDestroy(&S)); /* TS keeps a reference */
-    PetscCall(PCSetType(pc, PCNONE));
+    if (model->ops.jacobiansolve) {
+      /* an exact solve up to rounding: GMRES takes one or two iterations,
+         more only where the solve regularized a singular block */
+      PetscCall(PCSetType(pc, PCSHELL));
+      PetscCall(PCShellSetContext(pc, f));
+      PetscCall(PCShellSetSetUp(pc, PCSetUpModel));
+      PetscCall(PCShellSetApply(pc, PCApplyModel));
+      PetscCall(PCShellSetName(pc, "pgflow model Jacobian solve"));
+    } else PetscCall(PCSetType(pc, PCNONE));
   } else {
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));

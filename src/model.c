@@ -321,6 +321,31 @@ PetscErrorCode PgfModelJacobianApply(PgfModel model, Vec X, Vec Y)
   PetscFunctionReturn(0);
 }
 
+/* Prepares the direct solve of (shift I + scale dv/du) x = b at the state
+   of the last PgfModelJacobianPrepare (the model's optional jacobiansolve
+   ops); collective. */
+PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale)
+{
+  PetscFunctionBegin;
+  PetscCall(model->ops.jacobiansolvesetup(model, shift, scale));
+  PetscFunctionReturn(0);
+}
+
+/* X = (shift I + scale dv/du)^-1 B with the factors of the last setup; collective. */
+PetscErrorCode PgfModelJacobianSolve(PgfModel model, Vec B, Vec X)
+{
+  const PetscScalar *b;
+  PetscScalar       *x;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(B, &b));
+  PetscCall(VecGetArrayWrite(X, &x));
+  PetscCall(model->ops.jacobiansolve(model, b, x));
+  PetscCall(VecRestoreArrayWrite(X, &x));
+  PetscCall(VecRestoreArrayRead(B, &b));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelHasGap(PgfModel model, PetscBool *has)
 {
   PetscFunctionBegin;

@@ -43,6 +43,12 @@ typedef struct {
    on the local particles' rows; it is collective. */
   PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
   PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
+  /* Optional, with jacobianapply: a direct solve of the Newton systems
+   (shift I + scale dv/du) x = b at the state of the last jacobianprepare,
+   which GMRES uses as its preconditioner. solvesetup factors (collective),
+   solve applies the inverse on the local particles' rows (collective). */
+  PetscErrorCode (*jacobiansolvesetup)(PgfModel, PetscReal, PetscReal);
+  PetscErrorCode (*jacobiansolve)(PgfModel, const PetscScalar *, PetscScalar *);
   /* Optional (convex baselines and spectra, MATH.md section 6): rows
    j0 .. j0 + nj - 1 of the Jacobian of h with respect to the local
    particles, column-major nj x (mloc c), leading dimension nj: c = 1 for the
@@ -96,6 +102,8 @@ PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, 
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
+PETSC_INTERN PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel, PetscReal, PetscReal);
+PETSC_INTERN PetscErrorCode PgfModelJacobianSolve(PgfModel, Vec, Vec);
 
 /* Convex baselines and spectra (convex.c, MATH.md section 6): options
    -baseline, -refit and -spectrum; each call does nothing when its option

@@ -87,6 +87,25 @@ int main(int argc, char **argv)
     PetscCall(VecNorm(col, NORM_INFINITY, &diff));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "matrix-free product: relative difference %.3e from the assembled one\n", (double)(diff / ynorm)));
     maxerr = PetscMax(maxerr, diff / ynorm);
+    /* The direct solve of (shift I + scale J) x = b: residual of its x,
+       for a small and a large shift and both signs of the scale. */
+    if (model->ops.jacobiansolve) {
+      const PetscReal shifts[3][2] = {{1e-3, 1}, {0.7, 1}, {50, -1}};
+
+      for (PetscInt c = 0; c < 3; c++) {
+        PetscReal bnorm, rnorm;
+
+        PetscCall(PgfModelJacobianSolveSetUp(model, shifts[c][0], shifts[c][1]));
+        PetscCall(PgfModelJacobianSolve(model, X, Y));
+        PetscCall(PgfModelJacobianApply(model, Y, col));
+        PetscCall(VecAXPBY(col, shifts[c][0], shifts[c][1], Y));
+        PetscCall(VecAXPY(col, -1.0, X));
+        PetscCall(VecNorm(col, NORM_INFINITY, &rnorm));
+        PetscCall(VecNorm(X, NORM_INFINITY, &bnorm));
+        PetscCall(PetscPrintf(PETSC_COMM_WORLD, "direct solve, shift %g scale %g: relative residual %.3e\n", (double)shifts[c][0], (double)shifts[c][1], (double)(rnorm / bnorm)));
+        maxerr = PetscMax(maxerr, rnorm / bnorm);
+      }
+    }
     PetscCall(VecDestroy(&Y));
     PetscCall(VecDestroy(&X));
   }
