@@ -24,6 +24,17 @@ if selected deconv-gap; then
   t "deconv-gap: matches brute force, 1-torus, max|g| > lambda" bin/tests/t_gap $dsmall -cutoff 10 -lambda 0.05 -refine 1024 -gtol 1e-6
   t "deconv-gap: matches brute force, 1-torus, max|g| < lambda" bin/tests/t_gap $dsmall -cutoff 10 -lambda 5 -refine 1024 -gtol 1e-6
   t "deconv-gap: matches brute force, 2-torus (2 ranks)" np 2 bin/tests/t_gap $dsmall -torus_dim 2 -cutoff 3 -spikes 3 -lambda 0.05 -refine 96 -gtol 1e-5
+  # Nearly equal peaks of |g|: the gap never below the brute-force one.
+  t "deconv-gap: nearly equal peaks, 1-torus" bin/tests/t_gap $dsmall -cutoff 10 -lambda 0.05 -refine 4096 -gtol 1e-6 -peaks 5
+  t "deconv-gap: nearly equal peaks, 2-torus (3 ranks)" np 3 bin/tests/t_gap $dsmall -torus_dim 2 -cutoff 3 -spikes 3 -lambda 0.05 -refine 256 -gtol 1e-5 -peaks 6
+  # E1, m = 100, seed 3 between t = 30 and 150: the 5 peaks at the spikes
+  # all near lambda (a search refining only the 4 best grid points
+  # under-reported the gap there by up to 39%).
+  for tt in 30 50 100 150; do
+    t "deconv-gap: E1 seed 3 at t = $tt never below brute force" bash -c "
+      $PGFLOW -options_file jobs/e1-small.opts -seed 3 -ts_max_time $tt -stop_gap 0 -output $tmp/s3.h5 >/dev/null || exit 1
+      bin/tests/t_gap -options_file jobs/e1-small.opts -seed 3 -from $tmp/s3.h5 -refine 4096 -gtol 1e-6"
+  done
 fi
 
 if selected deconv-prox; then
