@@ -39,6 +39,12 @@ typedef struct {
   PetscReal    *P, *B, *Px; /* matrix-free Jacobian: its parts (JacobianParts) and P x */
   PetscReal    *Dinv, *Z, *S, *Sx; /* Woodbury solve: blocks, P D^-1, capacitance LU, work */
   PetscBLASInt *piv;
+  PetscReal    *Zr; /* Woodbury solve: (D^-1 M P^T)^T, M the rows the flow moves */
+  PetscInt     *sgn; /* fb: sign of each local weight at the start of the step, 0 at zero */
+  PetscBool     sgnset; /* sgn holds the signs of a state */
+  PetscInt64    nstops; /* fb: weights stopped at zero by the prox step */
+  PetscReal     overshoot; /* fb: largest crossing of zero within a step */
+  PetscReal    *mask; /* 0 for the w row of a weight held at zero, else 1 (JacobianParts) */
   PetscReal     wscale; /* scale of the Newton matrix of the last setup */
   PetscBool     capok; /* the capacitance matrix was factored */
 } Deconv;
@@ -139,7 +145,29 @@ static PetscErrorCode DeconvPredict(PgfModel model, const PetscScalar *u, PetscR
   PetscFunctionReturn(0);
 }
 
-/* fb: v_w = g, v_theta = w grad g (lambda sign(w) is the prox step's);
+/* fb: the signs s_i of the weights are fixed for a whole step (taken from
+   the first state seen, then by the prox step after each accepted step),
+   which makes lambda |w| smooth within the step: v_w = g + lambda s_i, and
+   for a weight at zero at the start of the step, s_i = 0, the least-norm
+   subgradient v_w = sign(g) max(|g| - lambda, 0), zero while |g| <= lambda
+   (the weight is held at zero). The stationary points of this flow are
+   exactly those of F (doc/math.md section 4). */
+static void EnsureSigns(PgfModel model, const PetscScalar *u)
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  if (dc->lift != LIFT_FB || dc->sgnset) return;
+  for (PetscInt i = 0; i < model->mloc; i++) dc->sgn[i] = (PetscInt)PetscSign(u[i * model->dof]);
+  dc->sgnset = PETSC_TRUE;
+}
+
+static PetscReal FbWeightVelocity(Deconv *dc, PetscInt s, PetscReal g)
+{
+  if (s) return g + dc->lambda * s;
+  return PetscSign(g) * PetscMax(PetscAbsReal(g) - dc->lambda, 0);
+}
+
+/* fb: v_w = g + lambda s_i (above), v_theta = w grad g;
    signed_square: v_r = 2|r| g + 2 lambda r, v_theta = r|r| grad g. */
 static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscScalar *v)
 {
@@ -147,13 +175,14 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
   PetscInt stride = dc->q * dc->nf;
 
   PetscFunctionBegin;
+  EnsureSigns(model, u);
   for (PetscInt i = 0; i < model->mloc; i++) {
     const PetscScalar *ui = &u[i * model->dof];
     PetscScalar       *vi = &v[i * model->dof];
     PetscReal          g, grad[2];
 
     EvalG(dc, rho, &dc->ere[i * stride], &dc->eim[i * stride], &g, grad, NULL);
-    vi[0] = dc->lift == LIFT_FB ? g : 2 * PetscAbsReal(ui[0]) * g + 2 * dc->lambda * ui[0];
+    vi[0] = dc->lift == LIFT_FB ? FbWeightVelocity(dc, dc->sgn[i], g) : 2 * PetscAbsReal(ui[0]) * g + 2 * dc->lambda * ui[0];
     for (PetscInt a = 0; a < dc->q; a++) vi[1 + a] = dc->w[i] * grad[a];
   }
   PetscFunctionReturn(0);
@@ -168,12 +197,14 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
 /* The two parts of dv/du at the local particles: P (2K x mloc dof,
    column-major), the derivatives of the predictor h, and B (dof x dof per
    local particle), the particle's own terms g'' and the lift's curvature.
-   dv_i/du_j = P_i^T P_j / (m K) + [i = j] B_i. */
+   dv_i/du_j = M_i (P_i^T P_j / (m K) + [i = j] B_i), where M_i (mask) zeroes
+   the w row of an fb weight held at zero (s_i = 0, |g| <= lambda). */
 static void JacobianParts(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscReal *P, PetscReal *B)
 {
   Deconv  *dc  = (Deconv *)model->data;
   PetscInt dof = model->dof, K2 = 2 * dc->K, stride = dc->q * dc->nf, n2 = dc->q == 2 ? dc->nf : 1;
 
+  EnsureSigns(model, u);
   for (PetscInt i = 0; i < model->mloc; i++) {
     const PetscReal *ere = &dc->ere[i * stride], *eim = &dc->eim[i * stride];
     PetscReal        u0 = u[i * dof], W = dc->w[i], W1 = dc->lift == LIFT_FB ? 1 : 2 * PetscAbsReal(u0);
@@ -203,6 +234,8 @@ static void JacobianParts(PgfModel model, const PetscScalar *u, const PetscReal 
       b[1 + c] += W1 * grad[c];
       for (PetscInt e = 0; e < dc->q; e++) b[1 + c + (1 + e) * dof] += W * H[2 * c + e];
     }
+    dc->mask[i] = dc->lift == LIFT_FB && !dc->sgn[i] && PetscAbsReal(g) <= dc->lambda ? 0 : 1;
+    for (PetscInt c = 0; c < dof; c++) b[c * dof] *= dc->mask[i];
   }
 }
 
@@ -233,6 +266,7 @@ static PetscErrorCode DeconvJacobian(PgfModel model, const PetscScalar *u, const
 
     for (PetscInt r = 0; r < dof; r++)
       for (PetscInt c = 0; c < dof; c++) a[r0 + r + (c0 + c) * lda] += B[i * dof * dof + r + c * dof];
+    for (PetscInt c = 0; c < model->m * dof; c++) a[r0 + c * lda] *= dc->mask[i];
   }
   PetscCall(MatDenseRestoreArrayWrite(J, &a));
   PetscCall(PetscFree2(counts, displs));
@@ -263,13 +297,15 @@ static PetscErrorCode DeconvJacobianApply(PgfModel model, const PetscScalar *x, 
   if (nloc) PetscCall(PgfGemm("N", "N", K2, 1, nloc, 1.0, dc->P, K2, x, nloc, 0.0, dc->Px, K2));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->Px, (PetscMPIInt)K2, MPIU_REAL, MPI_SUM, model->comm));
   if (nloc) PetscCall(PgfGemm("T", "N", nloc, 1, K2, 1.0 / (model->m * dc->K), dc->P, K2, dc->Px, K2, 0.0, y, nloc));
-  for (PetscInt i = 0; i < model->mloc; i++)
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    y[i * dof] *= dc->mask[i];
     for (PetscInt r = 0; r < dof; r++)
       for (PetscInt c = 0; c < dof; c++) y[i * dof + r] += dc->B[i * dof * dof + r + c * dof] * x[i * dof + c];
+  }
   PetscFunctionReturn(0);
 }
 
-/* dinv = (M + delta I)^-1 for one symmetric dof x dof block M by Gauss-Jordan
+/* dinv = (M + delta I)^-1 for one dof x dof block M by Gauss-Jordan
    with partial pivoting, delta = 0 unless a pivot falls below 1e-10 of
    the block's size; then delta = sqrt(eps) times that size (the solve is
    no longer exact, and GMRES makes up the difference). */
@@ -324,10 +360,10 @@ static void BlockInverse(PetscInt dof, const PetscReal *M, PetscReal *dinv)
   }
 }
 
-/* The Newton matrix A = shift I + scale dv/du = D + (scale/(m K)) P^T P, with D
-   = shift I + scale B block diagonal, solved by the Woodbury identity
-     A^-1 = D^-1 - scale Z^T S^-1 Z,  Z = P D^-1 (2K x m dof),
-     S = m K I + scale P D^-1 P^T (2K x 2K),
+/* The Newton matrix A = shift I + scale dv/du = D + (scale/(m K)) M P^T P,
+   with D = shift I + scale M B block diagonal, solved by the Woodbury identity
+     A^-1 = D^-1 - scale Zr^T S^-1 Z,  Z = P D^-1, Zr = P M D^-T (2K x m dof),
+     S = m K I + scale P D^-1 M P^T = m K I + scale P Zr^T (2K x 2K),
    S summed over the ranks (one Allreduce) and factored by LU on every rank,
    so the solve does not depend on the rank count. S is m K I plus a term
    that vanishes as the shift grows, and for small shifts it is the
@@ -340,22 +376,32 @@ static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, 
   PetscBLASInt n, info;
 
   PetscFunctionBegin;
-  if (!dc->Dinv) PetscCall(PetscMalloc5(PetscMax(nloc, 1) * dof, &dc->Dinv, K2 * PetscMax(nloc, 1), &dc->Z, K2 * K2, &dc->S, K2, &dc->Sx, K2, &dc->piv));
+  if (!dc->Dinv) {
+    PetscCall(PetscMalloc5(PetscMax(nloc, 1) * dof, &dc->Dinv, K2 * PetscMax(nloc, 1), &dc->Z, K2 * K2, &dc->S, K2, &dc->Sx, K2, &dc->piv));
+    PetscCall(PetscMalloc1(K2 * PetscMax(nloc, 1), &dc->Zr));
+  }
   for (PetscInt i = 0; i < model->mloc; i++) {
     PetscReal M[9], *dinv = &dc->Dinv[i * dof * dof];
 
     for (PetscInt k = 0; k < dof * dof; k++) M[k] = scale * dc->B[i * dof * dof + k] + (k % (dof + 1) == 0 ? shift : 0);
     BlockInverse(dof, M, dinv);
     for (PetscInt c = 0; c < dof; c++) {
-      PetscReal *z = &dc->Z[(i * dof + c) * K2];
+      PetscReal *z = &dc->Z[(i * dof + c) * K2], *zr = &dc->Zr[(i * dof + c) * K2];
 
-      for (PetscInt k = 0; k < K2; k++) z[k] = 0;
-      for (PetscInt e = 0; e < dof; e++)
-        for (PetscInt k = 0; k < K2; k++) z[k] += dc->P[(i * dof + e) * K2 + k] * dinv[e + c * dof];
+      for (PetscInt k = 0; k < K2; k++) z[k] = zr[k] = 0;
+      for (PetscInt e = 0; e < dof; e++) {
+        const PetscReal *p  = &dc->P[(i * dof + e) * K2];
+        PetscReal        me = e ? 1 : dc->mask[i];
+
+        for (PetscInt k = 0; k < K2; k++) {
+          z[k] += p[k] * dinv[e + c * dof];
+          zr[k] += p[k] * me * dinv[c + e * dof];
+        }
+      }
     }
   }
   PetscCall(PetscArrayzero(dc->S, K2 * K2));
-  if (nloc) PetscCall(PgfGemm("N", "T", K2, K2, nloc, scale, dc->Z, K2, dc->P, K2, 0.0, dc->S, K2));
+  if (nloc) PetscCall(PgfGemm("N", "T", K2, K2, nloc, scale, dc->P, K2, dc->Zr, K2, 0.0, dc->S, K2));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->S, (PetscMPIInt)(K2 * K2), MPIU_REAL, MPI_SUM, model->comm));
   for (PetscInt k = 0; k < K2; k++) dc->S[k * (K2 + 1)] += (PetscReal)model->m * dc->K;
   PetscCall(PetscBLASIntCast(K2, &n));
@@ -384,7 +430,7 @@ static PetscErrorCode DeconvJacobianSolve(PgfModel model, const PetscScalar *b, 
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->Sx, (PetscMPIInt)K2, MPIU_REAL, MPI_SUM, model->comm));
   PetscCall(PetscBLASIntCast(K2, &n));
   PetscCallBLAS("LAPACKgetrs", LAPACKgetrs_("N", &n, &one, dc->S, &n, dc->piv, dc->Sx, &n, &info));
-  if (nloc) PetscCall(PgfGemm("T", "N", nloc, 1, K2, -dc->wscale, dc->Z, K2, dc->Sx, K2, 1.0, x, nloc));
+  if (nloc) PetscCall(PgfGemm("T", "N", nloc, 1, K2, -dc->wscale, dc->Zr, K2, dc->Sx, K2, 1.0, x, nloc));
   PetscFunctionReturn(0);
 }
 
@@ -417,8 +463,9 @@ static PetscErrorCode DeconvRegularizer(PgfModel model, const PetscScalar *u, Pe
   PetscFunctionReturn(0);
 }
 
-/* After a step of size dt: positions wrapped into [0, 1); fb also takes the
-   proximal step of lambda |w| (MATH.md section 4). */
+/* After a step: positions wrapped into [0, 1); fb: a weight that reached or
+   crossed zero during the step stops at zero, and the signs of the weights
+   become those of the next step (see EnsureSigns). */
 static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, PetscBool *changed)
 {
   Deconv *dc = (Deconv *)model->data;
@@ -434,11 +481,16 @@ static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, P
       if (t != ui[a]) *changed = PETSC_TRUE;
       ui[a] = t;
     }
-    if (dc->lift == LIFT_FB && dc->lambda > 0) {
-      ui[0]    = PetscSign(ui[0]) * PetscMax(PetscAbsReal(ui[0]) - dt * dc->lambda, 0);
-      *changed = PETSC_TRUE;
+    if (dc->lift == LIFT_FB) {
+      if (dc->sgnset && dc->sgn[i] && PetscSign(ui[0]) != dc->sgn[i]) {
+        if (ui[0] != 0) dc->nstops++;
+        ui[0]    = 0;
+        *changed = PETSC_TRUE;
+      }
+      dc->sgn[i] = (PetscInt)PetscSign(ui[0]);
     }
   }
+  dc->sgnset = (PetscBool)(dc->lift == LIFT_FB);
   PetscFunctionReturn(0);
 }
 
@@ -459,6 +511,29 @@ static PetscErrorCode DeconvTSDefaults(PgfModel model, TS ts)
   PetscCall(TSGetSNES(ts, &snes));
   PetscCall(SNESGetKSP(snes, &ksp));
   PetscCall(KSPSetTolerances(ksp, 1e-12, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscFunctionReturn(0);
+}
+
+/* fb: a weight may cross zero by at most FB_OVERSHOOT within a step (the
+   prox step stops it at zero, and the rest of the flow moved as if it had
+   gone on with its old sign). */
+static PetscErrorCode DeconvAcceptable(PgfModel model, const PetscScalar *u, PetscBool *ok)
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  PetscFunctionBegin;
+  *ok = PETSC_TRUE;
+  if (dc->lift != LIFT_FB || !dc->sgnset) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < model->mloc && *ok; i++) *ok = (PetscBool)(u[i * model->dof] * dc->sgn[i] >= -dc->overshoot);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DeconvNonsmooth(PgfModel model, PetscBool *nonsmooth)
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  PetscFunctionBegin;
+  *nonsmooth = (PetscBool)(dc->nstops > 0);
   PetscFunctionReturn(0);
 }
 
@@ -739,6 +814,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   dc->noise      = 0.05;
   dc->lambda     = 0.05;
   dc->init_scale = 0.1;
+  dc->overshoot  = 1e-6;
   PetscOptionsBegin(model->comm, NULL, "Sparse deconvolution on the torus (-problem deconv)", NULL);
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-torus_dim", "Dimension q of the torus", dc->q, 1, 2, &dc->q));
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-cutoff", "Cutoff frequency fc", dc->fc, 1, 1000, &dc->fc));
@@ -747,6 +823,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsReal(PetscOptionsObject, "-noise", "Standard deviation of the noise", dc->noise, 0, PETSC_MAX_REAL, &dc->noise));
   PetscCall(PgfOptionsReal(PetscOptionsObject, "-lambda", "Total variation penalty", dc->lambda, 0, PETSC_MAX_REAL, &dc->lambda));
   PetscCall(PgfOptionsEList(PetscOptionsObject, "-lift", "Lift of the total variation", lifts, 2, lift, &lift));
+  PetscCall(PgfOptionsReal(PetscOptionsObject, "-fb_overshoot", "fb: largest crossing of zero of a weight within a step", dc->overshoot, 0, PETSC_MAX_REAL, &dc->overshoot));
   PetscCall(PgfOptionsReal(PetscOptionsObject, "-init_scale", "Initial |r| of the signed_square lift", dc->init_scale, PETSC_SMALL, PETSC_MAX_REAL, &dc->init_scale));
   PetscOptionsEnd();
   dc->lift = (Lift)lift;
@@ -757,6 +834,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PetscMalloc2(dc->q * dc->nf, &dc->xre, dc->q * dc->nf, &dc->xim));
   PetscCall(MakeData(model));
   PetscCall(PetscMalloc3(model->mloc * dc->q * dc->nf, &dc->ere, model->mloc * dc->q * dc->nf, &dc->eim, model->mloc, &dc->w));
+  PetscCall(PetscMalloc2(model->mloc, &dc->sgn, model->mloc, &dc->mask));
   PetscCall(PetscMalloc4(dc->G * dc->nf, &dc->tre, dc->G * dc->nf, &dc->tim, dc->G * dc->nf, &dc->pre, dc->G * dc->nf, &dc->pim));
   PetscCall(PetscMalloc1(dc->q == 2 ? dc->G * dc->G : dc->G, &dc->gabs));
   if (dc->q == 1) PetscCall(PetscMalloc4(16 * dc->fc * dc->fc, &dc->cmat, 4 * dc->fc, &dc->cwr, 4 * dc->fc, &dc->cwi, 32 * dc->fc, &dc->cwork));
@@ -819,6 +897,8 @@ static PetscErrorCode DeconvDestroy(PgfModel model)
   PetscCall(PetscFree3(dc->y, dc->ta, dc->tx));
   PetscCall(PetscFree2(dc->xre, dc->xim));
   PetscCall(PetscFree3(dc->ere, dc->eim, dc->w));
+  PetscCall(PetscFree2(dc->sgn, dc->mask));
+  PetscCall(PetscFree(dc->Zr));
   PetscCall(PetscFree4(dc->tre, dc->tim, dc->pre, dc->pim));
   PetscCall(PetscFree(dc->gabs));
   PetscCall(PetscFree4(dc->cmat, dc->cwr, dc->cwi, dc->cwork));
@@ -842,6 +922,8 @@ PetscErrorCode PgfModelCreate_Deconv(PgfModel model)
   model->ops.velocity           = DeconvVelocity;
   model->ops.regularizer        = DeconvRegularizer;
   model->ops.prox               = DeconvProx;
+  model->ops.nonsmooth          = DeconvNonsmooth;
+  model->ops.acceptable         = DeconvAcceptable;
   model->ops.weights            = DeconvWeights;
   model->ops.gap                = DeconvGap;
   model->ops.jacobian           = DeconvJacobian;

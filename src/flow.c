@@ -452,6 +452,17 @@ static PetscErrorCode PCApplyModel(PC pc, Vec X, Vec Y)
   PetscFunctionReturn(0);
 }
 
+/* A stage or solution the model rejects makes TS retry a smaller step. */
+static PetscErrorCode DomainCheck(TS ts, PetscReal t, Vec U, PetscBool *accept)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &flow));
+  PetscCall(PgfModelAcceptable(flow->model, U, accept));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
 {
   PgfFlow     f;
@@ -486,6 +497,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   if (f->implicitform) PetscCall(TSSetIFunction(f->ts, NULL, IFunctionFull, f));
   else PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
   PetscCall(TSSetPostStep(f->ts, PostStep));
+  if (model->ops.acceptable) PetscCall(TSSetFunctionDomainError(f->ts, DomainCheck));
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
@@ -708,6 +720,7 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   MPI_Comm  comm = flow->model->comm;
   PetscInt  steps, rejected;
   PetscReal drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mpi[2];
+  PetscBool nonsmooth;
 
   PetscFunctionBegin;
   PetscCall(TSGetStepNumber(flow->ts, &steps));
@@ -715,7 +728,9 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   rejected += flow->rejected0;
   PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
-  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0)));
+  /* a proximal step that changed F is no part of the integral of D */
+  PetscCall(PgfModelNonsmooth(flow->model, &nonsmooth));
+  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)drop, (double)integral, nonsmooth ? (double)NAN : (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0), nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : ""));
   PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
   /* each rank's MPI time against its own right-hand-side time (both timed
      on that rank), the largest over the ranks */

@@ -346,6 +346,33 @@ PetscErrorCode PgfModelJacobianSolve(PgfModel model, Vec B, Vec X)
   PetscFunctionReturn(0);
 }
 
+/* Whether a proximal step on any rank changed the objective so far. */
+PetscErrorCode PgfModelNonsmooth(PgfModel model, PetscBool *nonsmooth)
+{
+  PetscBool local = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  if (model->ops.nonsmooth) PetscCall(model->ops.nonsmooth(model, &local));
+  PetscCallMPI(MPI_Allreduce(&local, nonsmooth, 1, MPIU_BOOL, MPI_LOR, model->comm));
+  PetscFunctionReturn(0);
+}
+
+/* Whether every rank accepts the state U (the model's optional acceptable op). */
+PetscErrorCode PgfModelAcceptable(PgfModel model, Vec U, PetscBool *ok)
+{
+  const PetscScalar *u;
+  PetscBool          local = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  if (model->ops.acceptable) {
+    PetscCall(VecGetArrayRead(U, &u));
+    PetscCall(model->ops.acceptable(model, u, &local));
+    PetscCall(VecRestoreArrayRead(U, &u));
+  }
+  PetscCallMPI(MPI_Allreduce(&local, ok, 1, MPIU_BOOL, MPI_LAND, model->comm));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelHasGap(PgfModel model, PetscBool *has)
 {
   PetscFunctionBegin;

@@ -27,6 +27,14 @@ typedef struct {
   /* Optional: after a step of size dt (soft-threshold, wrapping); sets
    *changed when the particles were modified. */
   PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
+  /* Optional, with prox: whether a proximal step so far changed the
+   objective (a weight stopped at zero, a soft-threshold), which makes the
+   energy balance inapplicable (local; default: never). */
+  PetscErrorCode (*nonsmooth)(PgfModel, PetscBool *);
+  /* Optional: whether a state the integrator reached (a stage or a step's
+   solution) is acceptable (local); when not, the integrator retries a
+   smaller step. */
+  PetscErrorCode (*acceptable)(PgfModel, const PetscScalar *, PetscBool *);
   /* Optional: the measure's weight of each particle (default: u_i[0]). */
   PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
   /* Optional: a certificate of optimality, the duality gap at the particles
@@ -104,6 +112,8 @@ PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel, PetscReal, PetscReal);
 PETSC_INTERN PetscErrorCode PgfModelJacobianSolve(PgfModel, Vec, Vec);
+PETSC_INTERN PetscErrorCode PgfModelNonsmooth(PgfModel, PetscBool *);
+PETSC_INTERN PetscErrorCode PgfModelAcceptable(PgfModel, Vec, PetscBool *);
 
 /* Convex baselines and spectra (convex.c, MATH.md section 6): options
    -baseline, -refit and -spectrum; each call does nothing when its option

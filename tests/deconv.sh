@@ -79,6 +79,20 @@ if selected deconv-e1; then
     r=\$($RESULTS attr $tmp/e1rw.h5 stop_reason); echo stop_reason \$r; [ \"\$r\" = stop_gap ]"
 fi
 
+if selected deconv-fb; then
+  # The fb lift: signs fixed within a step, weights stopped at zero by the
+  # prox step, so the flow's fixed points are the optimum's and the
+  # certified gap falls below 1e-10; the energy line then says that the
+  # balance does not apply.
+  t "deconv-fb: E1 with -lift fb reaches gap below 1e-10 (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW -options_file jobs/e1-small.opts -lift fb -stop_gap 1e-10 -output $tmp/fb.h5 >$tmp/fb.log || exit 1
+    r=\$($RESULTS attr $tmp/fb.h5 stop_reason); echo stop_reason \$r; grep 'energy balance' $tmp/fb.log
+    [ \"\$r\" = stop_gap ] && grep -q 'relative mismatch = nan (not applicable' $tmp/fb.log"
+  t "deconv-fb: signed_square prints a finite energy mismatch" bash -c "
+    $PGFLOW -options_file jobs/e1-small.opts -ts_max_time 10 -output $tmp/ss.h5 >$tmp/ss.log || exit 1
+    grep 'energy balance' $tmp/ss.log; ! grep -q 'not applicable' $tmp/ss.log"
+fi
+
 if selected deconv-input; then
   # Bad input: exit status 2, one line naming the option, no PETSc trace.
   bad() {
@@ -94,4 +108,5 @@ if selected deconv-input; then
   t "deconv-input: spikes that cannot fit exit 2" bad -min_separation -spikes 8 -min_separation 0.15
   t "deconv-input: -lambda -1 exits 2" bad -lambda -lambda -1
   t "deconv-input: -noise -0.1 exits 2" bad -noise -noise -0.1
+  t "deconv-input: -fb_overshoot -1 exits 2" bad -fb_overshoot -fb_overshoot -1
 fi

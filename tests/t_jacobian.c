@@ -29,12 +29,13 @@ int main(int argc, char **argv)
   PetscCall(VecDuplicate(U, &col));
   PetscCall(MatCreateDense(PETSC_COMM_WORLD, mloc * dof, mloc * dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
 
-  /* A generic state: weights of both signs, positions inside the torus. */
+  /* A generic state: weights of both signs, every third one zero (fb holds
+     those at zero while |g| <= lambda), positions inside the torus. */
   PetscCall(VecGetArray(U, &u));
   for (PetscInt i = 0; i < mloc * dof; i++) {
     PetscInt gi = rstart * dof + i;
 
-    u[i] = gi % dof == 0 ? PgfRandNormal(7, PGF_STREAM_PARTICLES, gi, 0) : PgfRandUniform(7, PGF_STREAM_PARTICLES, gi, 1);
+    u[i] = gi % dof == 0 ? (gi / dof % 3 ? PgfRandNormal(7, PGF_STREAM_PARTICLES, gi, 0) : 0) : PgfRandUniform(7, PGF_STREAM_PARTICLES, gi, 1);
   }
   PetscCall(VecRestoreArray(U, &u));
   PetscCall(PgfModelJacobian(model, U, J));
