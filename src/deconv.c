@@ -37,9 +37,8 @@ typedef struct {
   PetscReal    *gabs; /* G^q: |g| on the certificate grid */
   PetscReal    *cmat, *cwr, *cwi, *cwork; /* 1-torus: companion matrix of g', its eigenvalues, LAPACK work */
   PetscReal    *P, *B, *Px; /* matrix-free Jacobian: its parts (JacobianParts) and P x */
-  PetscReal    *Dinv, *Z, *S, *Sx; /* Woodbury solve: blocks, P D^-1, capacitance LU, work */
+  PetscReal    *Dinv, *Zr, *S, *Sx; /* Woodbury solve: D^-1 blocks, P M D^-T, capacitance LU, work */
   PetscBLASInt *piv;
-  PetscReal    *Zr; /* Woodbury solve: (D^-1 M P^T)^T, M the rows the flow moves */
   PetscInt     *sgn; /* fb: sign of each local weight at the start of the step, 0 at zero */
   PetscBool     sgnset; /* sgn holds the signs of a state */
   PetscInt64    nstops; /* fb: weights stopped at zero by the prox step */
@@ -73,7 +72,7 @@ static void PointExponentials(Deconv *dc, const PetscReal *theta, PetscReal *ere
 }
 
 /* g, grad g and (when hess is not NULL) the Hessian of g at one point from
-   its axis exponentials (MATH.md section 4): with z = conj(rho) e,
+   its axis exponentials (doc/math.md section 4): with z = conj(rho) e,
    g = sum Re z, grad_a g = 2 pi sum omega_a Im z,
    hess_ab g = -4 pi^2 sum omega_a omega_b Re z. O(K). */
 static void EvalG(Deconv *dc, const PetscReal *rho, const PetscReal *ere, const PetscReal *eim, PetscReal *g, PetscReal grad[2], PetscReal hess[4])
@@ -188,7 +187,7 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
   PetscFunctionReturn(0);
 }
 
-/* The Jacobian of v (MATH.md section 4) for u = (u0, theta), Phi = W(u0) e(theta),
+/* The Jacobian of v (doc/math.md section 4) for u = (u0, theta), Phi = W(u0) e(theta),
    W = u0 (fb) or u0|u0| (signed_square): with rho = (h - y)/K,
      dv_i/du_j = (1/(m K)) DPhi(u_i)^T DPhi(u_j)
                + delta_ij [W'' g, W' grad g; W' grad g, W hess g] + V''(u0) e_0 e_0^T,
@@ -307,8 +306,9 @@ static PetscErrorCode DeconvJacobianApply(PgfModel model, const PetscScalar *x, 
 
 /* dinv = (M + delta I)^-1 for one dof x dof block M by Gauss-Jordan
    with partial pivoting, delta = 0 unless a pivot falls below 1e-10 of
-   the block's size; then delta = sqrt(eps) times that size (the solve is
-   no longer exact, and GMRES makes up the difference). */
+   the block's size; then delta = sqrt(eps) times that size, and if that
+   fails too, dinv = I / size (the solve is no longer exact, and GMRES makes
+   up the difference). */
 static void BlockInverse(PetscInt dof, const PetscReal *M, PetscReal *dinv)
 {
   PetscReal size = 0, a[9] = {0}, delta = 0;
@@ -358,17 +358,19 @@ static void BlockInverse(PetscInt dof, const PetscReal *M, PetscReal *dinv)
     if (ok) return;
     delta = PetscSqrtReal(PETSC_MACHINE_EPSILON) * size;
   }
+  for (PetscInt k = 0; k < dof * dof; k++) dinv[k] = k % (dof + 1) == 0 ? 1 / size : 0;
 }
 
 /* The Newton matrix A = shift I + scale dv/du = D + (scale/(m K)) M P^T P,
    with D = shift I + scale M B block diagonal, solved by the Woodbury identity
-     A^-1 = D^-1 - scale Zr^T S^-1 Z,  Z = P D^-1, Zr = P M D^-T (2K x m dof),
+     A^-1 = D^-1 - scale Zr^T S^-1 P D^-1,  Zr = P M D^-T (2K x m dof),
      S = m K I + scale P D^-1 M P^T = m K I + scale P Zr^T (2K x 2K),
    S summed over the ranks (one Allreduce) and factored by LU on every rank,
    so the solve does not depend on the rank count. S is m K I plus a term
    that vanishes as the shift grows, and for small shifts it is the
    capacitance of an invertible A (det A = det D det S / (m K)^2K).
-   Setup O(m dof K^2 + K^3), solve O(m dof K). */
+   Setup O(m dof K^2 + K^3), solve O(m dof K); the solve uses P as the last
+   jacobianprepare left it. */
 static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale)
 {
   Deconv      *dc  = (Deconv *)model->data;
@@ -376,27 +378,21 @@ static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, 
   PetscBLASInt n, info;
 
   PetscFunctionBegin;
-  if (!dc->Dinv) {
-    PetscCall(PetscMalloc5(PetscMax(nloc, 1) * dof, &dc->Dinv, K2 * PetscMax(nloc, 1), &dc->Z, K2 * K2, &dc->S, K2, &dc->Sx, K2, &dc->piv));
-    PetscCall(PetscMalloc1(K2 * PetscMax(nloc, 1), &dc->Zr));
-  }
+  if (!dc->Dinv) PetscCall(PetscMalloc5(PetscMax(nloc, 1) * dof, &dc->Dinv, K2 * PetscMax(nloc, 1), &dc->Zr, K2 * K2, &dc->S, K2, &dc->Sx, K2, &dc->piv));
   for (PetscInt i = 0; i < model->mloc; i++) {
     PetscReal M[9], *dinv = &dc->Dinv[i * dof * dof];
 
     for (PetscInt k = 0; k < dof * dof; k++) M[k] = scale * dc->B[i * dof * dof + k] + (k % (dof + 1) == 0 ? shift : 0);
     BlockInverse(dof, M, dinv);
     for (PetscInt c = 0; c < dof; c++) {
-      PetscReal *z = &dc->Z[(i * dof + c) * K2], *zr = &dc->Zr[(i * dof + c) * K2];
+      PetscReal *zr = &dc->Zr[(i * dof + c) * K2];
 
-      for (PetscInt k = 0; k < K2; k++) z[k] = zr[k] = 0;
+      for (PetscInt k = 0; k < K2; k++) zr[k] = 0;
       for (PetscInt e = 0; e < dof; e++) {
         const PetscReal *p  = &dc->P[(i * dof + e) * K2];
         PetscReal        me = e ? 1 : dc->mask[i];
 
-        for (PetscInt k = 0; k < K2; k++) {
-          z[k] += p[k] * dinv[e + c * dof];
-          zr[k] += p[k] * me * dinv[c + e * dof];
-        }
+        for (PetscInt k = 0; k < K2; k++) zr[k] += p[k] * me * dinv[c + e * dof];
       }
     }
   }
@@ -426,7 +422,7 @@ static PetscErrorCode DeconvJacobianSolve(PgfModel model, const PetscScalar *b, 
     }
   if (!dc->capok) PetscFunctionReturn(0);
   PetscCall(PetscArrayzero(dc->Sx, K2));
-  if (nloc) PetscCall(PgfGemm("N", "N", K2, 1, nloc, 1.0, dc->Z, K2, b, nloc, 0.0, dc->Sx, K2));
+  if (nloc) PetscCall(PgfGemm("N", "N", K2, 1, nloc, 1.0, dc->P, K2, x, nloc, 0.0, dc->Sx, K2));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->Sx, (PetscMPIInt)K2, MPIU_REAL, MPI_SUM, model->comm));
   PetscCall(PetscBLASIntCast(K2, &n));
   PetscCallBLAS("LAPACKgetrs", LAPACKgetrs_("N", &n, &one, dc->S, &n, dc->piv, dc->Sx, &n, &info));
@@ -494,7 +490,7 @@ static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, P
   PetscFunctionReturn(0);
 }
 
-/* The flow is stiff (EXPERIMENTS.md E1, E6). Measured on E1 at m = 100,
+/* The flow is stiff (experiments E1 and E6 in the README). Measured on E1 at m = 100,
    seeds 0-4, to a gap of 1e-10 (README): fully implicit ARK IMEX 3 with the
    analytic Jacobian needs 0.9e3-1.0e3 evaluations, BDF 7.9e3-8.6e3, backward
    Euler 5e5; the default explicit RK needed 1e6 evaluations to reach t = 13. */
@@ -506,15 +502,16 @@ static PetscErrorCode DeconvTSDefaults(PgfModel model, TS ts)
   PetscFunctionBegin;
   PetscCall(TSSetType(ts, TSARKIMEX));
   PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
-  /* On several ranks the Newton systems are solved by GMRES: to 1e-12, so
-     that the trajectory matches the one-rank LU solves to 1e-10. */
+  /* The Newton systems are solved by GMRES to 1e-12 (one iteration with the
+     Woodbury preconditioner), so that trajectories agree to 1e-10 whatever
+     the rank count. */
   PetscCall(TSGetSNES(ts, &snes));
   PetscCall(SNESGetKSP(snes, &ksp));
   PetscCall(KSPSetTolerances(ksp, 1e-12, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT));
   PetscFunctionReturn(0);
 }
 
-/* fb: a weight may cross zero by at most FB_OVERSHOOT within a step (the
+/* fb: a weight may cross zero by at most -fb_overshoot within a step (the
    prox step stops it at zero, and the rest of the flow moved as if it had
    gone on with its old sign). */
 static PetscErrorCode DeconvAcceptable(PgfModel model, const PetscScalar *u, PetscBool *ok)
@@ -744,7 +741,7 @@ static PetscReal TorusDistance(PetscInt q, const PetscReal *x, const PetscReal *
   return PetscSqrtReal(d2);
 }
 
-/* Ground truth and observations (MATH.md section 4), from the counter-based
+/* Ground truth and observations (doc/math.md section 4), from the counter-based
    generator: spike k draws its amplitude from components 0, 1 of index k of
    the teacher stream and candidate positions from components 2, 3, ...,
    keeping the first one at torus distance >= min_separation from spikes
@@ -847,7 +844,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
 /* theta_i on a uniform grid of T^q: i/m for q = 1; for q = 2 the first m
    points, row by row, of an n1 x n2 grid with n1 = ceil(sqrt(m)) rows of
    n2 = ceil(m / n1) points (the sqrt(m) x sqrt(m) grid when m is a square).
-   fb: w_i = 0; signed_square: r_i = +r0, -r0, +r0, ... (MATH.md section 4). */
+   fb: w_i = 0; signed_square: r_i = +r0, -r0, +r0, ... (doc/math.md section 4). */
 static PetscErrorCode DeconvInitialize(PgfModel model, PetscScalar *u)
 {
   Deconv  *dc = (Deconv *)model->data;
@@ -898,12 +895,11 @@ static PetscErrorCode DeconvDestroy(PgfModel model)
   PetscCall(PetscFree2(dc->xre, dc->xim));
   PetscCall(PetscFree3(dc->ere, dc->eim, dc->w));
   PetscCall(PetscFree2(dc->sgn, dc->mask));
-  PetscCall(PetscFree(dc->Zr));
   PetscCall(PetscFree4(dc->tre, dc->tim, dc->pre, dc->pim));
   PetscCall(PetscFree(dc->gabs));
   PetscCall(PetscFree4(dc->cmat, dc->cwr, dc->cwi, dc->cwork));
   PetscCall(PetscFree3(dc->P, dc->B, dc->Px));
-  PetscCall(PetscFree5(dc->Dinv, dc->Z, dc->S, dc->Sx, dc->piv));
+  PetscCall(PetscFree5(dc->Dinv, dc->Zr, dc->S, dc->Sx, dc->piv));
   PetscCall(PetscFree(model->data));
   PetscFunctionReturn(0);
 }

@@ -472,11 +472,13 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PC          pc;
   PetscMPIInt size;
   PetscBool   assembled;
-  PetscInt    nmax     = 6000, n, N;
+  PetscInt    nmax     = model->ops.jacobiansolve ? 0 : 6000, n, N;
   char        type[64] = "";
 
   PetscFunctionBegin;
   PetscOptionsBegin(model->comm, NULL, "Jacobian", NULL);
+  /* a model's direct solve of the Newton systems beats dense LU at every
+     size and does not depend on the rank count: matrix-free by default */
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
   PetscOptionsEnd();
   assembled = (PetscBool)(model->ops.jacobian && model->m * model->dof <= nmax);
