@@ -502,9 +502,9 @@ static PetscErrorCode DeconvTSDefaults(PgfModel model, TS ts)
   PetscFunctionBegin;
   PetscCall(TSSetType(ts, TSARKIMEX));
   PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
-  /* The Newton systems are solved by GMRES to 1e-12 (one iteration with the
-     Woodbury preconditioner), so that trajectories agree to 1e-10 whatever
-     the rank count. */
+  /* Newton systems solved by GMRES (-ksp_type gmres, or the assembled
+     Jacobian on several ranks) go to 1e-12, so that trajectories agree to
+     1e-10 whatever the rank count, as with the direct solves. */
   PetscCall(TSGetSNES(ts, &snes));
   PetscCall(SNESGetKSP(snes, &ksp));
   PetscCall(KSPSetTolerances(ksp, 1e-12, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT));

@@ -532,8 +532,8 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
     PetscCall(PCSetType(pc, size > 1 ? PCJACOBI : PCLU));
   } else if (model->ops.jacobianapply) {
-    /* The analytic Jacobian, applied matrix-free; GMRES preconditioned by
-       the model's direct solve when it has one */
+    /* The analytic Jacobian, applied matrix-free, and the model's direct
+       solve of the Newton systems when it has one (else GMRES) */
     Mat S;
 
     PetscCall(VecGetLocalSize(f->U, &n));
@@ -553,8 +553,9 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     }
     PetscCall(MatDestroy(&S)); /* TS keeps a reference */
     if (model->ops.jacobiansolve) {
-      /* an exact solve up to rounding: GMRES takes one or two iterations,
-         more only where the solve regularized a singular block */
+      /* an exact solve up to rounding (inexact only where it regularized a
+         singular block, which Newton and W-methods tolerate): applied once */
+      PetscCall(KSPSetType(ksp, KSPPREONLY));
       PetscCall(PCSetType(pc, PCSHELL));
       PetscCall(PCShellSetContext(pc, f));
       PetscCall(PCShellSetSetUp(pc, PCSetUpModel));
