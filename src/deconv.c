@@ -14,12 +14,11 @@ typedef enum { LIFT_FB,
 static const char *const lifts[] = {"fb", "signed_square"};
 
 /* Grid points per axis of the certificate's search for max |g| per unit of
-   2 fc + 1 (doc/math.md section 5), attempts per spike and placements of the rejection sampling,
-   grid maxima refined by Newton and Newton steps from each. */
+   2 fc + 1 (doc/math.md section 5), attempts per spike and placements of the
+   rejection sampling, Newton steps from each start of the certificate. */
 #define GAP_GRID_FACTOR 16
 #define SPIKE_ATTEMPTS 100
 #define SPIKE_CONFIGS 1000
-#define GAP_STARTS 4
 #define GAP_NEWTON 6
 
 typedef struct {
@@ -27,15 +26,26 @@ typedef struct {
   Lift      lift;
   PetscReal sep, noise, lambda, init_scale;
 
-  PetscReal *y; /* observations: K real parts, then K imaginary parts */
-  PetscReal *ta, *tx; /* truth: m0 amplitudes, m0 x q positions */
-  PetscReal *ere, *eim; /* mloc x q x nf: exp(-2 pi i omega theta_a) per axis, from predict() */
-  PetscReal *w; /* mloc weights of the last predict() */
-  PetscInt   G; /* certificate grid points per axis */
-  PetscReal *tre, *tim; /* G x nf: exp(-2 pi i omega j / G) */
-  PetscReal *pre, *pim; /* G x nf work for the separable grid evaluation */
-  PetscReal *xre, *xim; /* q x nf: exponentials of one point */
-  PetscReal *P, *B, *Px; /* matrix-free Jacobian: its parts (JacobianParts) and P x */
+  PetscReal    *y; /* observations: K real parts, then K imaginary parts */
+  PetscReal    *ta, *tx; /* truth: m0 amplitudes, m0 x q positions */
+  PetscReal    *ere, *eim; /* mloc x q x nf: exp(-2 pi i omega theta_a) per axis, from predict() */
+  PetscReal    *w; /* mloc weights of the last predict() */
+  PetscInt      G; /* certificate grid points per axis */
+  PetscReal    *tre, *tim; /* G x nf: exp(-2 pi i omega j / G) */
+  PetscReal    *pre, *pim; /* G x nf work for the separable grid evaluation */
+  PetscReal    *xre, *xim; /* q x nf: exponentials of one point */
+  PetscReal    *gabs; /* G^q: |g| on the certificate grid */
+  PetscReal    *cmat, *cwr, *cwi, *cwork; /* 1-torus: companion matrix of g', its eigenvalues, LAPACK work */
+  PetscReal    *P, *B, *Px; /* matrix-free Jacobian: its parts (JacobianParts) and P x */
+  PetscReal    *Dinv, *Zr, *S, *Sx; /* Woodbury solve: D^-1 blocks, P M D^-T, capacitance LU, work */
+  PetscBLASInt *piv;
+  PetscInt     *sgn; /* fb: sign of each local weight at the start of the step, 0 at zero */
+  PetscBool     sgnset; /* sgn holds the signs of a state */
+  PetscInt64    nstops; /* fb: weights stopped at zero by the prox step */
+  PetscReal     overshoot; /* fb: largest crossing of zero within a step */
+  PetscReal    *mask; /* 0 for the w row of a weight held at zero, else 1 (JacobianParts) */
+  PetscReal     wscale; /* scale of the Newton matrix of the last setup */
+  PetscBool     capok; /* the capacitance matrix was factored */
 } Deconv;
 
 /* Fill e[k] = exp(-2 pi i (k - fc) t), k = 0 .. 2 fc, by complex
@@ -134,7 +144,29 @@ static PetscErrorCode DeconvPredict(PgfModel model, const PetscScalar *u, PetscR
   PetscFunctionReturn(0);
 }
 
-/* fb: v_w = g, v_theta = w grad g (lambda sign(w) is the prox step's);
+/* fb: the signs s_i of the weights are fixed for a whole step (taken from
+   the first state seen, then by the prox step after each accepted step),
+   which makes lambda |w| smooth within the step: v_w = g + lambda s_i, and
+   for a weight at zero at the start of the step, s_i = 0, the least-norm
+   subgradient v_w = sign(g) max(|g| - lambda, 0), zero while |g| <= lambda
+   (the weight is held at zero). The stationary points of this flow are
+   exactly those of F (doc/math.md section 4). */
+static void EnsureSigns(PgfModel model, const PetscScalar *u)
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  if (dc->lift != LIFT_FB || dc->sgnset) return;
+  for (PetscInt i = 0; i < model->mloc; i++) dc->sgn[i] = (PetscInt)PetscSign(u[i * model->dof]);
+  dc->sgnset = PETSC_TRUE;
+}
+
+static PetscReal FbWeightVelocity(Deconv *dc, PetscInt s, PetscReal g)
+{
+  if (s) return g + dc->lambda * s;
+  return PetscSign(g) * PetscMax(PetscAbsReal(g) - dc->lambda, 0);
+}
+
+/* fb: v_w = g + lambda s_i (above), v_theta = w grad g;
    signed_square: v_r = 2|r| g + 2 lambda r, v_theta = r|r| grad g. */
 static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscScalar *v)
 {
@@ -142,13 +174,14 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
   PetscInt stride = dc->q * dc->nf;
 
   PetscFunctionBegin;
+  EnsureSigns(model, u);
   for (PetscInt i = 0; i < model->mloc; i++) {
     const PetscScalar *ui = &u[i * model->dof];
     PetscScalar       *vi = &v[i * model->dof];
     PetscReal          g, grad[2];
 
     EvalG(dc, rho, &dc->ere[i * stride], &dc->eim[i * stride], &g, grad, NULL);
-    vi[0] = dc->lift == LIFT_FB ? g : 2 * PetscAbsReal(ui[0]) * g + 2 * dc->lambda * ui[0];
+    vi[0] = dc->lift == LIFT_FB ? FbWeightVelocity(dc, dc->sgn[i], g) : 2 * PetscAbsReal(ui[0]) * g + 2 * dc->lambda * ui[0];
     for (PetscInt a = 0; a < dc->q; a++) vi[1 + a] = dc->w[i] * grad[a];
   }
   PetscFunctionReturn(0);
@@ -163,12 +196,14 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
 /* The two parts of dv/du at the local particles: P (2K x mloc dof,
    column-major), the derivatives of the predictor h, and B (dof x dof per
    local particle), the particle's own terms g'' and the lift's curvature.
-   dv_i/du_j = P_i^T P_j / (m K) + [i = j] B_i. */
+   dv_i/du_j = M_i (P_i^T P_j / (m K) + [i = j] B_i), where M_i (mask) zeroes
+   the w row of an fb weight held at zero (s_i = 0, |g| <= lambda). */
 static void JacobianParts(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscReal *P, PetscReal *B)
 {
   Deconv  *dc  = (Deconv *)model->data;
   PetscInt dof = model->dof, K2 = 2 * dc->K, stride = dc->q * dc->nf, n2 = dc->q == 2 ? dc->nf : 1;
 
+  EnsureSigns(model, u);
   for (PetscInt i = 0; i < model->mloc; i++) {
     const PetscReal *ere = &dc->ere[i * stride], *eim = &dc->eim[i * stride];
     PetscReal        u0 = u[i * dof], W = dc->w[i], W1 = dc->lift == LIFT_FB ? 1 : 2 * PetscAbsReal(u0);
@@ -198,6 +233,8 @@ static void JacobianParts(PgfModel model, const PetscScalar *u, const PetscReal 
       b[1 + c] += W1 * grad[c];
       for (PetscInt e = 0; e < dc->q; e++) b[1 + c + (1 + e) * dof] += W * H[2 * c + e];
     }
+    dc->mask[i] = dc->lift == LIFT_FB && !dc->sgn[i] && PetscAbsReal(g) <= dc->lambda ? 0 : 1;
+    for (PetscInt c = 0; c < dof; c++) b[c * dof] *= dc->mask[i];
   }
 }
 
@@ -228,6 +265,7 @@ static PetscErrorCode DeconvJacobian(PgfModel model, const PetscScalar *u, const
 
     for (PetscInt r = 0; r < dof; r++)
       for (PetscInt c = 0; c < dof; c++) a[r0 + r + (c0 + c) * lda] += B[i * dof * dof + r + c * dof];
+    for (PetscInt c = 0; c < model->m * dof; c++) a[r0 + c * lda] *= dc->mask[i];
   }
   PetscCall(MatDenseRestoreArrayWrite(J, &a));
   PetscCall(PetscFree2(counts, displs));
@@ -258,9 +296,137 @@ static PetscErrorCode DeconvJacobianApply(PgfModel model, const PetscScalar *x, 
   if (nloc) PetscCall(PgfGemm("N", "N", K2, 1, nloc, 1.0, dc->P, K2, x, nloc, 0.0, dc->Px, K2));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->Px, (PetscMPIInt)K2, MPIU_REAL, MPI_SUM, model->comm));
   if (nloc) PetscCall(PgfGemm("T", "N", nloc, 1, K2, 1.0 / (model->m * dc->K), dc->P, K2, dc->Px, K2, 0.0, y, nloc));
-  for (PetscInt i = 0; i < model->mloc; i++)
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    y[i * dof] *= dc->mask[i];
     for (PetscInt r = 0; r < dof; r++)
       for (PetscInt c = 0; c < dof; c++) y[i * dof + r] += dc->B[i * dof * dof + r + c * dof] * x[i * dof + c];
+  }
+  PetscFunctionReturn(0);
+}
+
+/* dinv = (M + delta I)^-1 for one dof x dof block M by Gauss-Jordan
+   with partial pivoting, delta = 0 unless a pivot falls below 1e-10 of
+   the block's size; then delta = sqrt(eps) times that size, and if that
+   fails too, dinv = I / size (the solve is no longer exact, and GMRES makes
+   up the difference). */
+static void BlockInverse(PetscInt dof, const PetscReal *M, PetscReal *dinv)
+{
+  PetscReal size = 0, a[9] = {0}, delta = 0;
+
+  for (PetscInt k = 0; k < dof * dof; k++) size = PetscMax(size, PetscAbsReal(M[k]));
+  if (size == 0) size = 1;
+  for (PetscInt attempt = 0; attempt < 2; attempt++) {
+    PetscBool ok = PETSC_TRUE;
+
+    for (PetscInt k = 0; k < dof * dof; k++) {
+      a[k]    = M[k] + (k % (dof + 1) == 0 ? delta : 0);
+      dinv[k] = k % (dof + 1) == 0 ? 1 : 0;
+    }
+    for (PetscInt c = 0; c < dof && ok; c++) {
+      PetscInt  p = c;
+      PetscReal piv;
+
+      for (PetscInt r = c + 1; r < dof; r++)
+        if (PetscAbsReal(a[r + c * dof]) > PetscAbsReal(a[p + c * dof])) p = r;
+      if (PetscAbsReal(a[p + c * dof]) <= 1e-10 * size) {
+        ok = PETSC_FALSE;
+        break;
+      }
+      for (PetscInt k = 0; k < dof; k++) {
+        PetscReal t = a[c + k * dof], u = dinv[c + k * dof];
+
+        a[c + k * dof]    = a[p + k * dof];
+        a[p + k * dof]    = t;
+        dinv[c + k * dof] = dinv[p + k * dof];
+        dinv[p + k * dof] = u;
+      }
+      piv = a[c + c * dof];
+      for (PetscInt k = 0; k < dof; k++) {
+        a[c + k * dof] /= piv;
+        dinv[c + k * dof] /= piv;
+      }
+      for (PetscInt r = 0; r < dof; r++) {
+        PetscReal f = a[r + c * dof];
+
+        if (r == c || f == 0) continue;
+        for (PetscInt k = 0; k < dof; k++) {
+          a[r + k * dof] -= f * a[c + k * dof];
+          dinv[r + k * dof] -= f * dinv[c + k * dof];
+        }
+      }
+    }
+    if (ok) return;
+    delta = PetscSqrtReal(PETSC_MACHINE_EPSILON) * size;
+  }
+  for (PetscInt k = 0; k < dof * dof; k++) dinv[k] = k % (dof + 1) == 0 ? 1 / size : 0;
+}
+
+/* The Newton matrix A = shift I + scale dv/du = D + (scale/(m K)) M P^T P,
+   with D = shift I + scale M B block diagonal, solved by the Woodbury identity
+     A^-1 = D^-1 - scale Zr^T S^-1 P D^-1,  Zr = P M D^-T (2K x m dof),
+     S = m K I + scale P D^-1 M P^T = m K I + scale P Zr^T (2K x 2K),
+   S summed over the ranks (one Allreduce) and factored by LU on every rank,
+   so the solve does not depend on the rank count. S is m K I plus a term
+   that vanishes as the shift grows, and for small shifts it is the
+   capacitance of an invertible A (det A = det D det S / (m K)^2K).
+   Setup O(m dof K^2 + K^3), solve O(m dof K); the solve uses P as the last
+   jacobianprepare left it. */
+static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale)
+{
+  Deconv      *dc  = (Deconv *)model->data;
+  PetscInt     dof = model->dof, K2 = 2 * dc->K, nloc = model->mloc * dof;
+  PetscBLASInt n, info;
+
+  PetscFunctionBegin;
+  if (!dc->Dinv) PetscCall(PetscMalloc5(PetscMax(nloc, 1) * dof, &dc->Dinv, K2 * PetscMax(nloc, 1), &dc->Zr, K2 * K2, &dc->S, K2, &dc->Sx, K2, &dc->piv));
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    PetscReal M[9], *dinv = &dc->Dinv[i * dof * dof];
+
+    for (PetscInt k = 0; k < dof * dof; k++) M[k] = scale * dc->B[i * dof * dof + k] + (k % (dof + 1) == 0 ? shift : 0);
+    BlockInverse(dof, M, dinv);
+    for (PetscInt c = 0; c < dof; c++) {
+      PetscReal *zr = &dc->Zr[(i * dof + c) * K2];
+
+      for (PetscInt k = 0; k < K2; k++) zr[k] = 0;
+      for (PetscInt e = 0; e < dof; e++) {
+        const PetscReal *p  = &dc->P[(i * dof + e) * K2];
+        PetscReal        me = e ? 1 : dc->mask[i];
+
+        for (PetscInt k = 0; k < K2; k++) zr[k] += p[k] * me * dinv[c + e * dof];
+      }
+    }
+  }
+  PetscCall(PetscArrayzero(dc->S, K2 * K2));
+  if (nloc) PetscCall(PgfGemm("N", "T", K2, K2, nloc, scale, dc->P, K2, dc->Zr, K2, 0.0, dc->S, K2));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->S, (PetscMPIInt)(K2 * K2), MPIU_REAL, MPI_SUM, model->comm));
+  for (PetscInt k = 0; k < K2; k++) dc->S[k * (K2 + 1)] += (PetscReal)model->m * dc->K;
+  PetscCall(PetscBLASIntCast(K2, &n));
+  PetscCallBLAS("LAPACKgetrf", LAPACKgetrf_(&n, &n, dc->S, &n, dc->piv, &info));
+  /* a singular S (A singular to rounding) leaves the block solve alone */
+  dc->capok  = (PetscBool)(info == 0);
+  dc->wscale = scale;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DeconvJacobianSolve(PgfModel model, const PetscScalar *b, PetscScalar *x)
+{
+  Deconv      *dc  = (Deconv *)model->data;
+  PetscInt     dof = model->dof, K2 = 2 * dc->K, nloc = model->mloc * dof;
+  PetscBLASInt n, one = 1, info;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < model->mloc; i++)
+    for (PetscInt r = 0; r < dof; r++) {
+      x[i * dof + r] = 0;
+      for (PetscInt c = 0; c < dof; c++) x[i * dof + r] += dc->Dinv[i * dof * dof + r + c * dof] * b[i * dof + c];
+    }
+  if (!dc->capok) PetscFunctionReturn(0);
+  PetscCall(PetscArrayzero(dc->Sx, K2));
+  if (nloc) PetscCall(PgfGemm("N", "N", K2, 1, nloc, 1.0, dc->P, K2, x, nloc, 0.0, dc->Sx, K2));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dc->Sx, (PetscMPIInt)K2, MPIU_REAL, MPI_SUM, model->comm));
+  PetscCall(PetscBLASIntCast(K2, &n));
+  PetscCallBLAS("LAPACKgetrs", LAPACKgetrs_("N", &n, &one, dc->S, &n, dc->piv, dc->Sx, &n, &info));
+  if (nloc) PetscCall(PgfGemm("T", "N", nloc, 1, K2, -dc->wscale, dc->Zr, K2, dc->Sx, K2, 1.0, x, nloc));
   PetscFunctionReturn(0);
 }
 
@@ -293,8 +459,9 @@ static PetscErrorCode DeconvRegularizer(PgfModel model, const PetscScalar *u, Pe
   PetscFunctionReturn(0);
 }
 
-/* After a step of size dt: positions wrapped into [0, 1); fb also takes the
-   proximal step of lambda |w| (doc/math.md section 4). */
+/* After a step: positions wrapped into [0, 1); fb: a weight that reached or
+   crossed zero during the step stops at zero, and the signs of the weights
+   become those of the next step (see EnsureSigns). */
 static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, PetscBool *changed)
 {
   Deconv *dc = (Deconv *)model->data;
@@ -310,11 +477,16 @@ static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, P
       if (t != ui[a]) *changed = PETSC_TRUE;
       ui[a] = t;
     }
-    if (dc->lift == LIFT_FB && dc->lambda > 0) {
-      ui[0]    = PetscSign(ui[0]) * PetscMax(PetscAbsReal(ui[0]) - dt * dc->lambda, 0);
-      *changed = PETSC_TRUE;
+    if (dc->lift == LIFT_FB) {
+      if (dc->sgnset && dc->sgn[i] && PetscSign(ui[0]) != dc->sgn[i]) {
+        if (ui[0] != 0) dc->nstops++;
+        ui[0]    = 0;
+        *changed = PETSC_TRUE;
+      }
+      dc->sgn[i] = (PetscInt)PetscSign(ui[0]);
     }
   }
+  dc->sgnset = (PetscBool)(dc->lift == LIFT_FB);
   PetscFunctionReturn(0);
 }
 
@@ -330,11 +502,35 @@ static PetscErrorCode DeconvTSDefaults(PgfModel model, TS ts)
   PetscFunctionBegin;
   PetscCall(TSSetType(ts, TSARKIMEX));
   PetscCall(TSARKIMEXSetFullyImplicit(ts, PETSC_TRUE));
-  /* On several ranks the Newton systems are solved by GMRES: to 1e-12, so
-     that the trajectory matches the one-rank LU solves to 1e-10. */
+  /* Newton systems solved by GMRES (-ksp_type gmres, or the assembled
+     Jacobian on several ranks) go to 1e-12, so that trajectories agree to
+     1e-10 whatever the rank count, as with the direct solves. */
   PetscCall(TSGetSNES(ts, &snes));
   PetscCall(SNESGetKSP(snes, &ksp));
   PetscCall(KSPSetTolerances(ksp, 1e-12, PETSC_DEFAULT, PETSC_DEFAULT, PETSC_DEFAULT));
+  PetscFunctionReturn(0);
+}
+
+/* fb: a weight may cross zero by at most -fb_overshoot within a step (the
+   prox step stops it at zero, and the rest of the flow moved as if it had
+   gone on with its old sign). */
+static PetscErrorCode DeconvAcceptable(PgfModel model, const PetscScalar *u, PetscBool *ok)
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  PetscFunctionBegin;
+  *ok = PETSC_TRUE;
+  if (dc->lift != LIFT_FB || !dc->sgnset) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < model->mloc && *ok; i++) *ok = (PetscBool)(u[i * model->dof] * dc->sgn[i] >= -dc->overshoot);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode DeconvNonsmooth(PgfModel model, PetscBool *nonsmooth)
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  PetscFunctionBegin;
+  *nonsmooth = (PetscBool)(dc->nstops > 0);
   PetscFunctionReturn(0);
 }
 
@@ -347,15 +543,14 @@ static PetscErrorCode DeconvWeights(PgfModel model, const PetscScalar *u, PetscR
   PetscFunctionReturn(0);
 }
 
-/* g on the G^q certificate grid, evaluated directly but separably (no FFT):
-   P(j1, k2) = sum_k1 conj(rho(k1, k2)) e(k1, j1) costs G nf^2, then
-   g(j1, j2) = Re sum_k2 P(j1, k2) e(k2, j2) costs G^2 nf, against
-   G^2 nf^2 for the plain sum. Returns max |g| on the grid and the
-   GAP_STARTS grid points of largest |g| in jbest. */
-static void GridMaxima(Deconv *dc, const PetscReal *rho, PetscReal *gmax, PetscInt jbest[GAP_STARTS])
+/* |g| on the G^q certificate grid into gabs, evaluated directly but
+   separably (no FFT): P(j1, k2) = sum_k1 conj(rho(k1, k2)) e(k1, j1) costs
+   G nf^2, then g(j1, j2) = Re sum_k2 P(j1, k2) e(k2, j2) costs G^2 nf,
+   against G^2 nf^2 for the plain sum. Returns the largest value. */
+static PetscReal GridValues(Deconv *dc, const PetscReal *rho)
 {
   PetscInt  G = dc->G, nf = dc->nf, n2 = dc->q == 2 ? nf : 1, G2 = dc->q == 2 ? G : 1, K = dc->K;
-  PetscReal best[GAP_STARTS];
+  PetscReal gmax = 0;
 
   for (PetscInt j1 = 0; j1 < G; j1++) {
     for (PetscInt k2 = 0; k2 < n2; k2++) {
@@ -372,50 +567,40 @@ static void GridMaxima(Deconv *dc, const PetscReal *rho, PetscReal *gmax, PetscI
       dc->pim[j1 * n2 + k2] = si;
     }
   }
-  for (PetscInt c = 0; c < GAP_STARTS; c++) {
-    best[c]  = -1;
-    jbest[c] = -1;
-  }
-  *gmax = 0;
   for (PetscInt j1 = 0; j1 < G; j1++) {
     for (PetscInt j2 = 0; j2 < G2; j2++) {
-      PetscReal gabs;
+      PetscReal s = 0;
 
-      if (dc->q == 1) gabs = PetscAbsReal(dc->pre[j1]);
-      else {
-        PetscReal s = 0;
-
+      if (dc->q == 1) s = dc->pre[j1];
+      else
         for (PetscInt k2 = 0; k2 < nf; k2++) s += dc->pre[j1 * nf + k2] * dc->tre[j2 * nf + k2] - dc->pim[j1 * nf + k2] * dc->tim[j2 * nf + k2];
-        gabs = PetscAbsReal(s);
-      }
-      *gmax = PetscMax(*gmax, gabs);
-      /* keep the GAP_STARTS largest values, sorted */
-      for (PetscInt c = 0; c < GAP_STARTS; c++) {
-        if (gabs <= best[c]) continue;
-        for (PetscInt d = GAP_STARTS - 1; d > c; d--) {
-          best[d]  = best[d - 1];
-          jbest[d] = jbest[d - 1];
-        }
-        best[c]  = gabs;
-        jbest[c] = j1 * G2 + j2;
-        break;
-      }
+      dc->gabs[j1 * G2 + j2] = PetscAbsReal(s);
+      gmax                   = PetscMax(gmax, dc->gabs[j1 * G2 + j2]);
     }
   }
+  return gmax;
 }
 
-/* Newton ascent of |g| from a grid point, steps capped at the grid spacing;
-   returns the largest |g| met. Every value is |g| at some point of T^q, so
-   the result never exceeds max |g|. */
-static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j)
+/* Whether grid point (j1, j2) of the 2-torus is a local maximum of |g|
+   among its 8 periodic neighbours (plateaus count). */
+static PetscBool GridLocalMax(Deconv *dc, PetscInt j1, PetscInt j2)
 {
-  PetscReal theta[2] = {0, 0}, best = 0, hmax = 1.0 / dc->G;
+  PetscInt  G = dc->G;
+  PetscReal v = dc->gabs[j1 * G + j2];
 
-  if (dc->q == 1) theta[0] = (PetscReal)j / dc->G;
-  else {
-    theta[0] = (PetscReal)(j / dc->G) / dc->G;
-    theta[1] = (PetscReal)(j % dc->G) / dc->G;
-  }
+  for (PetscInt d1 = -1; d1 <= 1; d1++)
+    for (PetscInt d2 = -1; d2 <= 1; d2++)
+      if (dc->gabs[((j1 + d1 + G) % G) * G + (j2 + d2 + G) % G] > v) return PETSC_FALSE;
+  return PETSC_TRUE;
+}
+
+/* Newton ascent of |g| on the 2-torus from a grid point, steps capped at the
+   grid spacing; returns the largest |g| met. Every value is |g| at some
+   point of T^q, so the result never exceeds max |g|. */
+static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j1, PetscInt j2)
+{
+  PetscReal theta[2] = {(PetscReal)j1 / dc->G, (PetscReal)j2 / dc->G}, best = 0, hmax = 1.0 / dc->G;
+
   for (PetscInt it = 0; it <= GAP_NEWTON; it++) {
     PetscReal g, grad[2], H[4], d[2], det, sg, scale;
 
@@ -424,16 +609,10 @@ static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j)
     best = PetscMax(best, PetscAbsReal(g));
     sg   = g >= 0 ? 1 : -1;
     /* a Newton step toward a maximum of sg g needs sg H negative definite */
-    if (dc->q == 1) {
-      if (sg * H[0] >= 0) break;
-      d[0] = -grad[0] / H[0];
-      d[1] = 0;
-    } else {
-      det = H[0] * H[3] - H[1] * H[2];
-      if (sg * H[0] >= 0 || det <= 0) break;
-      d[0] = -(H[3] * grad[0] - H[1] * grad[1]) / det;
-      d[1] = -(H[0] * grad[1] - H[2] * grad[0]) / det;
-    }
+    det = H[0] * H[3] - H[1] * H[2];
+    if (sg * H[0] >= 0 || det <= 0) break;
+    d[0]  = -(H[3] * grad[0] - H[1] * grad[1]) / det;
+    d[1]  = -(H[0] * grad[1] - H[2] * grad[0]) / det;
     scale = PetscMax(PetscAbsReal(d[0]), PetscAbsReal(d[1])) / hmax;
     if (scale > 1) {
       d[0] /= scale;
@@ -445,19 +624,101 @@ static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j)
   return best;
 }
 
+/* Newton on g' on the 1-torus from theta (the angle of a root of the
+   companion polynomial), steps capped at the grid spacing; returns the
+   largest |g| met, a value of |g| on T^1 like NewtonMax's. */
+static PetscReal NewtonCritical(Deconv *dc, const PetscReal *rho, PetscReal theta)
+{
+  PetscReal best = 0, hmax = 1.0 / dc->G;
+
+  for (PetscInt it = 0; it <= GAP_NEWTON; it++) {
+    PetscReal g, grad[2], H[4], d;
+
+    PointExponentials(dc, &theta, dc->xre, dc->xim);
+    EvalG(dc, rho, dc->xre, dc->xim, &g, grad, H);
+    best = PetscMax(best, PetscAbsReal(g));
+    if (H[0] == 0) break;
+    d = -grad[0] / H[0];
+    theta += PetscMax(-hmax, PetscMin(hmax, d));
+  }
+  return best;
+}
+
+/* max |g| on the 1-torus over every critical point of g (doc/math.md
+   section 5). With x = exp(2 pi i theta), g = sum_{|n| <= fc} c_n x^n,
+   c_n = (rho_n + conj(rho_-n)) / 2, so the critical points are the roots
+   on the unit circle of p(x) = sum_n n c_n x^(n + fc), of degree 2 fc. The
+   complex companion matrix C = A + iB of p (coefficients negligible at
+   either end dropped: roots at 0 or infinity) goes to LAPACK as the real
+   [A -B; B A], whose eigenvalues are those of C and their conjugates; the
+   angle of each eigenvalue starts a Newton polish on g'. Angles of roots
+   off the circle only add more values of |g|, which never exceed the max. */
+static PetscErrorCode CriticalMax(Deconv *dc, const PetscReal *rho, PetscReal *gmax)
+{
+  PetscInt     fc = dc->fc, K = dc->K, lo = 0, hi = 2 * fc, n, n2;
+  PetscReal   *dre = dc->cwork, *dim = &dc->cwork[2 * fc + 1], dmax = 0, den;
+  PetscBLASInt bn, lwork, info;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j <= 2 * fc; j++) {
+    PetscInt nn = j - fc;
+
+    /* rho_n = rho[n + fc] + i rho[K + n + fc] */
+    dre[j] = 0.5 * nn * (rho[fc + nn] + rho[fc - nn]);
+    dim[j] = 0.5 * nn * (rho[K + fc + nn] - rho[K + fc - nn]);
+    dmax   = PetscMax(dmax, PetscAbsReal(dre[j]) + PetscAbsReal(dim[j]));
+  }
+  while (hi > lo && PetscAbsReal(dre[hi]) + PetscAbsReal(dim[hi]) <= 1e-14 * dmax) hi--;
+  while (lo < hi && PetscAbsReal(dre[lo]) + PetscAbsReal(dim[lo]) <= 1e-14 * dmax) lo++;
+  n  = hi - lo;
+  n2 = 2 * n;
+  if (n == 0) PetscFunctionReturn(0); /* g constant: the grid has its value */
+  PetscCall(PetscArrayzero(dc->cmat, n2 * n2));
+  den = dre[hi] * dre[hi] + dim[hi] * dim[hi];
+  for (PetscInt r = 0; r < n; r++) {
+    /* last column -d_(lo + r) / d_hi, ones on the subdiagonal */
+    PetscReal tre = -(dre[lo + r] * dre[hi] + dim[lo + r] * dim[hi]) / den, tim = -(dim[lo + r] * dre[hi] - dre[lo + r] * dim[hi]) / den;
+
+    dc->cmat[r + (n - 1) * n2]      = tre;
+    dc->cmat[n + r + (n2 - 1) * n2] = tre;
+    dc->cmat[n + r + (n - 1) * n2]  = tim;
+    dc->cmat[r + (n2 - 1) * n2]     = -tim;
+    if (r > 0) {
+      dc->cmat[r + (r - 1) * n2]         = 1;
+      dc->cmat[n + r + (n + r - 1) * n2] = 1;
+    }
+  }
+  PetscCall(PetscBLASIntCast(n2, &bn));
+  PetscCall(PetscBLASIntCast(32 * fc - 4 * fc - 2, &lwork));
+  PetscCallBLAS("LAPACKgeev", LAPACKgeev_("N", "N", &bn, dc->cmat, &bn, dc->cwr, dc->cwi, NULL, &bn, NULL, &bn, &dc->cwork[4 * fc + 2], &lwork, &info));
+  PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK geev failed on the companion matrix of g' (info %d)", (int)info);
+  for (PetscInt r = 0; r < n2; r++) {
+    PetscReal theta = PetscAtan2Real(dc->cwi[r], dc->cwr[r]) / (2 * PETSC_PI);
+
+    *gmax = PetscMax(*gmax, NewtonCritical(dc, rho, theta - PetscFloorReal(theta)));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* The duality gap of doc/math.md section 5, from rho (and h) of the last
    evaluation and F = F(mu): p = -(h - y)/sqrt(K) = -sqrt(K) rho,
    z = y/sqrt(K), c = min(1, lambda / max |g|), D = c <z,p> - c^2 |p|^2/2.
-   Every rank computes it whole (it needs rho only). */
+   max |g| must not be underestimated (the gap would be too small): on the
+   1-torus it is taken over every critical point of g, on the 2-torus over
+   Newton ascents from every local maximum on the grid, the grid values
+   being a safety net. Every rank computes it whole (it needs rho only). */
 static PetscErrorCode DeconvGap(PgfModel model, const PetscScalar *u, PetscReal F, PetscReal *gap)
 {
   Deconv    *dc  = (Deconv *)model->data;
   PetscReal *rho = model->rho, gmax, c, zp = 0, pp = 0;
-  PetscInt   jbest[GAP_STARTS];
 
   PetscFunctionBegin;
-  GridMaxima(dc, rho, &gmax, jbest);
-  for (PetscInt s = 0; s < GAP_STARTS && jbest[s] >= 0; s++) gmax = PetscMax(gmax, NewtonMax(dc, rho, jbest[s]));
+  gmax = GridValues(dc, rho);
+  if (dc->q == 1) PetscCall(CriticalMax(dc, rho, &gmax));
+  else
+    for (PetscInt j1 = 0; j1 < dc->G; j1++)
+      for (PetscInt j2 = 0; j2 < dc->G; j2++)
+        if (GridLocalMax(dc, j1, j2)) gmax = PetscMax(gmax, NewtonMax(dc, rho, j1, j2));
   for (PetscInt k = 0; k < 2 * dc->K; k++) {
     zp -= dc->y[k] * rho[k];
     pp += dc->K * rho[k] * rho[k];
@@ -550,6 +811,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   dc->noise      = 0.05;
   dc->lambda     = 0.05;
   dc->init_scale = 0.1;
+  dc->overshoot  = 1e-6;
   PetscOptionsBegin(model->comm, NULL, "Sparse deconvolution on the torus (-problem deconv)", NULL);
   PetscCall(PgfOptionsInt(model->comm, "-torus_dim", "Dimension q of the torus", dc->q, 1, 2, &dc->q));
   PetscCall(PgfOptionsInt(model->comm, "-cutoff", "Cutoff frequency fc", dc->fc, 1, 1000, &dc->fc));
@@ -558,6 +820,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsReal(model->comm, "-noise", "Standard deviation of the noise", dc->noise, 0, PETSC_MAX_REAL, &dc->noise));
   PetscCall(PgfOptionsReal(model->comm, "-lambda", "Total variation penalty", dc->lambda, 0, PETSC_MAX_REAL, &dc->lambda));
   PetscCall(PgfOptionsEList(model->comm, "-lift", "Lift of the total variation", lifts, 2, lift, &lift));
+  PetscCall(PgfOptionsReal(model->comm, "-fb_overshoot", "fb: largest crossing of zero of a weight within a step", dc->overshoot, 0, PETSC_MAX_REAL, &dc->overshoot));
   PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial |r| of the signed_square lift", dc->init_scale, PETSC_SMALL, PETSC_MAX_REAL, &dc->init_scale));
   PetscOptionsEnd();
   PgfCheckInput(model->comm, model->groups == 1, "-sample_groups needs -problem twolayer (deconv has no samples to split)");
@@ -570,7 +833,10 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(MakeData(model));
   PetscCall(PgfModelReserve(model, sizeof(PetscReal) * ((2.0 * dc->q * dc->nf + 1) * model->mloc + 4.0 * dc->G * dc->nf + 2.0 * dc->K), "the particles' Fourier coefficients"));
   PetscCall(PetscMalloc3(model->mloc * dc->q * dc->nf, &dc->ere, model->mloc * dc->q * dc->nf, &dc->eim, model->mloc, &dc->w));
+  PetscCall(PetscMalloc2(model->mloc, &dc->sgn, model->mloc, &dc->mask));
   PetscCall(PetscMalloc4(dc->G * dc->nf, &dc->tre, dc->G * dc->nf, &dc->tim, dc->G * dc->nf, &dc->pre, dc->G * dc->nf, &dc->pim));
+  PetscCall(PetscMalloc1(dc->q == 2 ? dc->G * dc->G : dc->G, &dc->gabs));
+  if (dc->q == 1) PetscCall(PetscMalloc4(16 * dc->fc * dc->fc, &dc->cmat, 4 * dc->fc, &dc->cwr, 4 * dc->fc, &dc->cwi, 32 * dc->fc, &dc->cwork));
   for (PetscInt j = 0; j < dc->G; j++) AxisExponentials(dc->fc, (PetscReal)j / dc->G, &dc->tre[j * dc->nf], &dc->tim[j * dc->nf]);
   model->npos = dc->q;
   model->N    = 2 * dc->K;
@@ -630,8 +896,12 @@ static PetscErrorCode DeconvDestroy(PgfModel model)
   PetscCall(PetscFree3(dc->y, dc->ta, dc->tx));
   PetscCall(PetscFree2(dc->xre, dc->xim));
   PetscCall(PetscFree3(dc->ere, dc->eim, dc->w));
+  PetscCall(PetscFree2(dc->sgn, dc->mask));
   PetscCall(PetscFree4(dc->tre, dc->tim, dc->pre, dc->pim));
+  PetscCall(PetscFree(dc->gabs));
+  PetscCall(PetscFree4(dc->cmat, dc->cwr, dc->cwi, dc->cwork));
   PetscCall(PetscFree3(dc->P, dc->B, dc->Px));
+  PetscCall(PetscFree5(dc->Dinv, dc->Zr, dc->S, dc->Sx, dc->piv));
   PetscCall(PetscFree(model->data));
   PetscFunctionReturn(0);
 }
@@ -642,21 +912,25 @@ PetscErrorCode PgfModelCreate_Deconv(PgfModel model)
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&dc));
-  model->data                = dc;
-  model->ops.setfromoptions  = DeconvSetFromOptions;
-  model->ops.initialize      = DeconvInitialize;
-  model->ops.predict         = DeconvPredict;
-  model->ops.loss            = DeconvLoss;
-  model->ops.velocity        = DeconvVelocity;
-  model->ops.regularizer     = DeconvRegularizer;
-  model->ops.prox            = DeconvProx;
-  model->ops.weights         = DeconvWeights;
-  model->ops.gap             = DeconvGap;
-  model->ops.jacobian        = DeconvJacobian;
-  model->ops.jacobianprepare = DeconvJacobianPrepare;
-  model->ops.jacobianapply   = DeconvJacobianApply;
-  model->ops.tsdefaults      = DeconvTSDefaults;
-  model->ops.writeproblem    = DeconvWriteProblem;
-  model->ops.destroy         = DeconvDestroy;
+  model->data                   = dc;
+  model->ops.setfromoptions     = DeconvSetFromOptions;
+  model->ops.initialize         = DeconvInitialize;
+  model->ops.predict            = DeconvPredict;
+  model->ops.loss               = DeconvLoss;
+  model->ops.velocity           = DeconvVelocity;
+  model->ops.regularizer        = DeconvRegularizer;
+  model->ops.prox               = DeconvProx;
+  model->ops.nonsmooth          = DeconvNonsmooth;
+  model->ops.acceptable         = DeconvAcceptable;
+  model->ops.weights            = DeconvWeights;
+  model->ops.gap                = DeconvGap;
+  model->ops.jacobian           = DeconvJacobian;
+  model->ops.jacobianprepare    = DeconvJacobianPrepare;
+  model->ops.jacobianapply      = DeconvJacobianApply;
+  model->ops.jacobiansolvesetup = DeconvJacobianSolveSetUp;
+  model->ops.jacobiansolve      = DeconvJacobianSolve;
+  model->ops.tsdefaults         = DeconvTSDefaults;
+  model->ops.writeproblem       = DeconvWriteProblem;
+  model->ops.destroy            = DeconvDestroy;
   PetscFunctionReturn(0);
 }

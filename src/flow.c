@@ -21,7 +21,7 @@ struct _p_PgfFlow {
   Vec       ucache, vcache; /* the state of the last evaluation and its velocity */
   PetscReal Fcache, Dcache;
   PetscBool implicitform; /* rosw with an analytic Jacobian: U' + v(U) = 0 as an IFunction */
-  PetscReal shift; /* of the matrix-free IJacobian */
+  PetscReal shift, scale; /* the matrix-free Jacobian applies shift I + scale dv/du */
   Mat       J; /* matrix-free Jacobian of the right-hand side, for implicit types */
   PgfConvex convex; /* baselines, refits and spectra */
 
@@ -399,6 +399,9 @@ static PetscErrorCode RHSJacobianShell(TS ts, PetscReal t, Vec U, Mat A, Mat B, 
 
   PetscFunctionBeginUser;
   PetscCall(PgfModelJacobianPrepare(flow->model, U));
+  /* a new operator for the preconditioner's setup */
+  PetscCall(MatAssemblyBegin(B, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(B, MAT_FINAL_ASSEMBLY));
   PetscFunctionReturn(0);
 }
 
@@ -423,6 +426,10 @@ static PetscErrorCode IJacobianFull(TS ts, PetscReal t, Vec U, Vec Udot, PetscRe
   if (shell) {
     PetscCall(PgfModelJacobianPrepare(flow->model, U));
     flow->shift = shift;
+    flow->scale = 1;
+    /* a new operator for the preconditioner's setup */
+    PetscCall(MatAssemblyBegin(B, MAT_FINAL_ASSEMBLY));
+    PetscCall(MatAssemblyEnd(B, MAT_FINAL_ASSEMBLY));
   } else {
     PetscCall(PgfModelJacobian(flow->model, U, B));
     PetscCall(MatShift(B, shift));
@@ -434,8 +441,10 @@ static PetscErrorCode IJacobianFull(TS ts, PetscReal t, Vec U, Vec Udot, PetscRe
   PetscFunctionReturn(0);
 }
 
-/* The matrix-free analytic Jacobian: -dv/du for the right-hand side (TS
-   shifts and scales the shell itself), shift I + dv/du for the IFunction. */
+/* The matrix-free analytic Jacobian shift I + scale dv/du: -dv/du for the
+   right-hand side, which TS then scales and shifts through the two
+   operations below (so that the preconditioner knows the Newton matrix),
+   shift I + dv/du for the IFunction. */
 static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
 {
   PgfFlow flow;
@@ -443,8 +452,60 @@ static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(A, &flow));
   PetscCall(PgfModelJacobianApply(flow->model, X, Y));
-  if (flow->implicitform) PetscCall(VecAXPY(Y, flow->shift, X));
-  else PetscCall(VecScale(Y, -1.0));
+  PetscCall(VecAXPBY(Y, flow->shift, flow->scale, X));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ShellShift(Mat A, PetscScalar a)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(A, &flow));
+  flow->shift += a;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ShellScale(Mat A, PetscScalar a)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(A, &flow));
+  flow->shift *= a;
+  flow->scale *= a;
+  PetscFunctionReturn(0);
+}
+
+/* The model's direct solve of the Newton systems as GMRES's preconditioner. */
+static PetscErrorCode PCSetUpModel(PC pc)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &flow));
+  PetscCall(PgfModelJacobianSolveSetUp(flow->model, flow->shift, flow->scale));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PCApplyModel(PC pc, Vec X, Vec Y)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(PCShellGetContext(pc, &flow));
+  PetscCall(PgfModelJacobianSolve(flow->model, X, Y));
+  PetscFunctionReturn(0);
+}
+
+/* A stage or solution the model rejects makes TS retry a smaller step. */
+static PetscErrorCode DomainCheck(TS ts, PetscReal t, Vec U, PetscBool *accept)
+{
+  PgfFlow flow;
+
+  PetscFunctionBeginUser;
+  PetscCall(TSGetApplicationContext(ts, &flow));
+  PetscCall(PgfModelAcceptable(flow->model, U, accept));
   PetscFunctionReturn(0);
 }
 
@@ -482,10 +543,10 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   KSP         ksp;
   PC          pc;
   PetscMPIInt size;
-  PetscBool   assembled, hasjac, hasapply;
+  PetscBool   assembled, hasjac, hasapply, hassolve, hasacceptable;
   MPI_Comm    comm;
   PetscInt    m, npos, dof, rstart, mloc;
-  PetscInt    nmax     = 6000, n, N;
+  PetscInt    nmax, n, N;
   char        type[64] = "";
 
   PetscFunctionBegin;
@@ -493,7 +554,12 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(PgfModelGetSizes(model, &m, &npos, &dof, NULL));
   PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
   PetscCall(PgfModelHasJacobian(model, &hasjac, &hasapply));
+  PetscCall(PgfModelHasJacobianSolve(model, &hassolve));
+  PetscCall(PgfModelHasAcceptable(model, &hasacceptable));
+  nmax = hassolve ? 0 : 6000;
   PetscOptionsBegin(comm, NULL, "Jacobian", NULL);
+  /* a model's direct solve of the Newton systems beats dense LU at every
+     size and does not depend on the rank count: matrix-free by default */
   PetscCall(PgfOptionsInt(comm, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
   PetscOptionsEnd();
   assembled = (PetscBool)(hasjac && m * dof <= nmax);
@@ -529,6 +595,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   if (f->implicitform) PetscCall(TSSetIFunction(f->ts, NULL, IFunctionFull, f));
   else PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
   PetscCall(TSSetPostStep(f->ts, PostStep));
+  if (hasacceptable) PetscCall(TSSetFunctionDomainError(f->ts, DomainCheck));
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
@@ -561,13 +628,18 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
     PetscCall(PCSetType(pc, size > 1 ? PCJACOBI : PCLU));
   } else if (hasapply) {
-    /* The analytic Jacobian, applied matrix-free; unpreconditioned GMRES */
+    /* The analytic Jacobian, applied matrix-free, and the model's direct
+       solve of the Newton systems when it has one (else GMRES) */
     Mat S;
 
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
     PetscCall(MatCreateShell(comm, n, n, N, N, f, &S));
     PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
+    PetscCall(MatShellSetManageScalingShifts(S));
+    PetscCall(MatShellSetOperation(S, MATOP_SHIFT, (void (*)(void))ShellShift));
+    PetscCall(MatShellSetOperation(S, MATOP_SCALE, (void (*)(void))ShellScale));
+    f->scale = f->implicitform ? 1 : -1;
     if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, S, S, IJacobianFull, f));
     else {
       PetscCall(TSSetRHSJacobian(f->ts, S, S, RHSJacobianShell, f));
@@ -576,7 +648,16 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
       PetscCall(TSRHSJacobianSetReuse(f->ts, PETSC_TRUE));
     }
     PetscCall(MatDestroy(&S)); /* TS keeps a reference */
-    PetscCall(PCSetType(pc, PCNONE));
+    if (hassolve) {
+      /* an exact solve up to rounding (inexact only where it regularized a
+         singular block, which Newton and W-methods tolerate): applied once */
+      PetscCall(KSPSetType(ksp, KSPPREONLY));
+      PetscCall(PCSetType(pc, PCSHELL));
+      PetscCall(PCShellSetContext(pc, f));
+      PetscCall(PCShellSetSetUp(pc, PCSetUpModel));
+      PetscCall(PCShellSetApply(pc, PCApplyModel));
+      PetscCall(PCShellSetName(pc, "pgflow model Jacobian solve"));
+    } else PetscCall(PCSetType(pc, PCNONE));
   } else {
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
@@ -802,13 +883,14 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
 {
   MPI_Comm       comm = flow->comm;
   PetscInt       steps, rejected;
-  PetscReal      drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mismatch = drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0, most[3];
-  PetscLogDouble now, peak = 0;
+  PetscReal      drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mismatch, most[3];
+  PetscLogDouble now, peak                           = 0;
   struct rusage  usage;
   PetscInt64     timed   = flow->nrhs - flow->nrhs0; /* evaluations this process timed */
   PetscReal      each    = timed ? flow->rhs_time / timed : 0;
   const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes"};
   PetscReal      values[8];
+  PetscBool      nonsmooth;
 
   PetscFunctionBegin;
   PetscCall(TSGetStepNumber(flow->ts, &steps));
@@ -818,7 +900,11 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   if (!getrusage(RUSAGE_SELF, &usage)) peak = 1024.0 * usage.ru_maxrss;
   PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, PgfStopReasons[flow->stop], steps, rejected));
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
-  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)mismatch));
+  /* a proximal step that changed F is no part of the integral of D */
+  PetscCall(PgfModelNonsmooth(flow->model, &nonsmooth));
+  mismatch = nonsmooth ? (PetscReal)NAN : drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop)
+                                                    : 0;
+  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : ""));
   PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, (double)each));
   /* each rank's MPI time against its own right-hand-side time (both timed
      on that rank), the largest over the ranks; and the largest peak memory */

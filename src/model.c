@@ -126,6 +126,20 @@ PetscErrorCode PgfModelHasJacobian(PgfModel model, PetscBool *assembled, PetscBo
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode PgfModelHasAcceptable(PgfModel model, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = (PetscBool)(model->ops.acceptable != NULL);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelHasJacobianSolve(PgfModel model, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = (PetscBool)(model->ops.jacobiansolve != NULL);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelHasHJacobian(PgfModel model, PetscBool *has)
 {
   PetscFunctionBegin;
@@ -470,6 +484,58 @@ PetscErrorCode PgfModelJacobianApply(PgfModel model, Vec X, Vec Y)
   PetscCall(VecRestoreArrayWrite(Y, &y));
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscCall(PetscLogEventEnd(PGF_JacobianApply, X, Y, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Prepares the direct solve of (shift I + scale dv/du) x = b at the state
+   of the last PgfModelJacobianPrepare (the model's optional jacobiansolve
+   ops); collective. */
+PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale)
+{
+  PetscFunctionBegin;
+  PetscCall(model->ops.jacobiansolvesetup(model, shift, scale));
+  PetscFunctionReturn(0);
+}
+
+/* X = (shift I + scale dv/du)^-1 B with the factors of the last setup; collective. */
+PetscErrorCode PgfModelJacobianSolve(PgfModel model, Vec B, Vec X)
+{
+  const PetscScalar *b;
+  PetscScalar       *x;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(B, &b));
+  PetscCall(VecGetArrayWrite(X, &x));
+  PetscCall(model->ops.jacobiansolve(model, b, x));
+  PetscCall(VecRestoreArrayWrite(X, &x));
+  PetscCall(VecRestoreArrayRead(B, &b));
+  PetscFunctionReturn(0);
+}
+
+/* Whether a proximal step on any rank changed the objective so far. */
+PetscErrorCode PgfModelNonsmooth(PgfModel model, PetscBool *nonsmooth)
+{
+  PetscBool local = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  if (model->ops.nonsmooth) PetscCall(model->ops.nonsmooth(model, &local));
+  PetscCallMPI(MPI_Allreduce(&local, nonsmooth, 1, MPIU_BOOL, MPI_LOR, model->comm));
+  PetscFunctionReturn(0);
+}
+
+/* Whether every rank accepts the state U (the model's optional acceptable op). */
+PetscErrorCode PgfModelAcceptable(PgfModel model, Vec U, PetscBool *ok)
+{
+  const PetscScalar *u;
+  PetscBool          local = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  if (model->ops.acceptable) {
+    PetscCall(VecGetArrayRead(U, &u));
+    PetscCall(model->ops.acceptable(model, u, &local));
+    PetscCall(VecRestoreArrayRead(U, &u));
+  }
+  PetscCallMPI(MPI_Allreduce(&local, ok, 1, MPIU_BOOL, MPI_LAND, model->comm));
   PetscFunctionReturn(0);
 }
 

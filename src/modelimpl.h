@@ -29,6 +29,14 @@ typedef struct {
   /* Optional: after a step of size dt (soft-threshold, wrapping); sets
    *changed when the particles were modified. */
   PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
+  /* Optional, with prox: whether a proximal step so far changed the
+   objective (a weight stopped at zero, a soft-threshold), which makes the
+   energy balance inapplicable (local; default: never). */
+  PetscErrorCode (*nonsmooth)(PgfModel, PetscBool *);
+  /* Optional: whether a state the integrator reached (a stage or a step's
+   solution) is acceptable (local); when not, the integrator retries a
+   smaller step. */
+  PetscErrorCode (*acceptable)(PgfModel, const PetscScalar *, PetscBool *);
   /* Optional: the measure's weight of each particle (default: u_i[0]). */
   PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
   /* Optional: a certificate of optimality, the duality gap at the particles
@@ -45,6 +53,12 @@ typedef struct {
    on the local particles' rows; it is collective. */
   PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
   PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
+  /* Optional, with jacobianapply: a direct solve of the Newton systems
+   (shift I + scale dv/du) x = b at the state of the last jacobianprepare,
+   which GMRES uses as its preconditioner. solvesetup factors (collective),
+   solve applies the inverse on the local particles' rows (collective). */
+  PetscErrorCode (*jacobiansolvesetup)(PgfModel, PetscReal, PetscReal);
+  PetscErrorCode (*jacobiansolve)(PgfModel, const PetscScalar *, PetscScalar *);
   /* Optional (convex baselines and spectra, doc/math.md section 6): rows
    j0 .. j0 + nj - 1 of the Jacobian of h with respect to the local
    particles, column-major nj x (mloc c), leading dimension nj: c = 1 for the

@@ -21,6 +21,10 @@ PETSC_INTERN PetscErrorCode PgfModelGetMemoryLimit(PgfModel, PetscReal *);
    matrix-free; whether it has the Jacobian of h (baselines and spectra). */
 PETSC_INTERN PetscErrorCode PgfModelHasJacobian(PgfModel, PetscBool *, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfModelHasHJacobian(PgfModel, PetscBool *);
+/* Whether the model solves the Newton systems of its Jacobian directly. */
+PETSC_INTERN PetscErrorCode PgfModelHasJacobianSolve(PgfModel, PetscBool *);
+/* Whether the model may judge a state unacceptable (PgfModelAcceptable). */
+PETSC_INTERN PetscErrorCode PgfModelHasAcceptable(PgfModel, PetscBool *);
 /* The labels of the square loss (NULL for another loss) and the l2
    strength on the weights. */
 PETSC_INTERN PetscErrorCode PgfModelGetRidge(PgfModel, const PetscReal **, PetscReal *);
@@ -34,6 +38,10 @@ PETSC_INTERN PetscErrorCode PgfModelAvailableMemory(PgfModel, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
+PETSC_INTERN PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel, PetscReal, PetscReal);
+PETSC_INTERN PetscErrorCode PgfModelJacobianSolve(PgfModel, Vec, Vec);
+PETSC_INTERN PetscErrorCode PgfModelNonsmooth(PgfModel, PetscBool *);
+PETSC_INTERN PetscErrorCode PgfModelAcceptable(PgfModel, Vec, PetscBool *);
 
 /* Convex baselines and spectra (convex.c, doc/math.md section 6): options
    -baseline, -refit and -spectrum; each call does nothing when its option

@@ -14,7 +14,7 @@ int main(int argc, char **argv)
   PetscReal    F, tol = 1e-6, maxerr = 0, jmax, h = 1e-6;
   PetscScalar *u;
   char         problem[32] = "deconv";
-  PetscBool    hasjac, hasapply;
+  PetscBool    hasjac, hasapply, hassolve;
 
   PetscCall(PgfInitialize(&argc, &argv, help));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-tol", &tol, NULL));
@@ -31,12 +31,13 @@ int main(int argc, char **argv)
   PetscCall(VecDuplicate(U, &col));
   PetscCall(MatCreateDense(PETSC_COMM_WORLD, mloc * dof, mloc * dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
 
-  /* A generic state: weights of both signs, positions inside the torus. */
+  /* A generic state: weights of both signs, every third one zero (fb holds
+     those at zero while |g| <= lambda), positions inside the torus. */
   PetscCall(VecGetArray(U, &u));
   for (PetscInt i = 0; i < mloc * dof; i++) {
     PetscInt gi = rstart * dof + i;
 
-    u[i] = gi % dof == 0 ? PgfRandNormal(7, PGF_STREAM_PARTICLES, gi, 0) : PgfRandUniform(7, PGF_STREAM_PARTICLES, gi, 1);
+    u[i] = gi % dof == 0 ? (gi / dof % 3 ? PgfRandNormal(7, PGF_STREAM_PARTICLES, gi, 0) : 0) : PgfRandUniform(7, PGF_STREAM_PARTICLES, gi, 1);
   }
   PetscCall(VecRestoreArray(U, &u));
   PetscCall(PgfModelJacobian(model, U, J));
@@ -89,6 +90,26 @@ int main(int argc, char **argv)
     PetscCall(VecNorm(col, NORM_INFINITY, &diff));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "matrix-free product: relative difference %.3e from the assembled one\n", (double)(diff / ynorm)));
     maxerr = PetscMax(maxerr, diff / ynorm);
+    /* The direct solve of (shift I + scale J) x = b: residual of its x,
+       for a small and a large shift and both signs of the scale. */
+    PetscCall(PgfModelHasJacobianSolve(model, &hassolve));
+    if (hassolve) {
+      const PetscReal shifts[3][2] = {{1e-3, 1}, {0.7, 1}, {50, -1}};
+
+      for (PetscInt c = 0; c < 3; c++) {
+        PetscReal bnorm, rnorm;
+
+        PetscCall(PgfModelJacobianSolveSetUp(model, shifts[c][0], shifts[c][1]));
+        PetscCall(PgfModelJacobianSolve(model, X, Y));
+        PetscCall(PgfModelJacobianApply(model, Y, col));
+        PetscCall(VecAXPBY(col, shifts[c][0], shifts[c][1], Y));
+        PetscCall(VecAXPY(col, -1.0, X));
+        PetscCall(VecNorm(col, NORM_INFINITY, &rnorm));
+        PetscCall(VecNorm(X, NORM_INFINITY, &bnorm));
+        PetscCall(PetscPrintf(PETSC_COMM_WORLD, "direct solve, shift %g scale %g: relative residual %.3e\n", (double)shifts[c][0], (double)shifts[c][1], (double)(rnorm / bnorm)));
+        maxerr = PetscMax(maxerr, rnorm / bnorm);
+      }
+    }
     PetscCall(VecDestroy(&Y));
     PetscCall(VecDestroy(&X));
   }

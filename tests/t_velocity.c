@@ -1,8 +1,9 @@
 /* Velocities against central finite differences of F_m: v(u_i) must equal
    m dF_m/du_i (doc/math.md section 2), for the problem given by the
-   options, on any number of ranks. With -reg l1 (twolayer) or -lift fb
-   (deconv) the non-smooth part lambda sign(w) is added to v_w, since the
-   flow handles it by a prox step; these cases need -lambda given explicitly.
+   options, on any number of ranks. With -reg l1 (twolayer) the non-smooth
+   part lambda sign(w) is added to v_w, since the flow handles it by a prox
+   step; this case needs -lambda given explicitly. (deconv's fb lift has
+   lambda sign(w) in v_w, the signs being those of the state.)
    Usage: t_velocity [-problem twolayer|deconv] [problem options] [-tol TOL] */
 #include <pgflow.h>
 
@@ -15,7 +16,7 @@ int main(int argc, char **argv)
   PetscInt     m, dof, rstart, mloc, nchecked = 0;
   PetscReal    F, Fp, Fm, tol = 1e-6, maxerr = 0, vmax = 0, lambda = 0;
   PetscScalar *u;
-  char         problem[32] = "twolayer", reg[16] = "none", lift[16] = "signed_square";
+  char         problem[32] = "twolayer", reg[16] = "none";
   PetscBool    nonsmooth;
   PetscMPIInt  rank;
 
@@ -23,9 +24,8 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-tol", &tol, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-problem", problem, sizeof(problem), NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-reg", reg, sizeof(reg), NULL));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-lift", lift, sizeof(lift), NULL));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-lambda", &lambda, NULL));
-  nonsmooth = (PetscBool)(!strcmp(problem, "twolayer") ? !strcmp(reg, "l1") : !strcmp(lift, "fb"));
+  nonsmooth = (PetscBool)(!strcmp(problem, "twolayer") && !strcmp(reg, "l1"));
   PetscCall(PgfModelCreate(PETSC_COMM_WORLD, problem, &model));
   PetscCall(PgfModelSetFromOptions(model));
   PetscCall(PgfModelGetSizes(model, &m, NULL, &dof, NULL));
