@@ -823,7 +823,6 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsReal(model->comm, "-fb_overshoot", "fb: largest crossing of zero of a weight within a step", dc->overshoot, 0, PETSC_MAX_REAL, &dc->overshoot));
   PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial |r| of the signed_square lift", dc->init_scale, PETSC_SMALL, PETSC_MAX_REAL, &dc->init_scale));
   PetscOptionsEnd();
-  PgfCheckInput(model->comm, model->groups == 1, "-sample_groups needs -problem twolayer (deconv has no samples to split)");
   dc->lift = (Lift)lift;
   dc->nf   = 2 * dc->fc + 1;
   dc->K    = dc->q == 2 ? dc->nf * dc->nf : dc->nf;

@@ -255,6 +255,7 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   PetscCallMPI(MPI_Comm_size(model->comm, &size));
   PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
   Split(model->m, size, rank, &model->rstart, &model->mloc);
+  PgfCheckInput(model->comm, groups == 1 || model->samplegroups, "-sample_groups needs a problem with samples to split (-problem twolayer), not -problem %s", model->name);
   PetscCall(SetUpGroups(model, groups));
   PgfParamsModelScope(PETSC_TRUE);
   PetscCall(model->ops.setfromoptions(model));

@@ -81,6 +81,7 @@ struct _p_PgfModel {
   PgfModelOps ops;
   void       *data;
 
+  PetscBool  samplegroups; /* the problem splits its samples (-sample_groups): set by its create() */
   PetscInt   m; /* particles, global */
   PetscInt   npos; /* position coordinates per particle */
   PetscInt   dof; /* 1 + npos */

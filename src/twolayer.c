@@ -589,6 +589,7 @@ PetscErrorCode PgfModelCreate_TwoLayer(PgfModel model)
   PetscFunctionBegin;
   PetscCall(PetscNew(&tl));
   model->data               = tl;
+  model->samplegroups       = PETSC_TRUE;
   model->ops.setfromoptions = TwoLayerSetFromOptions;
   model->ops.initialize     = TwoLayerInitialize;
   model->ops.predict        = TwoLayerPredict;

@@ -101,7 +101,7 @@ with h5py.File('$tmp/gnan.h5', 'w') as f: f['X'] = X; f['y'] = np.sign(X[:, 0] +
     $MPIEXEC -n 2 $PGFLOW -data $tmp/gnan.h5 -sample_groups 2 -output $tmp/gn.h5 2>$tmp/gn.err; rc=\$?
     cat $tmp/gn.err; [ \$rc = 2 ] && [ \$(grep -c 'entry 271 is not' $tmp/gn.err) = 1 ] && [ ! -e $tmp/gn.h5 ]"
   input_error "groups: -sample_groups 2 on 1 rank" "-sample_groups must divide" $PGFLOW -sample_groups 2
-  input_error "groups: -sample_groups with -problem deconv" "-sample_groups needs -problem twolayer" $PGFLOW -problem deconv -sample_groups 2
+  input_error "groups: -sample_groups with -problem deconv" "-sample_groups needs a problem with samples to split" $PGFLOW -problem deconv -sample_groups 2
   t "groups: -baseline with -sample_groups 2 exits 2 (2 ranks)" bash -c "
     $MPIEXEC -n 2 $PGFLOW -sample_groups 2 -baseline rf -output $tmp/gb.h5 2>$tmp/gb.err; rc=\$?
     cat $tmp/gb.err; [ \$rc = 2 ] && grep -q 'need -sample_groups 1' $tmp/gb.err && [ ! -e $tmp/gb.h5 ]"
