@@ -60,6 +60,20 @@ static PetscErrorCode Evaluate(PgfFlow flow, Vec U)
   PetscFunctionReturn(0);
 }
 
+/* Tells the model the integrator's step: a velocity that depends on it
+   (mini-batch SGD) makes the cached one stale at another step. */
+static PetscErrorCode SetStep(PgfFlow flow)
+{
+  PetscInt  step;
+  PetscBool changed;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetStepNumber(flow->ts, &step));
+  PetscCall(PgfModelSetStep(flow->model, step, &changed));
+  if (changed) PetscCall(VecSet(flow->ucache, PETSC_MAX_REAL));
+  PetscFunctionReturn(0);
+}
+
 /* G = -v(U). The last evaluated state and its velocity are kept: the
    monitor needs no evaluation of its own after a Runge-Kutta step (whose
    last stage is the new state), and the first stage of an explicit step
@@ -70,6 +84,7 @@ static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec G, void *ctx)
   PetscBool same;
 
   PetscFunctionBeginUser;
+  PetscCall(SetStep(flow));
   PetscCall(VecEqual(U, flow->ucache, &same));
   if (!same) PetscCall(Evaluate(flow, U));
   PetscCall(VecAXPBY(G, -1.0, 0.0, flow->vcache));
@@ -138,6 +153,7 @@ static PetscErrorCode Observe(PgfFlow flow, Vec U)
   PetscReal norm;
 
   PetscFunctionBegin;
+  PetscCall(SetStep(flow));
   PetscCall(SameState(flow, U, &same));
   if (!same) PetscCall(Evaluate(flow, U));
   PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
@@ -577,7 +593,18 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     if (set) PetscCall(PetscFunctionListFind(TSList, type, &create));
     PgfCheckInput(comm, !set || create, "-ts_type must be a PETSc TS type such as rk, euler, bdf, beuler, cn, theta, arkimex, rosw (got '%s')", type);
   }
-  PetscCall(TSSetFromOptions(flow->ts));
+  /* mini-batch SGD: fixed steps of forward Euler only */
+  if (flow->model->ops.setstep) {
+    TSAdapt   adapt;
+    PetscBool euler, fixed;
+
+    PetscCall(TSGetAdapt(flow->ts, &adapt));
+    PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
+    PetscCall(TSSetFromOptions(flow->ts));
+    PetscCall(PetscObjectTypeCompare((PetscObject)flow->ts, TSEULER, &euler));
+    PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+    PgfCheckInput(comm, euler && fixed, "-batch_size needs -ts_type euler with a fixed step (-ts_adapt_type none, the default with it)");
+  } else PetscCall(TSSetFromOptions(flow->ts));
   if (flow->J) PetscCall(SetUpMatrixFree(flow));
   PetscCall(PgfConvexCreate(flow->model, &flow->convex));
   PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));

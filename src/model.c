@@ -22,6 +22,7 @@ PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
   mdl->comm    = comm;
   mdl->rowcomm = MPI_COMM_NULL;
   mdl->colcomm = MPI_COMM_NULL;
+  mdl->step    = -1;
   for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
     PetscBool eq;
 
@@ -239,8 +240,13 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   PetscFunctionBegin;
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(VecGetArrayWrite(V, &v));
-  PetscCall(Predict(model, u, F));
-  PetscCall(Velocity(model, u, v));
+  if (model->ops.evaluate) {
+    PetscCall(model->ops.evaluate(model, u, F, v));
+    model->nevals++;
+  } else {
+    PetscCall(Predict(model, u, F));
+    PetscCall(Velocity(model, u, v));
+  }
   model->comm_time += model->comm_last;
   PetscCall(VecRestoreArrayWrite(V, &v));
   PetscCall(VecRestoreArrayRead(U, &u));
@@ -253,8 +259,23 @@ PetscErrorCode PgfModelObjective(PgfModel model, Vec U, PetscReal *F)
 
   PetscFunctionBegin;
   PetscCall(VecGetArrayRead(U, &u));
-  PetscCall(Predict(model, u, F));
+  if (model->ops.evaluate) {
+    PetscCall(model->ops.evaluate(model, u, F, NULL));
+    model->nevals++;
+  } else PetscCall(Predict(model, u, F));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
+}
+
+/* The integrator is about to evaluate the velocities of step k: models whose
+   velocity depends on it (mini-batch SGD) are told, and *changed says that
+   velocities computed at another step no longer hold. */
+PetscErrorCode PgfModelSetStep(PgfModel model, PetscInt step, PetscBool *changed)
+{
+  PetscFunctionBegin;
+  *changed    = (PetscBool)(model->ops.setstep && step != model->step);
+  model->step = step;
+  if (*changed) PetscCall(model->ops.setstep(model, step));
   PetscFunctionReturn(0);
 }
 
