@@ -35,76 +35,96 @@ typedef struct {
   PetscReal    T; /* the teacher's constant term (1/m0^2) sum_kl w*_k w*_l k(theta*_k, theta*_l) */
   PetscReal   *twt, *ttheta; /* teacher: m0 weights, m0 x p positions */
   PetscScalar *uall; /* (m + m0) x dof: every particle (gathered), then the teacher's (w*_k, theta*_k) */
-  PetscReal   *norm2; /* |theta_j|^2 of the m + m0 columns */
+  PetscReal   *norm, *inorm; /* of the m + m0 columns: |theta_j|, and 1/|theta_j| (relu; 0 for 0) or 1/sqrt(1 + |theta_j|^2) (erf) */
   PetscReal   *coef; /* of the columns: w_j / m for a particle, -w*_k / m0 for a teacher neuron */
   PetscReal   *G; /* mloc x block: inner products, then the coefficients of the position gradients */
   PetscReal   *P, *Q, *S; /* per local particle: sum_j coef_j k_ij over the particles, over the teacher; sum_j coef_j beta_ij */
   PetscMPIInt *counts, *displs; /* values (particles x dof) of each rank */
 } Population;
 
-/* k(a, b) and grad_a k(a, b) = alpha b + beta a, from q = a.b and the squared
-   norms na2, nb2.
-   relu: k = (|a||b| sin phi + (pi - phi) q) / (2 pi), cos phi = q / (|a||b|),
-     grad_a k = ((pi - phi) b + |b| sin phi a / |a|) / (2 pi); k and its
-     gradient are 0 when a or b is 0 (s'(0) = 0, as for finite samples). Near
-     phi = 0 or pi the gradient's derivative in phi vanishes, so rounding in
-     acos costs nothing.
-   erf, s(z) = erf(z / sqrt 2): k = (2/pi) asin(q / sqrt(A B)), A = 1 + na2,
-     B = 1 + nb2, grad_a k = (2/pi) (b - (q / A) a) / sqrt(A B - q^2), where
-     A B - q^2 = 1 + na2 + nb2 + (na2 nb2 - q^2) >= 1. */
-static inline void Kernel(Activation act, PetscReal q, PetscReal na2, PetscReal nb2, PetscReal *k, PetscReal *alpha, PetscReal *beta)
+/* asin(x) for |x| <= 1 as fdlibm computes it (the same rational
+   approximation of (asin(s) - s) / s^3 in t = s^2), without branches so that
+   the loops calling it stay straight: |x| < 1/2 directly, otherwise through
+   asin|x| = pi/2 - 2 asin(sqrt((1 - |x|)/2)). A few ulps. */
+static inline PetscReal Asin(PetscReal x)
 {
-  if (act == ACT_RELU) {
-    PetscReal nn = PetscSqrtReal(na2 * nb2), c, phi, s;
+  const PetscReal p0 = 1.66666666666666657415e-01, p1 = -3.25565818622400915405e-01, p2 = 2.01212532134862925881e-01, p3 = -4.00555345006794114027e-02, p4 = 7.91534994289814532176e-04, p5 = 3.47933107596021167570e-05;
+  const PetscReal q1 = -2.40339491173441421878e+00, q2 = 2.02094576023350569471e+00, q3 = -6.88283971605453293030e-01, q4 = 7.70381505559019352791e-02;
+  PetscReal       ax = PetscAbsReal(x), h = 0.5 * (1 - ax), sh = PetscSqrtReal(h);
+  PetscBool       big = (PetscBool)(ax >= 0.5);
+  PetscReal       t = big ? h : ax * ax, s = big ? sh : ax;
+  PetscReal       R = t * (p0 + t * (p1 + t * (p2 + t * (p3 + t * (p4 + t * p5))))) / (1 + t * (q1 + t * (q2 + t * (q3 + t * q4))));
+  PetscReal       r = s + s * R;
 
-    if (nn == 0) {
-      *k = *alpha = *beta = 0;
-      return;
-    }
-    c      = PetscMax(-1, PetscMin(1, q / nn));
-    phi    = PetscAcosReal(c);
-    s      = PetscSqrtReal((1 - c) * (1 + c));
-    *k     = (nn * s + (PETSC_PI - phi) * q) / (2 * PETSC_PI);
-    *alpha = (PETSC_PI - phi) / (2 * PETSC_PI);
-    *beta  = s * nn / na2 / (2 * PETSC_PI);
-  } else {
-    PetscReal A = 1 + na2, D = 1 + na2 + nb2 + PetscMax(0, na2 * nb2 - q * q);
+  return PetscCopysignReal(big ? PETSC_PI / 2 - 2 * r : r, x);
+}
 
-    *k     = 2 / PETSC_PI * PetscAsinReal(PetscMax(-1, PetscMin(1, q / PetscSqrtReal(A * (1 + nb2)))));
-    *alpha = 2 / PETSC_PI / PetscSqrtReal(D);
-    *beta  = -*alpha * q / A;
+/* The kernels: k(a, b) and grad_a k(a, b) = alpha b + beta a, from q = a.b and, for a and
+   b, n = |a| and in = 1/|a| (relu: 0 for a = 0) or in = 1/sqrt(1 + |a|^2) (erf).
+   relu: k = (|a||b| sin phi + (pi - phi) q) / (2 pi), cos phi = q / (|a||b|),
+     grad_a k = ((pi - phi) b + |b| sin phi a / |a|) / (2 pi); both are 0
+     when a or b is 0 (s'(0) = 0, as for finite samples). Near phi = 0 or pi
+     the gradient's derivative in phi vanishes, so rounding in phi costs nothing.
+   erf, s(z) = erf(z / sqrt 2): k = (2/pi) asin(q / sqrt(A B)), A = 1 + |a|^2,
+     B = 1 + |b|^2, grad_a k = (2/pi) (b - (q / A) a) / sqrt(A B - q^2), where
+     A B - q^2 = 1 + |a|^2 + |b|^2 + (|a|^2 |b|^2 - q^2) >= 1. */
+static inline void ReluKernel(PetscReal q, PetscReal na, PetscReal ina, PetscReal nb, PetscReal inb, PetscReal *k, PetscReal *alpha, PetscReal *beta)
+{
+  PetscReal c = PetscMax(-1, PetscMin(1, q * ina * inb)), pmp = PETSC_PI / 2 + Asin(c), s = PetscSqrtReal((1 - c) * (1 + c));
+
+  *k     = (na * nb * s + pmp * q) / (2 * PETSC_PI);
+  *alpha = ina * inb > 0 ? pmp / (2 * PETSC_PI) : 0;
+  *beta  = s * nb * ina / (2 * PETSC_PI);
+}
+
+static inline void ErfKernel(PetscReal q, PetscReal na, PetscReal ina, PetscReal nb, PetscReal inb, PetscReal *k, PetscReal *alpha, PetscReal *beta)
+{
+  PetscReal na2 = na * na, nb2 = nb * nb, D = 1 + na2 + nb2 + PetscMax(0, na2 * nb2 - q * q);
+
+  *k     = 2 / PETSC_PI * Asin(PetscMax(-1, PetscMin(1, q * ina * inb)));
+  *alpha = 2 / PETSC_PI / PetscSqrtReal(D);
+  *beta  = -*alpha * q * ina * ina;
+}
+
+typedef void (*KernelFn)(PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal *, PetscReal *, PetscReal *);
+
+/* Column j against the local particles: acc_i += c_j k_ij, S_i += c_j
+   beta_ij, g_i = c_j alpha_ij in place of theta_i . theta_j. Inlined with
+   a constant kernel, so that the loop has no branch. */
+static inline void Column(KernelFn kernel, PetscInt mloc, const PetscReal *restrict na, const PetscReal *restrict ina, PetscReal cj, PetscReal nb, PetscReal inb, PetscReal *restrict g, PetscReal *restrict acc, PetscReal *restrict S)
+{
+  for (PetscInt i = 0; i < mloc; i++) {
+    PetscReal k, alpha, beta;
+
+    kernel(g[i], na[i], ina[i], nb, inb, &k, &alpha, &beta);
+    acc[i] += cj * k;
+    S[i] += cj * beta;
+    g[i] = cj * alpha;
   }
 }
 
 /* The fused pass over a block of columns c0 .. c0 + nc - 1, G holding the
-   inner products theta_i . theta_j (mloc x nc): accumulates P or Q and, with
-   the gradient, S, and leaves coef_j alpha_ij in G for the second product. */
-static void KernelBlock(Population *pp, PetscInt m, PetscInt mloc, const PetscReal *na2, PetscInt c0, PetscInt nc, PetscBool grad, PetscReal *restrict G)
+   inner products theta_i . theta_j (mloc x nc): accumulates P (particle
+   columns) or Q (teacher columns) and S, and leaves coef_j alpha_ij in G for
+   the second product. */
+static void KernelBlock(Population *pp, PetscInt m, PetscInt mloc, const PetscReal *na, const PetscReal *ina, PetscInt c0, PetscInt nc, PetscReal *G)
 {
   for (PetscInt jj = 0; jj < nc; jj++) {
-    PetscInt  j  = c0 + jj;
-    PetscReal cj = pp->coef[j], nb2 = pp->norm2[j], *restrict g = &G[jj * mloc];
-    PetscReal *restrict acc = j < m ? pp->P : pp->Q, *restrict S = pp->S;
+    PetscInt j = c0 + jj;
 
-    for (PetscInt i = 0; i < mloc; i++) {
-      PetscReal k, alpha, beta;
-
-      Kernel(pp->act, g[i], na2[i], nb2, &k, &alpha, &beta);
-      acc[i] += cj * k;
-      if (grad) {
-        S[i] += cj * beta;
-        g[i] = cj * alpha;
-      }
-    }
+    if (pp->act == ACT_RELU) Column(ReluKernel, mloc, na, ina, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * mloc], j < m ? pp->P : pp->Q, pp->S);
+    else Column(ErfKernel, mloc, na, ina, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * mloc], j < m ? pp->P : pp->Q, pp->S);
   }
 }
 
-static PetscReal SquaredNorm(PetscInt p, const PetscReal *x)
+/* norm[j] and inorm[j] of column j. */
+static void ColumnNorms(Population *pp, PetscInt p, PetscInt j, const PetscReal *theta)
 {
   PetscReal s = 0;
 
-  for (PetscInt k = 0; k < p; k++) s += x[k] * x[k];
-  return s;
+  for (PetscInt k = 0; k < p; k++) s += theta[k] * theta[k];
+  pp->norm[j]  = PetscSqrtReal(s);
+  pp->inorm[j] = pp->act == ACT_RELU ? (s > 0 ? 1 / pp->norm[j] : 0) : 1 / PetscSqrtReal(1 + s);
 }
 
 /* F and (unless v is NULL) the velocities of MATH.md 3b:
@@ -116,8 +136,8 @@ static PetscErrorCode PopulationEvaluate(PgfModel model, const PetscScalar *u, P
 {
   Population        *pp = (Population *)model->data;
   PetscInt           m = model->m, mloc = model->mloc, dof = model->dof, p = model->npos, ncol = m + pp->m0;
-  const PetscScalar *uloc    = &pp->uall[model->rstart * dof];
-  const PetscReal   *na2     = &pp->norm2[model->rstart];
+  const PetscScalar *uloc = &pp->uall[model->rstart * dof];
+  const PetscReal   *na = &pp->norm[model->rstart], *ina = &pp->inorm[model->rstart];
   PetscReal          sums[2] = {0, 0};
   PetscLogDouble     t0, t1, t2, t3;
 
@@ -126,8 +146,8 @@ static PetscErrorCode PopulationEvaluate(PgfModel model, const PetscScalar *u, P
   PetscCallMPI(MPI_Allgatherv(u, (PetscMPIInt)(mloc * dof), MPIU_SCALAR, pp->uall, pp->counts, pp->displs, MPIU_SCALAR, model->comm));
   PetscCall(PetscTime(&t1));
   for (PetscInt j = 0; j < m; j++) {
-    pp->coef[j]  = pp->uall[j * dof] / m;
-    pp->norm2[j] = SquaredNorm(p, &pp->uall[j * dof + 1]);
+    pp->coef[j] = pp->uall[j * dof] / m;
+    ColumnNorms(pp, p, j, &pp->uall[j * dof + 1]);
   }
   PetscCall(PetscArrayzero(pp->P, mloc));
   PetscCall(PetscArrayzero(pp->Q, mloc));
@@ -138,14 +158,14 @@ static PetscErrorCode PopulationEvaluate(PgfModel model, const PetscScalar *u, P
     const PetscScalar *cols = &pp->uall[c0 * dof + 1];
 
     PetscCall(PgfGemm("T", "N", mloc, nc, p, 1.0, &uloc[1], dof, cols, dof, 0.0, pp->G, mloc));
-    KernelBlock(pp, m, mloc, na2, c0, nc, (PetscBool)(v != NULL), pp->G);
+    KernelBlock(pp, m, mloc, na, ina, c0, nc, pp->G);
     if (v) PetscCall(PgfGemm("N", "T", p, mloc, nc, 1.0, cols, dof, pp->G, mloc, 1.0, &v[1], dof));
   }
   for (PetscInt i = 0; i < mloc; i++) {
     const PetscScalar *ui = &uloc[i * dof];
 
     sums[0] += ui[0] / m * (pp->P[i] + 2 * pp->Q[i]);
-    if (pp->reg == REG_L2) sums[1] += 0.5 * pp->lambda * (ui[0] * ui[0] + na2[i]) / m;
+    if (pp->reg == REG_L2) sums[1] += 0.5 * pp->lambda * (ui[0] * ui[0] + na[i] * na[i]) / m;
     if (!v) continue;
     v[i * dof] = pp->P[i] + pp->Q[i];
     for (PetscInt k = 1; k < dof; k++) v[i * dof + k] = ui[0] * (v[i * dof + k] + pp->S[i] * ui[k]);
@@ -229,15 +249,15 @@ static PetscErrorCode PopulationSetFromOptions(PgfModel model)
   mloc        = model->mloc;
   PetscCall(PetscMalloc2(m0, &pp->twt, m0 * p, &pp->ttheta));
   PgfTwoLayerTeacher(model->seed, m0, p, pp->teacher_norm, pp->twt, pp->ttheta);
-  PetscCall(PetscMalloc3((model->m + m0) * dof, &pp->uall, model->m + m0, &pp->norm2, model->m + m0, &pp->coef));
+  PetscCall(PetscMalloc4((model->m + m0) * dof, &pp->uall, model->m + m0, &pp->norm, model->m + m0, &pp->inorm, model->m + m0, &pp->coef));
   PetscCall(PetscMalloc4(PetscMax(1, mloc) * COLUMN_BLOCK, &pp->G, mloc, &pp->P, mloc, &pp->Q, mloc, &pp->S));
   for (PetscInt k = 0; k < m0; k++) {
     PetscScalar *col = &pp->uall[(model->m + k) * dof];
 
     col[0] = pp->twt[k];
     PetscCall(PetscArraycpy(&col[1], &pp->ttheta[k * p], p));
-    pp->norm2[model->m + k] = SquaredNorm(p, &col[1]);
-    pp->coef[model->m + k]  = -pp->twt[k] / m0;
+    ColumnNorms(pp, p, model->m + k, &col[1]);
+    pp->coef[model->m + k] = -pp->twt[k] / m0;
   }
   pp->T = 0;
   for (PetscInt k = 0; k < m0; k++)
@@ -245,7 +265,7 @@ static PetscErrorCode PopulationSetFromOptions(PgfModel model)
       PetscReal q = 0, kkl, alpha, beta;
 
       for (PetscInt c = 0; c < p; c++) q += pp->ttheta[k * p + c] * pp->ttheta[l * p + c];
-      Kernel(pp->act, q, pp->norm2[model->m + k], pp->norm2[model->m + l], &kkl, &alpha, &beta);
+      (pp->act == ACT_RELU ? ReluKernel : ErfKernel)(q, pp->norm[model->m + k], pp->inorm[model->m + k], pp->norm[model->m + l], pp->inorm[model->m + l], &kkl, &alpha, &beta);
       pp->T += pp->twt[k] * pp->twt[l] * kkl / ((PetscReal)m0 * m0);
     }
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -289,7 +309,7 @@ static PetscErrorCode PopulationDestroy(PgfModel model)
 
   PetscFunctionBegin;
   PetscCall(PetscFree2(pp->twt, pp->ttheta));
-  PetscCall(PetscFree3(pp->uall, pp->norm2, pp->coef));
+  PetscCall(PetscFree4(pp->uall, pp->norm, pp->inorm, pp->coef));
   PetscCall(PetscFree4(pp->G, pp->P, pp->Q, pp->S));
   PetscCall(PetscFree2(pp->counts, pp->displs));
   PetscCall(PetscFree(model->data));
