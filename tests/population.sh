@@ -163,5 +163,5 @@ if selected sgd-input; then
   input_error "sgd-input: -batch_size with -ts_adapt_type basic" "-batch_size needs -ts_type euler with a fixed step" $S -batch_size 10 -ts_type euler -ts_adapt_type basic
   input_error "sgd-input: -batch_size with an implicit integrator" "-batch_size needs -ts_type euler with a fixed step" $S -batch_size 10 -ts_type beuler
   input_error "sgd-input: -batch_size larger than n" "-batch_size must be at most the number of samples 100" $S -batch_size 101 -ts_type euler
-  input_error "sgd-input: -batch_size 0" "-batch_size must be an integer in" $S -batch_size 0 -ts_type euler
+  input_error "sgd-input: -batch_size -1" "-batch_size must be an integer in" $S -batch_size -1 -ts_type euler
 fi
