@@ -1,6 +1,6 @@
-/* The population loss of a two-layer network (MATH.md section 3b; see
-   doc/math.md): inputs x ~ N(0, I_d), no bias, square loss, no noise, and F
-   the expected loss over x in closed form through the kernel
+/* The population loss of a two-layer network (doc/math.md, section 3b):
+   inputs x ~ N(0, I_d), no bias, square loss, no noise, and F the expected
+   loss over x in closed form through the kernel
    k(a, b) = E[s(a.x) s(b.x)] of relu (arc-cosine of degree 1) or erf:
      F = 1/2 [ (1/m^2) sum_ij w_i w_j k(theta_i, theta_j)
              - (2/(m m0)) sum_ik w_i w*_k k(theta_i, theta*_k)
@@ -127,7 +127,7 @@ static void ColumnNorms(Population *pp, PetscInt p, PetscInt j, const PetscReal 
   pp->inorm[j] = pp->act == ACT_RELU ? (s > 0 ? 1 / pp->norm[j] : 0) : 1 / PetscSqrtReal(1 + s);
 }
 
-/* F and (unless v is NULL) the velocities of MATH.md 3b:
+/* F and (unless v is NULL) the velocities of doc/math.md section 3b:
      v_w(i) = sum_j coef_j k(theta_i, theta_j) over all columns,
      v_theta(i) = w_i (sum_j coef_j alpha_ij theta_j + (sum_j coef_j beta_ij) theta_i),
    plus lambda u_i with -reg l2; F = 1/2 [sum_i (w_i / m)(P_i + 2 Q_i) + T]

@@ -235,7 +235,7 @@ static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal
   PetscFunctionReturn(0);
 }
 
-/* The batch S_k of step k (MATH.md 3b), from (seed, k) alone: a partial
+/* The batch S_k of step k (doc/math.md section 3b), from (seed, k) alone: a partial
    Fisher-Yates shuffle of 0 .. n-1 that, for t = 0 .. B-1, swaps entries t
    and t + min(floor(u_t (n - t)), n - t - 1), u_t = PgfRandUniform(seed,
    PGF_STREAM_BATCH, k, t); S_k is the first B entries. Every rank draws it
@@ -515,7 +515,7 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsReal(PetscOptionsObject, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(p) otherwise)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &tl->init_scale));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
   PetscCall(PgfOptionsString(PetscOptionsObject, "-data", "Read /X (n x d) and /y (n) from this HDF5 file instead of a teacher", "", tl->datafile, sizeof(tl->datafile)));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-batch_size", "Mini-batch SGD: each step's velocity from B samples drawn from (seed, step) (with -ts_type euler; default: all n)", tl->batch, 1, PETSC_MAX_INT, &tl->batch));
+  PetscCall(PgfOptionsInt(PetscOptionsObject, "-batch_size", "Mini-batch SGD: each step's velocity from B samples drawn from (seed, step), with -ts_type euler (0: all n, the flow)", tl->batch, 0, PETSC_MAX_INT, &tl->batch));
   PetscOptionsEnd();
   tl->act   = (Activation)act;
   tl->loss  = (Loss)loss;
@@ -544,7 +544,7 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
 
 /* Homogeneous (relu, 2-homogeneous in u): u_i uniform on the sphere of
    radius r0 in R^(1+p); otherwise (1-homogeneous in w only): w_i = 0,
-   theta_i ~ N(0, r0^2 I_p) (MATH.md 3). */
+   theta_i ~ N(0, r0^2 I_p) (doc/math.md section 3). */
 void PgfTwoLayerInitialParticle(PetscInt64 seed, PetscInt64 gi, PetscBool homogeneous, PetscInt p, PetscReal r0, PetscScalar ui[])
 {
   if (homogeneous) PgfRandSphere(seed, PGF_STREAM_PARTICLES, gi, 1 + p, r0, ui);

@@ -1,5 +1,5 @@
 """Checks the population loss of a results file (-population true) against a
-Monte-Carlo estimate over Gaussian inputs (MATH.md section 3b):
+Monte-Carlo estimate over Gaussian inputs (doc/math.md section 3b):
 
     check_population.py FILE [--samples 1000000] [--sigmas 4] [--finite F ...]
 

@@ -1,5 +1,5 @@
 # Tests of the population loss (-population true) and of mini-batch SGD
-# (-batch_size), MATH.md section 3b (sourced by tests/run).
+# (-batch_size), doc/math.md section 3b (sourced by tests/run).
 # shellcheck disable=SC2154  # tmp, RESULTS, MPIEXEC, t, np, selected come from tests/run
 
 pop="-problem twolayer -population true -dim 4 -teacher_neurons 3 -particles 11"
