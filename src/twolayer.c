@@ -534,6 +534,7 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   if (tl->batch) {
     PetscCall(PetscMalloc2(tl->n, &tl->perm, PetscMax(1, tl->nloc), &tl->inbatch));
     model->ops.setstep = TwoLayerSetStep;
+    PetscCall(TwoLayerSetStep(model, 0)); /* a batch for evaluations outside a flow */
   }
   if (!scaleset && tl->act != ACT_RELU) tl->init_scale = 1 / PetscSqrtReal(tl->p);
   model->npos = tl->p;

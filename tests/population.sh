@@ -141,6 +141,8 @@ if selected sgd-ranks; then
 fi
 
 if selected sgd-full; then
+  t "sgd-full: velocities with -batch_size n (outside a flow: the batch of step 0) against finite differences" \
+    np 2 bin/tests/t_velocity -problem twolayer -dim 3 -samples 200 -teacher_neurons 3 -particles 20 -batch_size 200 -tol 1e-6
   t "sgd-full: -batch_size n is gradient descent bit for bit (2 ranks)" bash -c "
     $MPIEXEC -n 2 $PGFLOW $sgd -output $tmp/gd2.h5 >/dev/null || exit 1
     $MPIEXEC -n 2 $PGFLOW $sgd -batch_size 200 -output $tmp/bn2.h5 >/dev/null || exit 1
