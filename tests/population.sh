@@ -18,6 +18,8 @@ if selected population-velocity; then
       done
     done
   done
+  t "population-velocity: fewer particles than ranks (2 on 3)" \
+    np 3 bin/tests/t_velocity $pop -particles 2 -tol 1e-6
 fi
 
 if selected population-montecarlo; then
