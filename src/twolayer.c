@@ -483,7 +483,7 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   PetscBool dimset, samplesset, lambdaset, scaleset, fromfile, population = PETSC_FALSE;
 
   PetscFunctionBegin;
-  PetscOptionsBegin(model->comm, NULL, "Two-layer network (-problem twolayer)", NULL);
+  PetscOptionsBegin(model->comm, NULL, "Two-layer network: samples or the population loss (-problem twolayer)", NULL);
   PetscCall(PgfOptionsBool(PetscOptionsObject, "-population", "The expected loss over Gaussian inputs in closed form instead of a sample (no bias, square loss, relu or erf)", population, &population));
   PetscOptionsEnd();
   if (population) {
