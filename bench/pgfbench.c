@@ -322,6 +322,24 @@ int main(int argc, char **argv)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer %-7s n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f), memory per rank: peak resident %.0f MiB, allocated %.0f MiB\n", act, n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1]));
     if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"activation\": \"%s\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f},\n", act, (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1]);
   }
+  /* The population loss (population.c): m (m + m0) kernel pairs, two
+     products of 2 mloc (m + m0) p flops each on every rank, against DGEMM
+     of the inner products' shape (local m x p times p x m). */
+  for (PetscInt a = 0; a < 2; a++) {
+    const char *act = a ? "erf" : "relu";
+    PetscInt    m = 4096, d = 100, m0 = 10, mloc;
+    PetscReal   t, tcpu, gemm, gemmcpu, rate;
+
+    PetscCall(PetscSNPrintf(opts, sizeof(opts), "-population true -bias false -activation %s -dim %" PetscInt_FMT " -particles %" PetscInt_FMT " -teacher_neurons %" PetscInt_FMT, act, d, m, m0));
+    PetscCall(MakeModel("twolayer", opts, &model));
+    PetscCall(TimeRHS(model, reps, &t, &tcpu));
+    PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
+    PetscCall(PgfModelDestroy(&model));
+    PetscCall(TimeGemm(PETSC_COMM_WORLD, m, d, mloc, reps, &gemm, &gemmcpu));
+    rate = 4.0 * m * (m + m0) * d / t * 1e-9;
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "population %-4s m %6" PetscInt_FMT " d %4" PetscInt_FMT ": %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f)\n", act, m, d, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(4.0 * m * (m + m0) * d / tcpu * 1e-9 / gemmcpu)));
+    if (fp) fprintf(fp, "  {\"problem\": \"population\", \"activation\": \"%s\", \"m\": %d, \"d\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f},\n", act, (int)m, (int)d, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(4.0 * m * (m + m0) * d / tcpu * 1e-9 / gemmcpu));
+  }
   for (PetscInt q = 1; q <= 2; q++) {
     PetscInt  m = 10000, fc = 20, K = q == 1 ? 2 * fc + 1 : (2 * fc + 1) * (2 * fc + 1);
     PetscReal t, mib[2];

@@ -55,7 +55,8 @@ typedef enum {
   PGF_STREAM_INPUTS = 1,
   PGF_STREAM_NOISE,
   PGF_STREAM_TEACHER,
-  PGF_STREAM_PARTICLES
+  PGF_STREAM_PARTICLES,
+  PGF_STREAM_BATCH /* mini-batches of SGD: index = step */
 } PgfStream;
 PETSC_EXTERN void PgfPhilox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 /* Not collective: value k of item index of a stream. */

@@ -84,6 +84,20 @@ static PetscErrorCode CheckFinite(PgfFlow flow, PetscReal F, PetscReal D)
   PetscFunctionReturn(0);
 }
 
+/* Tells the model the integrator's step: a velocity that depends on it
+   (mini-batch SGD) makes the cached one stale at another step. */
+static PetscErrorCode SetStep(PgfFlow flow)
+{
+  PetscInt  step;
+  PetscBool changed;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetStepNumber(flow->ts, &step));
+  PetscCall(PgfModelSetStep(flow->model, step, &changed));
+  if (changed) PetscCall(VecSet(flow->ucache, PETSC_MAX_REAL));
+  PetscFunctionReturn(0);
+}
+
 /* G = -v(U). The last evaluated state and its velocity are kept: the
    monitor needs no evaluation of its own after a Runge-Kutta step (whose
    last stage is the new state), and the first stage of an explicit step
@@ -94,6 +108,7 @@ static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec G, void *ctx)
   PetscBool same;
 
   PetscFunctionBeginUser;
+  PetscCall(SetStep(flow));
   PetscCall(VecEqual(U, flow->ucache, &same));
   if (!same) PetscCall(Evaluate(flow, U));
   PetscCall(CheckFinite(flow, flow->Fcache, flow->Dcache));
@@ -165,6 +180,7 @@ static PetscErrorCode Observe(PgfFlow flow, Vec U)
   PetscBool same;
 
   PetscFunctionBegin;
+  PetscCall(SetStep(flow));
   PetscCall(SameState(flow, U, &same));
   if (!same) PetscCall(Evaluate(flow, U));
   flow->F = flow->Fcache;
@@ -803,7 +819,7 @@ static PetscErrorCode RecordTS(TS ts)
 PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 {
   MPI_Comm  comm = flow->comm;
-  PetscBool hasgap;
+  PetscBool hasgap, usesstep;
 
   PetscFunctionBegin;
   flow->nsnap             = 30;
@@ -828,7 +844,19 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     PgfCheckInput(comm, !set || create, "-ts_type must be a PETSc TS type such as rk, euler, bdf, beuler, cn, theta, arkimex, rosw (got '%s')", type);
   }
   PetscCall(CheckTSOptions(comm));
-  PetscCall(TSSetFromOptions(flow->ts));
+  /* mini-batch SGD: fixed steps of forward Euler only */
+  PetscCall(PgfModelUsesStep(flow->model, &usesstep));
+  if (usesstep) {
+    TSAdapt   adapt;
+    PetscBool euler, fixed;
+
+    PetscCall(TSGetAdapt(flow->ts, &adapt));
+    PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
+    PetscCall(TSSetFromOptions(flow->ts));
+    PetscCall(PetscObjectTypeCompare((PetscObject)flow->ts, TSEULER, &euler));
+    PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+    PgfCheckInput(comm, euler && fixed, "-batch_size needs -ts_type euler with a fixed step (-ts_adapt_type none, the default with it)");
+  } else PetscCall(TSSetFromOptions(flow->ts));
   if (flow->J) PetscCall(SetUpMatrixFree(flow));
   PetscCall(PgfConvexCreate(flow->model, &flow->convex));
   PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));

@@ -77,6 +77,7 @@ PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
   mdl->comm    = comm;
   mdl->rowcomm = MPI_COMM_NULL;
   mdl->colcomm = MPI_COMM_NULL;
+  mdl->step    = -1;
   PetscCall(PetscStrncpy(mdl->name, name, sizeof(mdl->name)));
   PetscCall(create(mdl));
   *model = mdl;
@@ -123,6 +124,13 @@ PetscErrorCode PgfModelHasJacobian(PgfModel model, PetscBool *assembled, PetscBo
   PetscFunctionBegin;
   if (assembled) *assembled = (PetscBool)(model->ops.jacobian != NULL);
   if (matfree) *matfree = (PetscBool)(model->ops.jacobianapply != NULL);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelUsesStep(PgfModel model, PetscBool *uses)
+{
+  PetscFunctionBegin;
+  *uses = (PetscBool)(model->ops.setstep != NULL);
   PetscFunctionReturn(0);
 }
 
@@ -401,8 +409,12 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   PetscCall(PetscLogEventBegin(PGF_Evaluate, U, V, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(VecGetArrayWrite(V, &v));
-  PetscCall(Predict(model, u, F));
-  PetscCall(Velocity(model, u, v));
+  if (model->ops.evaluate) {
+    PetscCall(model->ops.evaluate(model, u, F, v));
+  } else {
+    PetscCall(Predict(model, u, F));
+    PetscCall(Velocity(model, u, v));
+  }
   model->comm_time += model->comm_last;
   PetscCall(VecRestoreArrayWrite(V, &v));
   PetscCall(VecRestoreArrayRead(U, &u));
@@ -416,8 +428,22 @@ PetscErrorCode PgfModelObjective(PgfModel model, Vec U, PetscReal *F)
 
   PetscFunctionBegin;
   PetscCall(VecGetArrayRead(U, &u));
-  PetscCall(Predict(model, u, F));
+  if (model->ops.evaluate) {
+    PetscCall(model->ops.evaluate(model, u, F, NULL));
+  } else PetscCall(Predict(model, u, F));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
+}
+
+/* The integrator is about to evaluate the velocities of step k: models whose
+   velocity depends on it (mini-batch SGD) are told, and *changed says that
+   velocities computed at another step no longer hold. */
+PetscErrorCode PgfModelSetStep(PgfModel model, PetscInt step, PetscBool *changed)
+{
+  PetscFunctionBegin;
+  *changed    = (PetscBool)(model->ops.setstep && step != model->step);
+  model->step = step;
+  if (*changed) PetscCall(model->ops.setstep(model, step));
   PetscFunctionReturn(0);
 }
 

@@ -67,6 +67,14 @@ typedef struct {
   /* Optional: the labels y of the square loss (NULL for another loss) and
    the l2 strength on the weights (0 without one). */
   PetscErrorCode (*ridge)(PgfModel, const PetscReal **, PetscReal *);
+  /* Optional, for objectives not of the form R(h) + V (the population loss,
+   population.c): F and, unless v is NULL, the local particles' velocities in
+   one collective call doing its own communication (it sets comm_last);
+   predict, loss, velocity and regularizer are then unused. */
+  PetscErrorCode (*evaluate)(PgfModel, const PetscScalar *, PetscReal *, PetscScalar *);
+  /* Optional, for velocities that depend on the step of the integrator
+   (mini-batch SGD): called before the evaluations of step k. */
+  PetscErrorCode (*setstep)(PgfModel, PetscInt);
   /* Optional: the problem's default integrator, set before TSSetFromOptions
    so that the command line still wins. */
   PetscErrorCode (*tsdefaults)(PgfModel, TS);
@@ -103,11 +111,18 @@ struct _p_PgfModel {
 
   PetscReal     *hbuf; /* local contribution to h, then h itself: N + 1 values */
   PetscReal     *rho; /* gradient of R at h: N values */
+  PetscInt       step; /* of the integrator, as last set by PgfModelSetStep (-1: none) */
   PetscLogDouble comm_time, comm_last; /* in MPI within evaluations; of the last Predict */
 };
 
 /* The problems, registered by PgfModelRegisterAll. */
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
+/* twolayer -population true hands its model over to this one. */
+PETSC_INTERN PetscErrorCode PgfModelCreate_Population(PgfModel);
+/* The two-layer teacher (m0 weights +-1, positions on the sphere of radius
+   norm in R^p) and initial particle gi, shared by twolayer.c and population.c. */
+PETSC_INTERN void PgfTwoLayerTeacher(PetscInt64, PetscInt, PetscInt, PetscReal, PetscReal[], PetscReal[]);
+PETSC_INTERN void PgfTwoLayerInitialParticle(PetscInt64, PetscInt64, PetscBool, PetscInt, PetscReal, PetscScalar[]);
 /* The samples of this rank's sample group out of n: first and count. */
 PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);

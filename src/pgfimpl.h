@@ -33,6 +33,11 @@ PETSC_INTERN PetscErrorCode PgfModelHJacobian(PgfModel, const PetscScalar[], Pet
 /* The problem's default integrator, before TSSetFromOptions. */
 PETSC_INTERN PetscErrorCode PgfModelSetTSDefaults(PgfModel, TS);
 PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
+/* The integrator's step before its evaluations (mini-batch SGD); *changed
+   when the velocities at a state change with it. */
+PETSC_INTERN PetscErrorCode PgfModelSetStep(PgfModel, PetscInt, PetscBool *);
+/* Whether the model's velocities depend on the integrator's step (SGD). */
+PETSC_INTERN PetscErrorCode PgfModelUsesStep(PgfModel, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfModelReserve(PgfModel, PetscReal, const char[]);
 PETSC_INTERN PetscErrorCode PgfModelAvailableMemory(PgfModel, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);

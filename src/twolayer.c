@@ -45,6 +45,9 @@ typedef struct {
   PetscReal     *vw; /* local weight velocities, contiguous */
   PetscReal     *s; /* erf: s(z) of one sample's local particles */
   PetscReal     *D; /* stored smooth activations: the backward pass's block, the stored ones left as they are */
+  PetscInt       batch; /* -batch_size B, 0 for the full sample */
+  PetscInt      *perm; /* n sample indices, shuffled to draw a batch */
+  unsigned char *inbatch; /* nloc flags: this rank's samples in the batch of the current step */
   PetscInt       nb; /* samples per block */
   PetscBool      storeZ; /* keep Z of all samples from predict() for velocity() */
 } TwoLayer;
@@ -229,8 +232,9 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
    over this rank's samples (model.c sums R over the sample groups). */
 static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal *R, PetscReal *rho)
 {
-  TwoLayer *tl  = (TwoLayer *)model->data;
-  PetscReal sum = 0;
+  TwoLayer *tl    = (TwoLayer *)model->data;
+  PetscReal sum   = 0;
+  PetscInt  denom = tl->batch ? tl->batch : tl->n; /* B = n: the same bits as without batches */
 
   PetscFunctionBegin;
   for (PetscInt j = 0; j < tl->nloc; j++) {
@@ -238,15 +242,44 @@ static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal
       PetscReal r = h[j] - tl->y[j];
 
       sum += 0.5 * r * r;
-      rho[j] = r / tl->n;
+      rho[j] = r / denom;
     } else {
       PetscReal z = -tl->y[j] * h[j]; /* l = log(1 + e^z), dl/dh = -y sigmoid(z) */
 
       sum += z > 0 ? z + log1p(PetscExpReal(-z)) : log1p(PetscExpReal(z));
-      rho[j] = -tl->y[j] * Sigmoid(z) / tl->n;
+      rho[j] = -tl->y[j] * Sigmoid(z) / denom;
     }
   }
+  /* mini-batch SGD: the velocity of the batch's samples only; R stays the
+     loss over all samples */
+  if (tl->batch)
+    for (PetscInt j = 0; j < tl->nloc; j++)
+      if (!tl->inbatch[j]) rho[j] = 0;
   *R = sum / tl->n;
+  PetscFunctionReturn(0);
+}
+
+/* The batch S_k of step k (doc/math.md section 3b), from (seed, k) alone: a partial
+   Fisher-Yates shuffle of 0 .. n-1 that, for t = 0 .. B-1, swaps entries t
+   and t + min(floor(u_t (n - t)), n - t - 1), u_t = PgfRandUniform(seed,
+   PGF_STREAM_BATCH, k, t); S_k is the first B entries. Every rank draws it
+   whole (O(n)) and flags its own samples. */
+static PetscErrorCode TwoLayerSetStep(PgfModel model, PetscInt step)
+{
+  TwoLayer *tl = (TwoLayer *)model->data;
+  PetscInt  n  = tl->n;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < n; j++) tl->perm[j] = j;
+  for (PetscInt t = 0; t < tl->batch; t++) {
+    PetscInt r = t + PetscMin((PetscInt)(PgfRandUniform(model->seed, PGF_STREAM_BATCH, step, t) * (n - t)), n - t - 1), s = tl->perm[r];
+
+    tl->perm[r] = tl->perm[t];
+    tl->perm[t] = s;
+  }
+  PetscCall(PetscArrayzero(tl->inbatch, tl->nloc));
+  for (PetscInt t = 0; t < tl->batch; t++)
+    if (tl->perm[t] >= tl->j0 && tl->perm[t] < tl->j0 + tl->nloc) tl->inbatch[tl->perm[t] - tl->j0] = 1;
   PetscFunctionReturn(0);
 }
 
@@ -346,6 +379,14 @@ static PetscErrorCode TwoLayerRidge(PgfModel model, const PetscReal **y, PetscRe
   PetscFunctionReturn(0);
 }
 
+void PgfTwoLayerTeacher(PetscInt64 seed, PetscInt m0, PetscInt p, PetscReal norm, PetscReal w[], PetscReal theta[])
+{
+  for (PetscInt k = 0; k < m0; k++) {
+    w[k] = k % 2 ? -1 : 1;
+    PgfRandSphere(seed, PGF_STREAM_TEACHER, k, p, norm, &theta[k * p]);
+  }
+}
+
 /* Gaussian or spherical inputs, a teacher network and its labels (doc/math.md
    section 3), all from the counter-based generator. With the logistic loss
    the labels are the signs of the teacher's output. */
@@ -356,10 +397,7 @@ static PetscErrorCode MakeTeacherData(PgfModel model)
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc2(tl->m0, &tl->twt, tl->m0 * tl->p, &tl->ttheta));
-  for (PetscInt k = 0; k < tl->m0; k++) {
-    tl->twt[k] = k % 2 ? -1 : 1;
-    PgfRandSphere(seed, PGF_STREAM_TEACHER, k, tl->p, tl->teacher_norm, &tl->ttheta[k * tl->p]);
-  }
+  PgfTwoLayerTeacher(seed, tl->m0, tl->p, tl->teacher_norm, tl->twt, tl->ttheta);
   for (PetscInt jl = 0; jl < tl->nloc; jl++) {
     PetscInt   j = tl->j0 + jl;
     PetscReal *x = &tl->X[jl * tl->p], f = 0;
@@ -472,9 +510,18 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
 {
   TwoLayer *tl  = (TwoLayer *)model->data;
   PetscInt  act = ACT_RELU, loss = LOSS_SQUARE, reg = REG_NONE, input = INPUT_GAUSSIAN;
-  PetscBool dimset, samplesset, lambdaset, scaleset, fromfile;
+  PetscBool dimset, samplesset, lambdaset, scaleset, fromfile, population = PETSC_FALSE;
 
   PetscFunctionBegin;
+  PetscOptionsBegin(model->comm, NULL, "Two-layer network: samples or the population loss (-problem twolayer)", NULL);
+  PetscCall(PgfOptionsBool(model->comm, "-population", "The expected loss over Gaussian inputs in closed form instead of a sample (no bias, square loss, relu or erf)", population, &population));
+  PetscOptionsEnd();
+  if (population) {
+    PetscCall(PetscFree(model->data));
+    PetscCall(PgfModelCreate_Population(model));
+    PetscCall(model->ops.setfromoptions(model));
+    PetscFunctionReturn(0);
+  }
   tl->d            = 2;
   tl->n            = 1000;
   tl->bias         = PETSC_TRUE;
@@ -498,6 +545,7 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(p) otherwise)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &tl->init_scale));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
   PetscCall(PgfOptionsString(model->comm, "-data", "Read /X (n x d) and /y (n) from this HDF5 file instead of a teacher", "", tl->datafile, sizeof(tl->datafile)));
+  PetscCall(PgfOptionsInt(model->comm, "-batch_size", "Mini-batch SGD: each step's velocity from B samples drawn from (seed, step), with -ts_type euler (0: all n, the flow)", tl->batch, 0, PETSC_MAX_INT, &tl->batch));
   PetscOptionsEnd();
   tl->act   = (Activation)act;
   tl->loss  = (Loss)loss;
@@ -513,6 +561,12 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
     PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
     PetscCall(MakeTeacherData(model));
   }
+  PgfCheckInput(model->comm, tl->batch <= tl->n, "-batch_size must be at most the number of samples %" PetscInt_FMT " (got %" PetscInt_FMT ")", tl->n, tl->batch);
+  if (tl->batch) {
+    PetscCall(PetscMalloc2(tl->n, &tl->perm, PetscMax(1, tl->nloc), &tl->inbatch));
+    model->ops.setstep = TwoLayerSetStep;
+    PetscCall(TwoLayerSetStep(model, 0)); /* a batch for evaluations outside a flow */
+  }
   if (!scaleset && tl->act != ACT_RELU) {
     tl->init_scale = 1 / PetscSqrtReal(tl->p);
     PetscCall(PgfParamsAddReal("-init_scale", tl->init_scale));
@@ -523,24 +577,24 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   PetscFunctionReturn(0);
 }
 
-/* relu is 2-homogeneous in u: u_i uniform on the sphere of radius r0 in
-   R^(1+p); sigmoid, tanh and erf: w_i = 0, theta_i ~ N(0, r0^2 I_p)
-   (doc/math.md section 3). */
+/* Homogeneous (relu, 2-homogeneous in u): u_i uniform on the sphere of
+   radius r0 in R^(1+p); otherwise (1-homogeneous in w only): w_i = 0,
+   theta_i ~ N(0, r0^2 I_p) (doc/math.md section 3). */
+void PgfTwoLayerInitialParticle(PetscInt64 seed, PetscInt64 gi, PetscBool homogeneous, PetscInt p, PetscReal r0, PetscScalar ui[])
+{
+  if (homogeneous) PgfRandSphere(seed, PGF_STREAM_PARTICLES, gi, 1 + p, r0, ui);
+  else {
+    ui[0] = 0;
+    for (PetscInt k = 0; k < p; k++) ui[1 + k] = r0 * PgfRandNormal(seed, PGF_STREAM_PARTICLES, gi, k);
+  }
+}
+
 static PetscErrorCode TwoLayerInitialize(PgfModel model, PetscScalar *u)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < model->mloc; i++) {
-    PetscInt64   gi = model->rstart + i;
-    PetscScalar *ui = &u[i * model->dof];
-
-    if (tl->act == ACT_RELU) PgfRandSphere(model->seed, PGF_STREAM_PARTICLES, gi, model->dof, tl->init_scale, ui);
-    else {
-      ui[0] = 0;
-      for (PetscInt k = 0; k < tl->p; k++) ui[1 + k] = tl->init_scale * PgfRandNormal(model->seed, PGF_STREAM_PARTICLES, gi, k);
-    }
-  }
+  for (PetscInt i = 0; i < model->mloc; i++) PgfTwoLayerInitialParticle(model->seed, model->rstart + i, (PetscBool)(tl->act == ACT_RELU), tl->p, tl->init_scale, &u[i * model->dof]);
   PetscFunctionReturn(0);
 }
 
@@ -578,6 +632,7 @@ static PetscErrorCode TwoLayerDestroy(PgfModel model)
   PetscCall(PetscFree4(tl->Z, tl->w, tl->vw, tl->s));
   PetscCall(PetscFree(tl->mask));
   PetscCall(PetscFree(tl->D));
+  PetscCall(PetscFree2(tl->perm, tl->inbatch));
   PetscCall(PetscFree(model->data));
   PetscFunctionReturn(0);
 }

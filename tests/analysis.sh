@@ -69,6 +69,38 @@ for act in ('relu', 'sigmoid'):
   t "analysis: fig_e6 compares integrators" bash -c "
     $PY analysis/fig_e6.py $a/e6 --target 1e-3 -o $a/fig/e6 && png $a/fig/e6.png"
 
+  # E8: the flow and SGD at two batch sizes and two steps; the distance to
+  # the flow shrinks with dt for gradient descent (B = n).
+  mkdir -p "$a/e8"
+  e8="-problem twolayer -dim 2 -samples 100 -teacher_neurons 3 -particles 20 -ts_max_time 20 -snapshots 4"
+  np 1 $PGFLOW $e8 -output "$a/e8/flow.h5" >/dev/null 2>&1
+  for B in 10 100; do
+    for dt in 0.4 0.1; do
+      np 1 $PGFLOW $e8 -ts_type euler -ts_dt $dt -batch_size $B -output "$a/e8/b$B-$dt.h5" >/dev/null 2>&1
+    done
+  done
+  t "analysis: fig_e8 draws SGD against the flow, the GD distance shrinking with dt" bash -c "
+    $PY analysis/fig_e8.py $a/e8 -o $a/fig/e8 >$a/e8.txt && png $a/fig/e8.png && cat $a/e8.txt &&
+      awk '\$4 == 100 && \$5 == 0.4 { a = \$6 } \$4 == 100 && \$5 == 0.1 { b = \$6 } END { exit !(b < a / 2) }' $a/e8.txt"
+  t "analysis: fig_e8 says when there is no SGD run" bash -c "
+    ! $PY analysis/fig_e8.py $a/e8/flow.h5 -o $a/fig/e8x 2>$a/e8x.err && grep -q 'need a flow run and SGD runs' $a/e8x.err"
+
+  # E9: population runs at two m and two activations, a finite-sample run.
+  mkdir -p "$a/e9"
+  for act in relu erf; do
+    for m in 2 6; do
+      np 1 $PGFLOW -problem twolayer -population true -activation $act -dim 4 -teacher_neurons 3 -particles $m \
+        -ts_max_time 10 -snapshots 3 -output "$a/e9/$act-$m.h5" >/dev/null 2>&1
+    done
+  done
+  np 1 $PGFLOW -problem twolayer -bias false -dim 4 -samples 300 -teacher_neurons 3 -particles 6 \
+    -ts_max_time 10 -snapshots 3 -output "$a/e9/finite.h5" >/dev/null 2>&1
+  t "analysis: fig_e9 draws the population loss against m and a finite-sample run" bash -c "
+    $PY analysis/fig_e9.py $a/e9 -o $a/fig/e9 >$a/e9.txt && png $a/fig/e9.png && cat $a/e9.txt &&
+      grep -q 'finite n = 300 .*relu m 6: .*population run.s [0-9]' $a/e9.txt"
+  t "analysis: fig_e9 says when there is no population run" bash -c "
+    ! $PY analysis/fig_e9.py $a/e9/finite.h5 -o $a/fig/e9x 2>$a/e9x.err && grep -q 'no population runs' $a/e9x.err"
+
   printf 'mode,ranks,particles,seconds_per_rhs,allreduce_fraction\nstrong,1,100,0.02,0\nstrong,2,100,0.011,0.03\nweak,1,100,0.02,0\nweak,2,200,0.021,0.02\n' >"$a/e7.csv"
   t "analysis: fig_e7 draws a scaling table" bash -c "
     $PY analysis/fig_e7.py $a/e7.csv -o $a/fig/e7 && png $a/fig/e7.png"

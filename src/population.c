@@ -1,0 +1,334 @@
+/* The population loss of a two-layer network (doc/math.md, section 3b):
+   inputs x ~ N(0, I_d), no bias, square loss, no noise, and F the expected
+   loss over x in closed form through the kernel
+   k(a, b) = E[s(a.x) s(b.x)] of relu (arc-cosine of degree 1) or erf:
+     F = 1/2 [ (1/m^2) sum_ij w_i w_j k(theta_i, theta_j)
+             - (2/(m m0)) sum_ik w_i w*_k k(theta_i, theta*_k)
+             + (1/m0^2) sum_kl w*_k w*_l k(theta*_k, theta*_l) ].
+   No samples are drawn or stored. Each rank takes its particles against all
+   m particles and the m0 teacher neurons (the columns), gathered by one
+   MPI_Allgatherv, in blocks of columns: a DGEMM for the inner products, one
+   fused pass for the kernel and its gradient, and a second DGEMM for the
+   position gradients. Selected by -problem twolayer -population true. */
+#include "modelimpl.h"
+#include "options.h"
+
+typedef enum { ACT_RELU,
+  ACT_SIGMOID,
+  ACT_TANH,
+  ACT_ERF } Activation;
+typedef enum { REG_NONE,
+  REG_L2,
+  REG_L1 } Regularizer;
+static const char *const activations[]  = {"relu", "sigmoid", "tanh", "erf"};
+static const char *const regularizers[] = {"none", "l2", "l1"};
+static const char *const losses[]       = {"square", "logistic"};
+static const char *const inputs[]       = {"gaussian", "sphere"};
+
+#define COLUMN_BLOCK 512 /* columns per block, the same on every rank */
+
+typedef struct {
+  PetscInt     d, m0;
+  Activation   act;
+  Regularizer  reg;
+  PetscReal    lambda, teacher_norm, init_scale;
+  PetscReal    T; /* the teacher's constant term (1/m0^2) sum_kl w*_k w*_l k(theta*_k, theta*_l) */
+  PetscReal   *twt, *ttheta; /* teacher: m0 weights, m0 x p positions */
+  PetscScalar *uall; /* (m + m0) x dof: every particle (gathered), then the teacher's (w*_k, theta*_k) */
+  PetscReal   *norm, *inorm; /* of the m + m0 columns: |theta_j|, and 1/|theta_j| (relu; 0 for 0) or 1/sqrt(1 + |theta_j|^2) (erf) */
+  PetscReal   *coef; /* of the columns: w_j / m for a particle, -w*_k / m0 for a teacher neuron */
+  PetscReal   *G; /* mloc x block: inner products, then the coefficients of the position gradients */
+  PetscReal   *P, *Q, *S; /* per local particle: sum_j coef_j k_ij over the particles, over the teacher; sum_j coef_j beta_ij */
+  PetscMPIInt *counts, *displs; /* values (particles x dof) of each rank */
+} Population;
+
+/* asin(x) for |x| <= 1 as fdlibm computes it (the same rational
+   approximation of (asin(s) - s) / s^3 in t = s^2), without branches so that
+   the loops calling it stay straight: |x| < 1/2 directly, otherwise through
+   asin|x| = pi/2 - 2 asin(sqrt((1 - |x|)/2)). A few ulps. */
+static inline PetscReal Asin(PetscReal x)
+{
+  const PetscReal p0 = 1.66666666666666657415e-01, p1 = -3.25565818622400915405e-01, p2 = 2.01212532134862925881e-01, p3 = -4.00555345006794114027e-02, p4 = 7.91534994289814532176e-04, p5 = 3.47933107596021167570e-05;
+  const PetscReal q1 = -2.40339491173441421878e+00, q2 = 2.02094576023350569471e+00, q3 = -6.88283971605453293030e-01, q4 = 7.70381505559019352791e-02;
+  PetscReal       ax = PetscAbsReal(x), h = 0.5 * (1 - ax), sh = PetscSqrtReal(h);
+  PetscBool       big = (PetscBool)(ax >= 0.5);
+  PetscReal       t = big ? h : ax * ax, s = big ? sh : ax;
+  PetscReal       R = t * (p0 + t * (p1 + t * (p2 + t * (p3 + t * (p4 + t * p5))))) / (1 + t * (q1 + t * (q2 + t * (q3 + t * q4))));
+  PetscReal       r = s + s * R;
+
+  return PetscCopysignReal(big ? PETSC_PI / 2 - 2 * r : r, x);
+}
+
+/* The kernels: k(a, b) and grad_a k(a, b) = alpha b + beta a, from q = a.b and, for a and
+   b, n = |a| and in = 1/|a| (relu: 0 for a = 0) or in = 1/sqrt(1 + |a|^2) (erf).
+   relu: k = (|a||b| sin phi + (pi - phi) q) / (2 pi), cos phi = q / (|a||b|),
+     grad_a k = ((pi - phi) b + |b| sin phi a / |a|) / (2 pi); both are 0
+     when a or b is 0 (s'(0) = 0, as for finite samples). Near phi = 0 or pi
+     the gradient's derivative in phi vanishes, so rounding in phi costs nothing.
+   erf, s(z) = erf(z / sqrt 2): k = (2/pi) asin(q / sqrt(A B)), A = 1 + |a|^2,
+     B = 1 + |b|^2, grad_a k = (2/pi) (b - (q / A) a) / sqrt(A B - q^2), where
+     A B - q^2 = 1 + |a|^2 + |b|^2 + (|a|^2 |b|^2 - q^2) >= 1. */
+static inline void ReluKernel(PetscReal q, PetscReal na, PetscReal ina, PetscReal nb, PetscReal inb, PetscReal *k, PetscReal *alpha, PetscReal *beta)
+{
+  PetscReal c = PetscMax(-1, PetscMin(1, q * ina * inb)), pmp = PETSC_PI / 2 + Asin(c), s = PetscSqrtReal((1 - c) * (1 + c));
+
+  *k     = (na * nb * s + pmp * q) / (2 * PETSC_PI);
+  *alpha = ina * inb > 0 ? pmp / (2 * PETSC_PI) : 0;
+  *beta  = s * nb * ina / (2 * PETSC_PI);
+}
+
+static inline void ErfKernel(PetscReal q, PetscReal na, PetscReal ina, PetscReal nb, PetscReal inb, PetscReal *k, PetscReal *alpha, PetscReal *beta)
+{
+  PetscReal na2 = na * na, nb2 = nb * nb, D = 1 + na2 + nb2 + PetscMax(0, na2 * nb2 - q * q);
+
+  *k     = 2 / PETSC_PI * Asin(PetscMax(-1, PetscMin(1, q * ina * inb)));
+  *alpha = 2 / PETSC_PI / PetscSqrtReal(D);
+  *beta  = -*alpha * q * ina * ina;
+}
+
+typedef void (*KernelFn)(PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal *, PetscReal *, PetscReal *);
+
+/* Column j against the local particles: acc_i += c_j k_ij, S_i += c_j
+   beta_ij, g_i = c_j alpha_ij in place of theta_i . theta_j. Inlined with
+   a constant kernel, so that the loop has no branch. */
+static inline void Column(KernelFn kernel, PetscInt mloc, const PetscReal *restrict na, const PetscReal *restrict ina, PetscReal cj, PetscReal nb, PetscReal inb, PetscReal *restrict g, PetscReal *restrict acc, PetscReal *restrict S)
+{
+  for (PetscInt i = 0; i < mloc; i++) {
+    PetscReal k, alpha, beta;
+
+    kernel(g[i], na[i], ina[i], nb, inb, &k, &alpha, &beta);
+    acc[i] += cj * k;
+    S[i] += cj * beta;
+    g[i] = cj * alpha;
+  }
+}
+
+/* The fused pass over a block of columns c0 .. c0 + nc - 1, G holding the
+   inner products theta_i . theta_j (mloc x nc): accumulates P (particle
+   columns) or Q (teacher columns) and S, and leaves coef_j alpha_ij in G for
+   the second product. */
+static void KernelBlock(Population *pp, PetscInt m, PetscInt mloc, const PetscReal *na, const PetscReal *ina, PetscInt c0, PetscInt nc, PetscReal *G)
+{
+  for (PetscInt jj = 0; jj < nc; jj++) {
+    PetscInt j = c0 + jj;
+
+    if (pp->act == ACT_RELU) Column(ReluKernel, mloc, na, ina, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * mloc], j < m ? pp->P : pp->Q, pp->S);
+    else Column(ErfKernel, mloc, na, ina, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * mloc], j < m ? pp->P : pp->Q, pp->S);
+  }
+}
+
+/* norm[j] and inorm[j] of column j. */
+static void ColumnNorms(Population *pp, PetscInt p, PetscInt j, const PetscReal *theta)
+{
+  PetscReal s = 0;
+
+  for (PetscInt k = 0; k < p; k++) s += theta[k] * theta[k];
+  pp->norm[j]  = PetscSqrtReal(s);
+  pp->inorm[j] = pp->act == ACT_RELU ? (s > 0 ? 1 / pp->norm[j] : 0) : 1 / PetscSqrtReal(1 + s);
+}
+
+/* F and (unless v is NULL) the velocities of doc/math.md section 3b:
+     v_w(i) = sum_j coef_j k(theta_i, theta_j) over all columns,
+     v_theta(i) = w_i (sum_j coef_j alpha_ij theta_j + (sum_j coef_j beta_ij) theta_i),
+   plus lambda u_i with -reg l2; F = 1/2 [sum_i (w_i / m)(P_i + 2 Q_i) + T]
+   + (1/m) sum_i V(u_i), Q carrying the teacher's minus sign. */
+static PetscErrorCode PopulationEvaluate(PgfModel model, const PetscScalar *u, PetscReal *F, PetscScalar *v)
+{
+  Population        *pp = (Population *)model->data;
+  PetscInt           m = model->m, mloc = model->mloc, dof = model->dof, p = model->npos, ncol = m + pp->m0;
+  const PetscScalar *uloc = &pp->uall[model->rstart * dof];
+  const PetscReal   *na = &pp->norm[model->rstart], *ina = &pp->inorm[model->rstart];
+  PetscReal          sums[2] = {0, 0};
+  PetscLogDouble     t0, t1, t2, t3;
+
+  PetscFunctionBegin;
+  PetscCall(PetscTime(&t0));
+  PetscCallMPI(MPI_Allgatherv(u, (PetscMPIInt)(mloc * dof), MPIU_SCALAR, pp->uall, pp->counts, pp->displs, MPIU_SCALAR, model->comm));
+  PetscCall(PetscTime(&t1));
+  for (PetscInt j = 0; j < m; j++) {
+    pp->coef[j] = pp->uall[j * dof] / m;
+    ColumnNorms(pp, p, j, &pp->uall[j * dof + 1]);
+  }
+  PetscCall(PetscArrayzero(pp->P, mloc));
+  PetscCall(PetscArrayzero(pp->Q, mloc));
+  PetscCall(PetscArrayzero(pp->S, mloc));
+  if (v) PetscCall(PetscArrayzero(v, mloc * dof));
+  for (PetscInt c0 = 0; c0 < ncol && mloc; c0 += COLUMN_BLOCK) {
+    PetscInt           nc   = PetscMin(COLUMN_BLOCK, ncol - c0);
+    const PetscScalar *cols = &pp->uall[c0 * dof + 1];
+
+    PetscCall(PgfGemm("T", "N", mloc, nc, p, 1.0, &uloc[1], dof, cols, dof, 0.0, pp->G, mloc));
+    KernelBlock(pp, m, mloc, na, ina, c0, nc, pp->G);
+    if (v) PetscCall(PgfGemm("N", "T", p, mloc, nc, 1.0, cols, dof, pp->G, mloc, 1.0, &v[1], dof));
+  }
+  for (PetscInt i = 0; i < mloc; i++) {
+    const PetscScalar *ui = &uloc[i * dof];
+
+    sums[0] += ui[0] / m * (pp->P[i] + 2 * pp->Q[i]);
+    if (pp->reg == REG_L2) sums[1] += 0.5 * pp->lambda * (ui[0] * ui[0] + na[i] * na[i]) / m;
+    if (!v) continue;
+    v[i * dof] = pp->P[i] + pp->Q[i];
+    for (PetscInt k = 1; k < dof; k++) v[i * dof + k] = ui[0] * (v[i * dof + k] + pp->S[i] * ui[k]);
+    if (pp->reg == REG_L2)
+      for (PetscInt k = 0; k < dof; k++) v[i * dof + k] += pp->lambda * ui[k];
+  }
+  PetscCall(PetscTime(&t2));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPIU_REAL, MPI_SUM, model->comm));
+  PetscCall(PetscTime(&t3));
+  *F               = 0.5 * (sums[0] + pp->T) + sums[1];
+  model->comm_last = (t1 - t0) + (t3 - t2);
+  PetscFunctionReturn(0);
+}
+
+/* An option that needs samples (or a feature the population loss does not
+   have): refused unless absent or set to its "off" value. */
+static PetscErrorCode Refuse(MPI_Comm comm, const char opt[], const char why[])
+{
+  const char *off[] = {"none", "false", "0", "no", "off"};
+  char        buf[256];
+  PetscBool   set, isoff = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(NULL, NULL, opt, buf, sizeof(buf), &set));
+  for (size_t i = 0; set && i < sizeof(off) / sizeof(off[0]); i++) isoff = (PetscBool)(isoff || !strcmp(buf, off[i]));
+  PgfCheckInput(comm, !set || isoff, "%s cannot be used with -population true (%s)", opt, why);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PopulationSetFromOptions(PgfModel model)
+{
+  Population *pp   = (Population *)model->data;
+  MPI_Comm    comm = model->comm;
+  PetscInt    act = ACT_RELU, reg = REG_NONE, loss = 0, input = 0, p, dof, mloc, m0;
+  PetscBool   bias = PETSC_FALSE, population = PETSC_TRUE, scaleset;
+  PetscReal   noise;
+  PetscMPIInt size;
+
+  PetscFunctionBegin;
+  pp->d            = 2;
+  pp->m0           = 3;
+  pp->teacher_norm = 1;
+  PetscOptionsBegin(comm, NULL, "Two-layer network on the population loss (-problem twolayer -population true)", NULL);
+  PetscCall(PgfOptionsBool(model->comm, "-population", "The expected loss over Gaussian inputs in closed form", population, &population));
+  PetscCall(PgfOptionsInt(model->comm, "-dim", "Input dimension d", pp->d, 1, PETSC_MAX_INT, &pp->d));
+  PetscCall(PgfOptionsBool(model->comm, "-bias", "Append a constant 1 to the inputs (not with -population true)", bias, &bias));
+  PetscCall(PgfOptionsEList(model->comm, "-input", "Distribution of the inputs", inputs, 2, input, &input));
+  PetscCall(PgfOptionsInt(model->comm, "-teacher_neurons", "Teacher neurons m0", pp->m0, 1, PETSC_MAX_INT, &pp->m0));
+  PetscCall(PgfOptionsReal(model->comm, "-teacher_norm", "Norm of the teacher's positions", pp->teacher_norm, PETSC_SMALL, PETSC_MAX_REAL, &pp->teacher_norm));
+  PetscCall(PgfOptionsReal(model->comm, "-noise", "Standard deviation of the label noise", 0, 0, PETSC_MAX_REAL, &noise));
+  PetscCall(PgfOptionsEList(model->comm, "-activation", "Activation s", activations, 4, act, &act));
+  PetscCall(PgfOptionsEList(model->comm, "-loss", "Loss l", losses, 2, loss, &loss));
+  PetscCall(PgfOptionsEList(model->comm, "-reg", "Regularizer V", regularizers, 3, reg, &reg));
+  PetscCall(PgfOptionsReal(model->comm, "-lambda", "Regularization strength", 0, 0, PETSC_MAX_REAL, &pp->lambda));
+  PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(d) for erf)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &pp->init_scale));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
+  PetscOptionsEnd();
+  pp->act = (Activation)act;
+  pp->reg = (Regularizer)reg;
+  PgfCheckInput(comm, !bias, "-bias true cannot be used with -population true (the closed form has no bias)");
+  PgfCheckInput(comm, input == 0, "-input sphere cannot be used with -population true (the closed form is for Gaussian inputs)");
+  PgfCheckInput(comm, noise == 0, "-noise cannot be used with -population true (the closed form has no label noise)");
+  PgfCheckInput(comm, loss == 0, "-loss logistic cannot be used with -population true (the closed form is for the square loss)");
+  PgfCheckInput(comm, pp->act == ACT_RELU || pp->act == ACT_ERF, "-activation must be relu or erf with -population true (got %s)", activations[act]);
+  PgfCheckInput(comm, pp->reg != REG_L1, "-reg must be none or l2 with -population true (got l1)");
+  PgfCheckInput(comm, !(pp->lambda > 0 && pp->reg == REG_NONE), "-lambda needs -reg l2 (with -reg none it would be ignored)");
+  PgfCheckInput(comm, model->groups == 1, "-sample_groups cannot be used with -population true (there are no samples to split)");
+  PetscCall(Refuse(comm, "-samples", "there are no samples"));
+  PetscCall(Refuse(comm, "-data", "the inputs are Gaussian"));
+  PetscCall(Refuse(comm, "-batch_size", "there are no samples to draw batches from"));
+  PetscCall(Refuse(comm, "-baseline", "the convex baselines solve on samples"));
+  PetscCall(Refuse(comm, "-refit", "the convex baselines solve on samples"));
+  PetscCall(Refuse(comm, "-spectrum", "the Gauss-Newton matrix is formed on samples"));
+
+  p  = pp->d;
+  m0 = pp->m0;
+  if (!scaleset && pp->act != ACT_RELU) pp->init_scale = 1 / PetscSqrtReal(p);
+  model->npos = p;
+  model->N    = 0;
+  dof         = 1 + p;
+  mloc        = model->mloc;
+  PetscCall(PetscMalloc2(m0, &pp->twt, m0 * p, &pp->ttheta));
+  PgfTwoLayerTeacher(model->seed, m0, p, pp->teacher_norm, pp->twt, pp->ttheta);
+  PetscCall(PetscMalloc4((model->m + m0) * dof, &pp->uall, model->m + m0, &pp->norm, model->m + m0, &pp->inorm, model->m + m0, &pp->coef));
+  PetscCall(PetscMalloc4(PetscMax(1, mloc) * COLUMN_BLOCK, &pp->G, mloc, &pp->P, mloc, &pp->Q, mloc, &pp->S));
+  for (PetscInt k = 0; k < m0; k++) {
+    PetscScalar *col = &pp->uall[(model->m + k) * dof];
+
+    col[0] = pp->twt[k];
+    PetscCall(PetscArraycpy(&col[1], &pp->ttheta[k * p], p));
+    ColumnNorms(pp, p, model->m + k, &col[1]);
+    pp->coef[model->m + k] = -pp->twt[k] / m0;
+  }
+  pp->T = 0;
+  for (PetscInt k = 0; k < m0; k++)
+    for (PetscInt l = 0; l < m0; l++) {
+      PetscReal q = 0, kkl, alpha, beta;
+
+      for (PetscInt c = 0; c < p; c++) q += pp->ttheta[k * p + c] * pp->ttheta[l * p + c];
+      (pp->act == ACT_RELU ? ReluKernel : ErfKernel)(q, pp->norm[model->m + k], pp->inorm[model->m + k], pp->norm[model->m + l], pp->inorm[model->m + l], &kkl, &alpha, &beta);
+      pp->T += pp->twt[k] * pp->twt[l] * kkl / ((PetscReal)m0 * m0);
+    }
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscMalloc2(size, &pp->counts, size, &pp->displs));
+  {
+    PetscMPIInt n = (PetscMPIInt)(mloc * dof);
+
+    PetscCallMPI(MPI_Allgather(&n, 1, MPI_INT, pp->counts, 1, MPI_INT, comm));
+  }
+  pp->displs[0] = 0;
+  for (PetscMPIInt r = 1; r < size; r++) pp->displs[r] = pp->displs[r - 1] + pp->counts[r - 1];
+  PetscFunctionReturn(0);
+}
+
+/* As the finite-sample problem's initial particles (twolayer.c), so that the
+   two start from the same bits. */
+static PetscErrorCode PopulationInitialize(PgfModel model, PetscScalar *u)
+{
+  Population *pp = (Population *)model->data;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < model->mloc; i++) PgfTwoLayerInitialParticle(model->seed, model->rstart + i, (PetscBool)(pp->act == ACT_RELU), model->npos, pp->init_scale, &u[i * model->dof]);
+  PetscFunctionReturn(0);
+}
+
+/* /truth only: there is no /data. */
+static PetscErrorCode PopulationWriteProblem(PgfModel model, PgfOutput out)
+{
+  Population *pp       = (Population *)model->data;
+  PetscInt    wdims[1] = {pp->m0}, tdims[2] = {pp->m0, model->npos};
+
+  PetscFunctionBegin;
+  PetscCall(PgfOutputWriteRootArray(out, "/truth/w", 1, wdims, pp->twt));
+  PetscCall(PgfOutputWriteRootArray(out, "/truth/theta", 2, tdims, pp->ttheta));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PopulationDestroy(PgfModel model)
+{
+  Population *pp = (Population *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscFree2(pp->twt, pp->ttheta));
+  PetscCall(PetscFree4(pp->uall, pp->norm, pp->inorm, pp->coef));
+  PetscCall(PetscFree4(pp->G, pp->P, pp->Q, pp->S));
+  PetscCall(PetscFree2(pp->counts, pp->displs));
+  PetscCall(PetscFree(model->data));
+  PetscFunctionReturn(0);
+}
+
+/* Replaces the model's operations: called by twolayer.c for -population true. */
+PetscErrorCode PgfModelCreate_Population(PgfModel model)
+{
+  Population *pp;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&pp));
+  PetscCall(PetscMemzero(&model->ops, sizeof(model->ops)));
+  model->data               = pp;
+  model->ops.setfromoptions = PopulationSetFromOptions;
+  model->ops.initialize     = PopulationInitialize;
+  model->ops.evaluate       = PopulationEvaluate;
+  model->ops.writeproblem   = PopulationWriteProblem;
+  model->ops.destroy        = PopulationDestroy;
+  PetscFunctionReturn(0);
+}
