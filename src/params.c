@@ -162,6 +162,8 @@ PetscErrorCode PgfParamsCheckUnused(MPI_Comm comm, const char problem[])
 
     PetscCall(PetscSNPrintf(opt, sizeof(opt), "-%s", names[k]));
     for (size_t g = 0; g < sizeof(petsc_global) / sizeof(petsc_global[0]); g++) global = (PetscBool)(global || !strncmp(opt, petsc_global[g], strlen(petsc_global[g])));
+    /* viewers and monitors that solvers read only when they run */
+    global = (PetscBool)(global || strstr(opt, "_view") || strstr(opt, "monitor") || strstr(opt, "converged_reason"));
     if (!global) PetscCall(PetscStrncpy(bad, opt, sizeof(bad)));
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
