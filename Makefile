@@ -9,8 +9,8 @@ endif
 # The path is passed explicitly: before GNU make 4.4, $(shell) does not see
 # exported variables.
 PKG_CONFIG = PKG_CONFIG_PATH='$(PKG_CONFIG_PATH)' pkg-config
-PETSC_PC  := $(shell $(PKG_CONFIG) --exists PETSc && echo PETSc || echo petsc)
-HDF5_PC   := $(shell $(PKG_CONFIG) --exists hdf5-openmpi && echo hdf5-openmpi || ($(PKG_CONFIG) --exists hdf5 && echo hdf5))
+PETSC_PC  := $(shell $(PKG_CONFIG) --exists PETSc 2>/dev/null && echo PETSc || echo petsc)
+HDF5_PC   := $(shell $(PKG_CONFIG) --exists hdf5-openmpi 2>/dev/null && echo hdf5-openmpi || ($(PKG_CONFIG) --exists hdf5 2>/dev/null && echo hdf5))
 ifneq ($(PETSC_DIR),)
   # ScaLAPACK, BLAS/LAPACK and HDF5 as this PETSc was configured with them:
   # PETSC_EXTERNAL_LIB_BASIC of its petscvariables, else its Libs.private.
@@ -27,8 +27,8 @@ CFLAGS    = -std=c11 -O3 -g -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE $(
 # their selects only without trapping math; no FMA contraction, so that every
 # vector width and the scalar code round alike.
 VECFLAGS  = -fopenmp-simd -fno-trapping-math -ffp-contract=off
-CPPFLAGS  = -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PETSC_PC) $(HDF5_PC)) -DPGF_GIT='"$(GIT)"'
-LDLIBS    = $(EXTERNAL_LIBS) $(shell $(PKG_CONFIG) --libs $(PETSC_PC) $(HDF5_PC)) -ldl -lm
+CPPFLAGS  = -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PETSC_PC) $(HDF5_PC) 2>/dev/null) -DPGF_GIT='"$(GIT)"'
+LDLIBS    = $(EXTERNAL_LIBS) $(shell $(PKG_CONFIG) --libs $(PETSC_PC) $(HDF5_PC) 2>/dev/null) -ldl -lm
 GIT       = $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # Open MPI refuses root without these; more ranks than cores need --oversubscribe.
@@ -85,7 +85,7 @@ bin/tests/%: build/tests/%.o build/libpgflow.a
 
 # Packages are installed only when PETSc and HDF5 are not found, so that
 # `make check` runs without root on a cluster login node with modules.
-DEPS_FOUND := $(shell $(PKG_CONFIG) --exists $(PETSC_PC) && { [ -n "$(PETSC_DIR)" ] || $(PKG_CONFIG) --exists hdf5-openmpi; } && echo yes)
+DEPS_FOUND := $(shell { $(PKG_CONFIG) --exists $(PETSC_PC) && { [ -n "$(PETSC_DIR)" ] || $(PKG_CONFIG) --exists hdf5-openmpi; }; } 2>/dev/null && echo yes)
 deps:
 ifneq ($(DEPS_FOUND),yes)
 	@bash tools/install-deps
