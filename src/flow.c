@@ -43,6 +43,7 @@ struct _p_PgfFlow {
   PetscInt       rejected0; /* rejected steps before the restart */
   const char    *stop_reason;
   PetscBool      nonfinite;
+  PetscBool      armijo; /* -ts_adapt_type armijo */
 };
 
 /* v and F at U, kept with U for reuse; timed and counted. */
@@ -143,6 +144,19 @@ static PetscErrorCode Observe(PgfFlow flow, Vec U)
   PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
   flow->F = flow->Fcache;
   flow->D = norm * norm / flow->model->m;
+  PetscFunctionReturn(0);
+}
+
+/* F and D at U for the Armijo adapt: an evaluation unless U is the last
+   evaluated state. */
+static PetscErrorCode Objective(void *ctx, Vec U, PetscReal *F, PetscReal *D)
+{
+  PgfFlow flow = (PgfFlow)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(Observe(flow, U));
+  *F = flow->F;
+  *D = flow->D;
   PetscFunctionReturn(0);
 }
 
@@ -295,6 +309,12 @@ static PetscErrorCode PostStep(TS ts)
   PetscCall(TSGetSolution(ts, &U));
   PetscCall(TSGetTime(ts, &t));
   PetscCall(TSGetPrevTime(ts, &tprev));
+  if (flow->armijo) {
+    TSAdapt adapt;
+
+    PetscCall(TSGetAdapt(ts, &adapt));
+    PetscCall(PgfTSAdaptArmijoAccepted(adapt, U));
+  }
   PetscCall(PgfModelProx(flow->model, t - tprev, U, &changed));
   if (changed) PetscCall(TSRestartStep(ts));
   PetscCall(Observe(flow, U));
@@ -419,6 +439,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(PgfOptionsInt(PetscOptionsObject, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
   PetscOptionsEnd();
   assembled = (PetscBool)(model->ops.jacobian && model->m * model->dof <= nmax);
+  PetscCall(PgfTSAdaptRegisterArmijo());
   PetscCall(PetscNew(&f));
   f->model = model;
   PetscCall(PgfModelCreateVec(model, &f->U));
@@ -578,6 +599,16 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     PgfCheckInput(comm, !set || create, "-ts_type must be a PETSc TS type such as rk, euler, bdf, beuler, cn, theta, arkimex, rosw (got '%s')", type);
   }
   PetscCall(TSSetFromOptions(flow->ts));
+  {
+    TSAdapt   adapt;
+    PetscBool euler;
+
+    PetscCall(TSGetAdapt(flow->ts, &adapt));
+    PetscCall(PetscObjectTypeCompare((PetscObject)adapt, PGF_TSADAPT_ARMIJO, &flow->armijo));
+    PetscCall(PetscObjectTypeCompare((PetscObject)flow->ts, TSEULER, &euler));
+    PgfCheckInput(comm, !flow->armijo || euler, "-ts_adapt_type armijo is a line search for gradient descent: it needs -ts_type euler");
+    if (flow->armijo) PetscCall(PgfTSAdaptArmijoSetObjective(adapt, Objective, flow));
+  }
   if (flow->J) PetscCall(SetUpMatrixFree(flow));
   PetscCall(PgfConvexCreate(flow->model, &flow->convex));
   PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));

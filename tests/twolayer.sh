@@ -194,3 +194,50 @@ if selected l1; then
     $MPIEXEC -n 2 $PGFLOW $small -reg l1 -lambda 0.003 -ts_max_time 50 -output $tmp/l1.h5 || exit 1
     analysis/pgf-python -c 'import h5py, sys; w = h5py.File(sys.argv[1])[\"/final/w\"][:]; print((w == 0).sum(), \"of\", w.size, \"zero\"); sys.exit(not 0 < (w == 0).sum() < w.size)' $tmp/l1.h5"
 fi
+
+if selected adapt; then
+  # -ts_adapt_type armijo: gradient descent with Armijo's sufficient
+  # decrease. E3 to the losses of the best hand-tuned constant steps (a scan:
+  # 300 and 1302 evaluations), rejected trials counted; the same steps on any
+  # number of ranks; every accepted step satisfies the rule.
+  gd="-ts_type euler -ts_adapt_type armijo"
+  for n in 1 2 3; do
+    np $n $PGFLOW -options_file jobs/e3-relu-small.opts -stop_loss 1e-6 $gd -output "$tmp/a$n.h5" >"$tmp/a$n.log" 2>&1
+  done
+  t "adapt: armijo E3 relu to loss 1e-6 in at most 300 evaluations, rejections included (2 ranks)" bash -c "
+    cat $tmp/a2.log; e=\$($RESULTS get $tmp/a2.h5 /history/rhs_evals); l=\$($RESULTS get $tmp/a2.h5 /final/loss)
+    grep -q 'accepted and [1-9][0-9]* rejected' $tmp/a2.log && awk -v e=\$e -v l=\$l 'BEGIN { exit !(e <= 300 && l < 1e-6) }'"
+  t "adapt: armijo steps and final state equal on 1, 2 and 3 ranks (to 1e-10)" bash -c "
+    for n in 2 3; do
+      [ \"\$(grep accepted $tmp/a1.log)\" = \"\$(grep accepted $tmp/a\$n.log)\" ] || exit 1
+      $RESULTS compare $tmp/a1.h5 $tmp/a\$n.h5 /history/dt 1e-10 && $RESULTS compare $tmp/a1.h5 $tmp/a\$n.h5 /final/theta 1e-10 &&
+        $RESULTS compare $tmp/a1.h5 $tmp/a\$n.h5 /final/w 1e-10 || exit 1
+    done"
+  t "adapt: every accepted step decreases F by at least c dt D (c = 0.5), steps grow and shrink" analysis/pgf-python -c "
+import h5py, numpy as np, sys
+h = h5py.File('$tmp/a1.h5')['history']
+F = np.r_[h5py.File('$tmp/a1.h5')['snapshots/loss'][0], h['loss'][:]]
+D, dt = h['dissipation'][:], h['dt'][:]
+D0 = np.r_[np.nan, D[:-1]]
+ok = F[2:] <= F[1:-1] - 0.5 * dt[1:] * D0[1:] + 1e-15 * F[1:-1]
+print(ok.sum(), 'of', ok.size, 'steps, dt from', dt.min(), 'to', dt.max())
+sys.exit(not (ok.all() and (np.diff(dt) > 0).any() and (np.diff(dt) < 0).any()))"
+  t "adapt: armijo E3 sigmoid to loss 1.5e-6 in at most 1302 evaluations (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW -options_file jobs/e3-sigmoid-small.opts -ts_max_time 1e5 -stop_loss 1.5e-6 $gd -output $tmp/as.h5 || exit 1
+    e=\$($RESULTS get $tmp/as.h5 /history/rhs_evals); l=\$($RESULTS get $tmp/as.h5 /final/loss); echo evaluations \$e loss \$l
+    awk -v e=\$e -v l=\$l 'BEGIN { exit !(e <= 1302 && l < 1.5e-6) }'"
+  # A checkpoint mid-run: the adapt keeps no state beyond the next step, so
+  # the continuation takes the same steps, bitwise (it evaluates once more:
+  # the restarted run has no cached evaluation at the checkpoint's state).
+  t "adapt: armijo restart from a checkpoint at step 60 continues bitwise (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 300 $gd -output $tmp/ac-ref.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 300 $gd -ts_max_steps 60 -checkpoint_interval 1e-9 -output $tmp/ac.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 300 $gd -output $tmp/ac.h5 -restart $tmp/ac.ckpt.h5 || exit 1
+    $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /history/dt 0 && $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /final/w 0 &&
+      $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /final/theta 0 && $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /history/loss 0"
+  input_error "adapt: -ts_adapt_type armijo with -ts_type rk" "-ts_type euler" $PGFLOW -ts_adapt_type armijo
+  input_error "adapt: -ts_adapt_armijo_c 2" "-ts_adapt_armijo_c" $PGFLOW -ts_type euler -ts_adapt_type armijo -ts_adapt_armijo_c 2
+  t "adapt: -help -ts_adapt_type armijo lists its options" bash -c "
+    $PGFLOW -help -ts_type euler -ts_adapt_type armijo >$tmp/ah 2>&1; grep -q -- '-ts_adapt_armijo_c <0.5' $tmp/ah &&
+      grep -q -- '-ts_adapt_armijo_grow' $tmp/ah && grep -q -- '-ts_adapt_armijo_shrink' $tmp/ah"
+fi
