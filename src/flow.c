@@ -460,9 +460,9 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
-  /* Defaults (INTERFACE.md): RK 5(4) Dormand-Prince with the dsp controller,
-     tolerances 1e-6, under a model's own default (below) or the default for
-     trajectories;
+  /* Defaults (INTERFACE.md): RK 5(4) Dormand-Prince with the dsp controller
+     and tolerances 1e-6, refined below by the model's own default or else
+     the default for trajectories;
      implicit types get Newton with a matrix-free Jacobian and no
      preconditioner (or, with -snes_mf, SNES's own matrix-free operator), and retry a failed nonlinear solve with a smaller step. */
   PetscCall(TSSetType(f->ts, TSRK));

@@ -236,6 +236,12 @@ sys.exit(not (ok.all() and (np.diff(dt) > 0).any() and (np.diff(dt) < 0).any()))
     $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 300 $gd -output $tmp/ac.h5 -restart $tmp/ac.ckpt.h5 || exit 1
     $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /history/dt 0 && $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /final/w 0 &&
       $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /final/theta 0 && $RESULTS compare $tmp/ac-ref.h5 $tmp/ac.h5 /history/loss 0"
+  # The default integrator for trajectories (rk 3bs, dsp PI33, 1e-5) was
+  # chosen to take E3 relu to loss 1e-6 in at most 800 evaluations.
+  t "adapt: the default integrator takes E3 relu to loss 1e-6 in at most 800 evaluations (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW -options_file jobs/e3-relu-small.opts -stop_loss 1e-6 -output $tmp/ad.h5 || exit 1
+    e=\$($RESULTS get $tmp/ad.h5 /history/rhs_evals); l=\$($RESULTS get $tmp/ad.h5 /final/loss); echo evaluations \$e loss \$l
+    awk -v e=\$e -v l=\$l 'BEGIN { exit !(e <= 800 && l < 1e-6) }'"
   input_error "adapt: -ts_adapt_type armijo with -ts_type rk" "-ts_type euler" $PGFLOW -ts_adapt_type armijo
   input_error "adapt: -ts_adapt_armijo_c 2" "-ts_adapt_armijo_c" $PGFLOW -ts_type euler -ts_adapt_type armijo -ts_adapt_armijo_c 2
   t "adapt: -help -ts_adapt_type armijo lists its options" bash -c "
