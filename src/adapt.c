@@ -26,7 +26,7 @@ typedef struct {
   PetscReal c, grow, shrink; /* sufficient decrease, factors after an accepted and a rejected trial */
   PetscErrorCode (*objective)(void *, Vec, PetscReal *, PetscReal *);
   void     *ctx;
-  Vec       G, W, W0; /* -v(u), the trial state, the first trial state */
+  Vec       G, W; /* -v(u), the trial state */
   PetscBool shortened; /* the last step was accepted shorter than Euler's */
 } TSAdapt_Armijo;
 
@@ -36,7 +36,7 @@ static PetscErrorCode TSAdaptChoose_Armijo(TSAdapt adapt, TS ts, PetscReal h, Pe
 {
   TSAdapt_Armijo *a = (TSAdapt_Armijo *)adapt->data;
   Vec             U;
-  PetscReal       t, F0, D0, F1, D1, tol, h0 = h, Ffirst = 0;
+  PetscReal       t, F0, D0, F1, D1;
   PetscInt        k;
 
   PetscFunctionBegin;
@@ -45,9 +45,7 @@ static PetscErrorCode TSAdaptChoose_Armijo(TSAdapt adapt, TS ts, PetscReal h, Pe
   PetscCall(TSGetTime(ts, &t));
   if (!a->G) PetscCall(VecDuplicate(U, &a->G));
   if (!a->W) PetscCall(VecDuplicate(U, &a->W));
-  if (!a->W0) PetscCall(VecDuplicate(U, &a->W0));
   PetscCall(a->objective(a->ctx, U, &F0, &D0));
-  tol = 8 * PETSC_MACHINE_EPSILON * PetscAbsReal(F0);
   PetscCall(TSComputeRHSFunction(ts, t, U, a->G));
   *accept = PETSC_FALSE;
   for (k = 0;; k++) {
@@ -55,33 +53,17 @@ static PetscErrorCode TSAdaptChoose_Armijo(TSAdapt adapt, TS ts, PetscReal h, Pe
     PetscCall(VecCopy(a->G, a->W));
     PetscCall(VecAYPX(a->W, h, U));
     PetscCall(a->objective(a->ctx, a->W, &F1, &D1));
-    if (F1 <= F0 - a->c * h * D0 + tol) {
+    if (F1 <= F0 - a->c * h * D0 + 8 * PETSC_MACHINE_EPSILON * PetscAbsReal(F0)) {
       *accept = PETSC_TRUE;
       break;
     }
     PetscCall(PetscInfo(adapt, "step %g rejected: F %g -> %g, D %g\n", (double)h, (double)F0, (double)F1, (double)D0));
-    if (!k) {
-      PetscCall(VecCopy(a->W, a->W0));
-      Ffirst = F1;
-    }
     if (ts->max_reject >= 0 && k >= ts->max_reject) break;
     ts->reject++;
     h *= a->shrink;
   }
   *next_sc = 0;
   *wlte = *wltea = *wlter = -1;
-  /* Out of retries: at a kink of a relu objective F can fail to decrease
-     along -v for every step, and plain gradient descent would go on. The
-     first trial is then taken, as it would, when F stays finite there. */
-  if (!*accept && !PetscIsInfOrNanReal(Ffirst)) {
-    PetscCall(PetscInfo(adapt, "no sufficient decrease down to step %g: step %g taken\n", (double)h, (double)h0));
-    PetscCall(VecCopy(a->W0, a->W));
-    *accept       = PETSC_TRUE;
-    a->shortened  = PETSC_TRUE;
-    ts->time_step = h0;
-    *next_h       = PetscMin(h0 * a->shrink, adapt->dt_max);
-    PetscFunctionReturn(0);
-  }
   if (!*accept) {
     *next_h = h * a->shrink;
     PetscFunctionReturn(0);
@@ -101,7 +83,6 @@ static PetscErrorCode TSAdaptReset_Armijo(TSAdapt adapt)
   PetscFunctionBegin;
   PetscCall(VecDestroy(&a->G));
   PetscCall(VecDestroy(&a->W));
-  PetscCall(VecDestroy(&a->W0));
   PetscFunctionReturn(0);
 }
 
