@@ -1,4 +1,4 @@
-"""E1: sparse deconvolution on the 1-torus (shared/spec/EXPERIMENTS.md).
+"""E1: sparse deconvolution on the 1-torus (doc/experiments.md).
 
 One panel per results file (e.g. m = 6, 10, 100): particle trajectories in the
 (position, weight) plane, time as colour on a log scale, ground-truth spikes

@@ -1,4 +1,4 @@
-"""E2: sparse deconvolution on the 2-torus (shared/spec/EXPERIMENTS.md).
+"""E2: sparse deconvolution on the 2-torus (doc/experiments.md).
 
 For each results file, one row: the final particles in the unit square
 (marker area proportional to |weight|, colour by sign) over the ground-truth

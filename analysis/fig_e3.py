@@ -1,4 +1,4 @@
-"""E3: two-layer networks in dimension 2 (shared/spec/EXPERIMENTS.md).
+"""E3: two-layer networks in dimension 2 (doc/experiments.md).
 
 For each results file, one row: particle trajectories in the input plane
 (|w_i| theta_i for relu, theta_i for sigmoid and tanh; the bias coordinate is

@@ -1,4 +1,4 @@
-"""E4: two-layer networks in high dimension (shared/spec/EXPERIMENTS.md).
+"""E4: two-layer networks in high dimension (doc/experiments.md).
 
 Final loss (the excess loss, since F* = 0) against the number of particles m,
 log-log: one point per seed, the median over seeds as a line, a vertical line

@@ -1,4 +1,4 @@
-"""E5: the flow against its convex baseline (shared/spec/EXPERIMENTS.md).
+"""E5: the flow against its convex baseline (doc/experiments.md).
 
 Left: final loss against the number of particles m, log-log, for the particle
 flow (/final/loss) and for the frozen-position baseline of the same run

@@ -1,4 +1,4 @@
-"""E6: integrator comparison (shared/spec/EXPERIMENTS.md), from results files.
+"""E6: integrator comparison (doc/experiments.md), from results files.
 
 Each file is one run of the same problem with a different integrator (the
 -ts_* options in its 'options' attribute name it). Left: the objective (or,

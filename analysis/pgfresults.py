@@ -1,12 +1,13 @@
 """Reading pgflow results files and the plotting shared by the figure scripts.
 
-A results file follows shared/spec/INTERFACE.md: root attributes (problem,
+A results file is described in doc/results-file.md: root attributes (problem,
 particles, ranks, seed, version, options, completed, stop_reason) and the
 groups /data, /truth, /snapshots, /history and /final. The figure scripts only
 read files; they never run the flow.
 """
 
 import argparse
+import math
 import os
 import sys
 import textwrap
@@ -67,7 +68,18 @@ class Results:
             self.attrs = {k: _str(v) for k, v in f.attrs.items()}
             self.data = {}
             f.visititems(self._collect)
+            # every option as resolved (defaults included) and the run's
+            # figures; files written before these existed fall back to the
+            # option string as typed
+            self.parameters = {k: _str(v) for k, v in f["parameters"].attrs.items()} if "parameters" in f else None
+            self.stats = {k: float(v) for k, v in f["stats"].attrs.items()} if "stats" in f else {}
         self.options = parse_options(str(self.attrs.get("options", "")))
+        if self.parameters is not None:
+            given = set(self.options)
+            self.options = {k: str(v) for k, v in self.parameters.items()}
+            self.given = given
+        else:
+            self.given = set(self.options)
 
     def _collect(self, name, obj):
         if isinstance(obj, h5py.Dataset):
@@ -93,7 +105,7 @@ class Results:
     def cutoff(self):
         """Deconvolution cutoff fc: the option, else the largest frequency in /data."""
         freq = self.get("/data/frequencies")
-        if "cutoff" in self.options or freq is None:
+        if "cutoff" in self.given or freq is None:
             return self.opt("cutoff", "?")
         return "%d" % np.abs(freq).max()
 
@@ -108,7 +120,7 @@ class Results:
             a.get("seed", "?"), a.get("ranks", "?"), a.get("version", "?"),
             a.get("stop_reason", "?"))
         opts = " ".join("-%s %s" % (k, v) if v else "-" + k
-                        for k, v in sorted(self.options.items()) if k not in skip)
+                        for k, v in sorted(self.options.items()) if k in self.given and k not in skip)
         return "\n".join(textwrap.wrap(head + " | " + opts, width))
 
 
@@ -217,6 +229,8 @@ def activation(s, name):
         return 0.5 * (1 + np.tanh(0.5 * s))
     if name == "tanh":
         return np.tanh(s)
+    if name == "erf":  # erf(z / sqrt 2); numpy has no erf
+        return np.frompyfunc(lambda z: math.erf(z / math.sqrt(2)), 1, 1)(s).astype(float)
     raise ValueError("unknown activation " + name)
 
 
@@ -231,3 +245,14 @@ def predict(w, theta, X, act):
 def die(msg):
     print(os.path.basename(sys.argv[0]) + ": " + msg, file=sys.stderr)
     sys.exit(2)
+
+
+if __name__ == "__main__":
+    # pgfresults.py FILE GROUP NAME: one attribute, for shell scripts
+    # (e.g. /stats seconds_per_rhs): never parse what a run prints.
+    if len(sys.argv) != 4:
+        die("usage: pgfresults.py FILE GROUP NAME")
+    with h5py.File(sys.argv[1], "r") as f:
+        if sys.argv[2] not in f or sys.argv[3] not in f[sys.argv[2]].attrs:
+            die("%s has no attribute %s of %s" % (sys.argv[1], sys.argv[3], sys.argv[2]))
+        print(_str(f[sys.argv[2]].attrs[sys.argv[3]]))

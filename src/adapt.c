@@ -96,13 +96,14 @@ static PetscErrorCode TSAdaptDestroy_Armijo(TSAdapt adapt)
 
 static PetscErrorCode TSAdaptSetFromOptions_Armijo(TSAdapt adapt, PetscOptionItems *PetscOptionsObject)
 {
-  TSAdapt_Armijo *a = (TSAdapt_Armijo *)adapt->data;
+  TSAdapt_Armijo *a    = (TSAdapt_Armijo *)adapt->data;
+  MPI_Comm        comm = PetscObjectComm((PetscObject)adapt);
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Armijo step control for gradient descent (-ts_type euler; largest step: -ts_adapt_dt_max)");
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-ts_adapt_armijo_c", "Accept a step h when F decreases by at least c h D", a->c, 0, 1, &a->c));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-ts_adapt_armijo_grow", "Factor on the next step after a step accepted at once", a->grow, 1, 100, &a->grow));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-ts_adapt_armijo_shrink", "Factor on a rejected step before it is retried", a->shrink, 0.01, 0.99, &a->shrink));
+  PetscCall(PgfOptionsReal(comm, "-ts_adapt_armijo_c", "Accept a step h when F decreases by at least c h D", a->c, 0, 1, &a->c));
+  PetscCall(PgfOptionsReal(comm, "-ts_adapt_armijo_grow", "Factor on the next step after a step accepted at once", a->grow, 1, 100, &a->grow));
+  PetscCall(PgfOptionsReal(comm, "-ts_adapt_armijo_shrink", "Factor on a rejected step before it is retried", a->shrink, 0.01, 0.99, &a->shrink));
   PetscOptionsHeadEnd();
   PetscFunctionReturn(0);
 }

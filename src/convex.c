@@ -1,4 +1,4 @@
-/* Convex baselines and spectra (shared/spec/MATH.md section 6), on all
+/* Convex baselines and spectra (doc/math.md section 6), on all
    ranks through ScaLAPACK (dense.h):
    - -baseline rf: the positions frozen at their initial values (random
      features) and the best weights on them, the ridge problem
@@ -20,6 +20,9 @@ static const char *const baselines[] = {"none", "rf"};
 
 struct _p_PgfConvex {
   PgfModel    model;
+  MPI_Comm    comm;
+  PetscInt    m, npos, dof, N, rstart, mloc, groups; /* the model's sizes */
+  PetscReal   memory_limit;
   PgfGrid     grid;
   Baseline    baseline;
   PetscBool   refit, spectrum;
@@ -39,7 +42,10 @@ static PetscErrorCode CheckMemory(PgfConvex cv, const char option[], const char 
 
   PetscFunctionBegin;
   PetscCall(PgfGridGetSizes(cv->grid, &nprow, &npcol, NULL));
-  PgfCheckInput(model->comm, bytes <= model->memory_limit, "%s: the %s (%" PetscInt_FMT " x %" PetscInt_FMT ") needs %.3g GiB per rank on the %" PetscInt_FMT " x %" PetscInt_FMT " process grid, more than -memory_limit %.3g GiB; use more ranks or raise -memory_limit", option, what, N, N, (double)(bytes / gib), nprow, npcol, (double)(model->memory_limit / gib));
+  PetscReal avail;
+
+  PetscCall(PgfModelAvailableMemory(model, &avail));
+  PgfCheckInput(cv->comm, bytes <= avail, "%s: the %s (%" PetscInt_FMT " x %" PetscInt_FMT ") needs %.3g GiB per rank on the %" PetscInt_FMT " x %" PetscInt_FMT " process grid, more than the %.3g GiB left of -memory_limit %.3g GiB; use more ranks or raise -memory_limit", option, what, N, N, (double)(bytes / gib), nprow, npcol, (double)(avail / gib), (double)(cv->memory_limit / gib));
   PetscFunctionReturn(0);
 }
 
@@ -48,33 +54,31 @@ static PetscErrorCode CheckMemory(PgfConvex cv, const char option[], const char 
    the block-cyclic copy. */
 static PetscReal RowBytes(PgfConvex cv, PetscInt c)
 {
-  PgfModel model = cv->model;
 
-  return (PetscReal)sizeof(PetscReal) * c * (2.0 * model->mloc + 2.0 * (model->m / cv->size + 1) + 64);
+  return (PetscReal)sizeof(PetscReal) * c * (2.0 * cv->mloc + 2.0 * (cv->m / cv->size + 1) + 64);
 }
 
 static PetscErrorCode SetUpMemory(PgfConvex cv)
 {
-  PgfModel  model = cv->model;
-  PetscInt  dof = model->dof, N = model->N, nb;
+  PetscInt  dof = cv->dof, N = cv->N, nb;
   PetscReal mat, eig, block;
 
   PetscFunctionBegin;
   /* blocks of rows: a sixteenth of the limit, at most 256 MiB */
-  block     = PetscMin(model->memory_limit / 16, 256.0 * (1 << 20));
+  block     = PetscMin(cv->memory_limit / 16, 256.0 * (1 << 20));
   cv->nrows = (PetscInt)PetscMin((PetscReal)N, PetscMax(1.0, block / RowBytes(cv, cv->spectrum ? dof : 1)));
   PetscCall(PgfGridGetSizes(cv->grid, NULL, NULL, &nb));
   cv->nrows = PetscMax(cv->nrows, PetscMin(N, nb));
   if (cv->baseline || cv->refit) {
-    PetscCall(PgfGridEigenBytes(cv->grid, model->m, &eig));
-    PetscCall(CheckMemory(cv, cv->baseline ? "-baseline" : "-refit", "Gram matrix of the features", model->m, eig + cv->nrows * RowBytes(cv, 1)));
+    PetscCall(PgfGridEigenBytes(cv->grid, cv->m, PETSC_TRUE, &eig));
+    PetscCall(CheckMemory(cv, cv->baseline ? "-baseline" : "-refit", "Gram matrix of the features", cv->m, eig + cv->nrows * RowBytes(cv, 1)));
   }
   if (!cv->spectrum) PetscFunctionReturn(0);
-  PetscCall(PgfGridEigenBytes(cv->grid, model->m * dof, &eig));
-  PetscCall(CheckMemory(cv, "-spectrum", "Gauss-Newton matrix", model->m * dof, eig + cv->nrows * RowBytes(cv, dof)));
+  PetscCall(PgfGridEigenBytes(cv->grid, cv->m * dof, PETSC_FALSE, &eig));
+  PetscCall(CheckMemory(cv, "-spectrum", "Gauss-Newton matrix", cv->m * dof, eig + cv->nrows * RowBytes(cv, dof)));
   if (N > cv->ntk_max) PetscFunctionReturn(0);
-  PetscCall(PgfGridEigenBytes(cv->grid, N, &eig));
-  PetscCall(PgfGridMatrixBytes(cv->grid, N, model->m * dof, &mat));
+  PetscCall(PgfGridEigenBytes(cv->grid, N, PETSC_FALSE, &eig));
+  PetscCall(PgfGridMatrixBytes(cv->grid, N, cv->m * dof, &mat));
   PetscCall(CheckMemory(cv, "-spectrum", "tangent kernel", N, eig + mat + N * RowBytes(cv, dof) / 2));
   PetscFunctionReturn(0);
 }
@@ -85,30 +89,37 @@ PetscErrorCode PgfConvexCreate(PgfModel model, PgfConvex *convex)
   PetscInt         baseline = BASELINE_NONE, nb = 64, nprow, npcol;
   const PetscReal *y      = NULL;
   PetscReal        lambda = 0;
+  PetscBool        hasH;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&cv));
   cv->model = model;
-  PetscCallMPI(MPI_Comm_size(model->comm, &cv->size));
-  if (model->ops.ridge) PetscCall(model->ops.ridge(model, &y, &lambda));
+  PetscCall(PgfModelGetComm(model, &cv->comm));
+  PetscCall(PgfModelGetSizes(model, &cv->m, &cv->npos, &cv->dof, &cv->N));
+  PetscCall(PgfModelGetOwnership(model, &cv->rstart, &cv->mloc));
+  PetscCall(PgfModelGetSampleGroups(model, &cv->groups));
+  PetscCall(PgfModelGetMemoryLimit(model, &cv->memory_limit));
+  PetscCall(PgfModelHasHJacobian(model, &hasH));
+  PetscCallMPI(MPI_Comm_size(cv->comm, &cv->size));
+  PetscCall(PgfModelGetRidge(model, &y, &lambda));
   cv->ntk_max = 4096;
-  PetscOptionsBegin(model->comm, NULL, "Convex baselines and spectra (ScaLAPACK)", NULL);
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-baseline", "Frozen-position baseline written to /baseline: none or rf (random features: the initial positions)", baselines, 2, baseline, &baseline));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-baseline_lambda", "Ridge strength on the weights of -baseline and -refit (default: -lambda with -reg l2, else 0)", lambda, 0, PETSC_MAX_REAL, &cv->lambda));
-  PetscCall(PgfOptionsBool(PetscOptionsObject, "-refit", "At every snapshot, the best weights on the current positions: /snapshots/refit_loss", cv->refit, &cv->refit));
-  PetscCall(PgfOptionsBool(PetscOptionsObject, "-spectrum", "Eigenvalues of the Gauss-Newton matrix and tangent kernel at the final state: /final/spectrum_gn, /final/spectrum_ntk", cv->spectrum, &cv->spectrum));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-spectrum_ntk_max", "Largest number of samples n for which -spectrum computes the n x n tangent kernel", cv->ntk_max, 0, PETSC_MAX_INT, &cv->ntk_max));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-scalapack_block", "Block size of the block-cyclic distribution", nb, 1, 4096, &nb));
+  PetscOptionsBegin(cv->comm, NULL, "Convex baselines and spectra (ScaLAPACK)", NULL);
+  PetscCall(PgfOptionsEList(cv->comm, "-baseline", "Frozen-position baseline written to /baseline: none or rf (random features: the initial positions)", baselines, 2, baseline, &baseline));
+  PetscCall(PgfOptionsReal(cv->comm, "-baseline_lambda", "Ridge strength on the weights of -baseline and -refit (default: -lambda with -reg l2, else 0)", lambda, 0, PETSC_MAX_REAL, &cv->lambda));
+  PetscCall(PgfOptionsBool(cv->comm, "-refit", "At every snapshot, the best weights on the current positions: /snapshots/refit_loss", cv->refit, &cv->refit));
+  PetscCall(PgfOptionsBool(cv->comm, "-spectrum", "Eigenvalues of the Gauss-Newton matrix and tangent kernel at the final state: /final/spectrum_gn, /final/spectrum_ntk", cv->spectrum, &cv->spectrum));
+  PetscCall(PgfOptionsInt(cv->comm, "-spectrum_ntk_max", "Largest number of samples n for which -spectrum computes the n x n tangent kernel", cv->ntk_max, 0, PETSC_MAX_INT, &cv->ntk_max));
+  PetscCall(PgfOptionsInt(cv->comm, "-scalapack_block", "Block size of the block-cyclic distribution", nb, 1, 4096, &nb));
   PetscOptionsEnd();
   cv->baseline = (Baseline)baseline;
   if (cv->baseline || cv->refit || cv->spectrum) {
-    PgfCheckInput(model->comm, model->ops.hjacobian, "-baseline, -refit and -spectrum need -problem twolayer");
-    PgfCheckInput(model->comm, model->groups == 1, "-baseline, -refit and -spectrum need -sample_groups 1");
-    PgfCheckInput(model->comm, y || !(cv->baseline || cv->refit), "-baseline rf and -refit need -loss square (the ridge problem of the weights)");
-    PetscCall(PgfGridCreate(model->comm, nb, &cv->grid));
+    PgfCheckInput(cv->comm, hasH, "-baseline, -refit and -spectrum need -problem twolayer");
+    PgfCheckInput(cv->comm, cv->groups == 1, "-baseline, -refit and -spectrum need -sample_groups 1");
+    PgfCheckInput(cv->comm, y || !(cv->baseline || cv->refit), "-baseline rf and -refit need -loss square (the ridge problem of the weights)");
+    PetscCall(PgfGridCreate(cv->comm, nb, &cv->grid));
     PetscCall(SetUpMemory(cv));
     PetscCall(PgfGridGetSizes(cv->grid, &nprow, &npcol, NULL));
-    PetscCall(PetscPrintf(model->comm, "ScaLAPACK: %" PetscInt_FMT " x %" PetscInt_FMT " process grid, %" PetscInt_FMT " x %" PetscInt_FMT " blocks, %" PetscInt_FMT " samples per accumulated block\n", nprow, npcol, nb, nb, cv->nrows));
+    PetscCall(PetscPrintf(cv->comm, "ScaLAPACK: %" PetscInt_FMT " x %" PetscInt_FMT " process grid, %" PetscInt_FMT " x %" PetscInt_FMT " blocks, %" PetscInt_FMT " samples per accumulated block\n", nprow, npcol, nb, nb, cv->nrows));
   }
   *convex = cv;
   PetscFunctionReturn(0);
@@ -129,20 +140,20 @@ PetscErrorCode PgfConvexDestroy(PgfConvex *convex)
 static PetscErrorCode NormalMatrix(PgfConvex cv, const PetscScalar *u, PetscInt c, const PetscReal *y, PgfDense C, PetscReal *rhs)
 {
   PgfModel   model = cv->model;
-  PetscInt   n = model->N, ncols = model->mloc * c, ns = cv->nrows;
+  PetscInt   n = cv->N, ncols = cv->mloc * c, ns = cv->nrows;
   PgfDense   B;
   PetscReal *Jloc;
 
   PetscFunctionBegin;
-  PetscCall(PgfDenseCreate(cv->grid, ns, model->m * c, &B));
+  PetscCall(PgfDenseCreate(cv->grid, ns, cv->m * c, &B));
   PetscCall(PetscMalloc1(PetscMax(1, ns * ncols), &Jloc));
-  if (rhs) PetscCall(PetscArrayzero(rhs, model->mloc));
+  if (rhs) PetscCall(PetscArrayzero(rhs, cv->mloc));
   for (PetscInt j0 = 0; j0 < n; j0 += ns) {
     PetscInt nj = PetscMin(ns, n - j0);
 
-    PetscCall(model->ops.hjacobian(model, u, j0, nj, c, Jloc));
-    if (rhs && model->mloc) PetscCall(PgfGemm("T", "N", model->mloc, 1, nj, 1.0 / n, Jloc, nj, &y[j0], nj, 1.0, rhs, model->mloc));
-    PetscCall(PgfDenseScatter(B, 0, nj, model->rstart * c, ncols, Jloc, nj));
+    PetscCall(PgfModelHJacobian(model, u, j0, nj, c, Jloc));
+    if (rhs && cv->mloc) PetscCall(PgfGemm("T", "N", cv->mloc, 1, nj, 1.0 / n, Jloc, nj, &y[j0], nj, 1.0, rhs, cv->mloc));
+    PetscCall(PgfDenseScatter(B, 0, nj, cv->rstart * c, ncols, Jloc, nj));
     PetscCall(PgfDenseSyrk(B, PETSC_TRUE, nj, 1.0 / n, C));
   }
   PetscCall(PetscFree(Jloc));
@@ -154,7 +165,7 @@ static PetscErrorCode NormalMatrix(PgfConvex cv, const PetscScalar *u, PetscInt 
    A^T y / n in rhs. */
 static PetscErrorCode Gram(PgfConvex cv, const PetscScalar *u, const PetscReal *y, PgfDense *G, PetscReal *rhs)
 {
-  PetscInt m = cv->model->m;
+  PetscInt m = cv->m;
 
   PetscFunctionBegin;
   PetscCall(PgfDenseCreate(cv->grid, m, m, G));
@@ -171,13 +182,13 @@ typedef struct {
   PetscReal seconds;
 } Ridge;
 
-/* The best weights on the positions of U (MATH.md section 6), into wloc
+/* The best weights on the positions of U (doc/math.md section 6), into wloc
    (this rank's particles), by Cholesky or, when the Gram matrix is
    singular, as the minimum-norm least-squares solution. */
 static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
 {
   PgfModel           model = cv->model;
-  PetscInt           m = model->m, dof = model->dof;
+  PetscInt           m = cv->m, dof = cv->dof;
   PgfDense           G, b;
   const PetscReal   *y;
   PetscReal          lambda, tol = m * PETSC_MACHINE_EPSILON, w2 = 0;
@@ -188,12 +199,13 @@ static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
   Vec                V;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Ridge, U, 0, 0, 0));
   PetscCall(PetscTime(&t0));
-  PetscCall(model->ops.ridge(model, &y, &lambda));
+  PetscCall(PgfModelGetRidge(model, &y, &lambda));
   PetscCall(PgfDenseCreate(cv->grid, m, 1, &b));
   PetscCall(VecGetArrayRead(U, &u0));
   PetscCall(Gram(cv, u0, y, &G, wloc));
-  PetscCall(PgfDenseScatter(b, model->rstart, model->mloc, 0, 1, wloc, PetscMax(1, model->mloc)));
+  PetscCall(PgfDenseScatter(b, cv->rstart, cv->mloc, 0, 1, wloc, PetscMax(1, cv->mloc)));
   PetscCall(PgfDenseCholeskySolve(G, b, tol, &r->rcond, &solved));
   r->rank = 0;
   if (!solved) { /* the factorization overwrote G: assemble it again (rare) */
@@ -202,7 +214,7 @@ static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
     PetscCall(PgfDensePseudoSolve(G, b, tol, &r->rank));
   }
   PetscCall(VecRestoreArrayRead(U, &u0));
-  PetscCall(PgfDenseGather(b, model->rstart, model->mloc, 0, 1, wloc, PetscMax(1, model->mloc)));
+  PetscCall(PgfDenseGather(b, cv->rstart, cv->mloc, 0, 1, wloc, PetscMax(1, cv->mloc)));
   PetscCall(PgfDenseDestroy(&b));
   PetscCall(PgfDenseDestroy(&G));
 
@@ -210,17 +222,18 @@ static PetscErrorCode SolveRidge(PgfConvex cv, Vec U, PetscReal *wloc, Ridge *r)
   PetscCall(VecDuplicate(U, &V));
   PetscCall(VecCopy(U, V));
   PetscCall(VecGetArray(V, &u));
-  for (PetscInt i = 0; i < model->mloc; i++) {
+  for (PetscInt i = 0; i < cv->mloc; i++) {
     u[i * dof] = wloc[i];
     w2 += wloc[i] * wloc[i];
   }
   PetscCall(VecRestoreArray(V, &u));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &w2, 1, MPIU_REAL, MPI_SUM, model->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &w2, 1, MPIU_REAL, MPI_SUM, cv->comm));
   PetscCall(PgfModelRisk(model, V, &r->risk));
   PetscCall(VecDestroy(&V));
   r->loss = r->risk + cv->lambda / (2 * m) * w2;
   PetscCall(PetscTime(&t1));
   r->seconds = t1 - t0;
+  PetscCall(PetscLogEventEnd(PGF_Ridge, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -245,19 +258,19 @@ PetscErrorCode PgfConvexBaseline(PgfConvex cv, PgfOutput out)
   if (!cv->baseline) PetscFunctionReturn(0);
   PetscCall(PgfModelCreateVec(model, &U0));
   PetscCall(PgfModelInitialize(model, U0));
-  PetscCall(PetscMalloc2(PetscMax(1, model->mloc), &w, PetscMax(1, model->mloc * model->npos), &theta));
+  PetscCall(PetscMalloc2(PetscMax(1, cv->mloc), &w, PetscMax(1, cv->mloc * cv->npos), &theta));
   PetscCall(SolveRidge(cv, U0, w, &r));
   PetscCall(PgfModelGetPositions(model, U0, theta));
-  PetscCall(PgfOutputWriteParticles(out, "/baseline/w", model->m, model->rstart, model->mloc, 0, w));
-  PetscCall(PgfOutputWriteParticles(out, "/baseline/theta", model->m, model->rstart, model->mloc, model->npos, theta));
+  PetscCall(PgfOutputWriteParticles(out, "/baseline/w", cv->m, cv->rstart, cv->mloc, 0, w));
+  PetscCall(PgfOutputWriteParticles(out, "/baseline/theta", cv->m, cv->rstart, cv->mloc, cv->npos, theta));
   PetscCall(WriteScalar(out, "/baseline/loss", r.loss));
   PetscCall(WriteScalar(out, "/baseline/risk", r.risk));
   PetscCall(WriteScalar(out, "/baseline/lambda", cv->lambda));
   PetscCall(WriteScalar(out, "/baseline/rcond", r.rcond));
-  PetscCall(WriteScalar(out, "/baseline/rank", (PetscReal)(r.rank ? r.rank : model->m)));
+  PetscCall(WriteScalar(out, "/baseline/rank", (PetscReal)(r.rank ? r.rank : cv->m)));
   PetscCall(WriteScalar(out, "/baseline/seconds", r.seconds));
-  if (r.rank) PetscCall(PetscPrintf(model->comm, "baseline rf: the Gram matrix is singular (lambda = 0, reciprocal condition %.1e): minimum-norm least-squares weights instead, rank %" PetscInt_FMT " of %" PetscInt_FMT "\n", (double)r.rcond, r.rank, model->m));
-  PetscCall(PetscPrintf(model->comm, "baseline rf: loss %.6e on the initial positions (%s), %.3g s\n", (double)r.loss, r.rank ? "least squares" : "Cholesky", (double)r.seconds));
+  if (r.rank) PetscCall(PetscPrintf(cv->comm, "baseline rf: the Gram matrix is singular (lambda = 0, reciprocal condition %.1e): minimum-norm least-squares weights instead, rank %" PetscInt_FMT " of %" PetscInt_FMT "\n", (double)r.rcond, r.rank, cv->m));
+  PetscCall(PetscPrintf(cv->comm, "baseline rf: loss %.6e on the initial positions (%s), %.3g s\n", (double)r.loss, r.rank ? "least squares" : "Cholesky", (double)r.seconds));
   PetscCall(PetscFree2(w, theta));
   PetscCall(VecDestroy(&U0));
   PetscFunctionReturn(0);
@@ -271,7 +284,7 @@ PetscErrorCode PgfConvexSnapshot(PgfConvex cv, Vec U, PgfOutput out)
 
   PetscFunctionBegin;
   if (!cv->refit) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc1(PetscMax(1, cv->model->mloc), &w));
+  PetscCall(PetscMalloc1(PetscMax(1, cv->mloc), &w));
   PetscCall(SolveRidge(cv, U, w, &r));
   PetscCall(PgfOutputSetSnapshotValue(out, "refit_loss", r.loss));
   PetscCall(PetscFree(w));
@@ -281,14 +294,11 @@ PetscErrorCode PgfConvexSnapshot(PgfConvex cv, Vec U, PgfOutput out)
 /* Eigenvalues of C (destroyed), largest first, to path. */
 static PetscErrorCode WriteSpectrum(PgfConvex cv, PgfDense C, PetscInt N, PgfOutput out, const char path[])
 {
-  PgfDense   Z;
   PetscReal *eig;
 
   PetscFunctionBegin;
-  PetscCall(PgfDenseCreate(cv->grid, N, N, &Z));
   PetscCall(PetscMalloc1(N, &eig));
-  PetscCall(PgfDenseEigen(C, eig, Z));
-  PetscCall(PgfDenseDestroy(&Z));
+  PetscCall(PgfDenseEigen(C, eig, NULL));
   for (PetscInt k = 0; k < N / 2; k++) {
     PetscReal e = eig[k];
 
@@ -296,7 +306,7 @@ static PetscErrorCode WriteSpectrum(PgfConvex cv, PgfDense C, PetscInt N, PgfOut
     eig[N - 1 - k] = e;
   }
   PetscCall(PgfOutputWriteRootArray(out, path, 1, &N, eig));
-  PetscCall(PetscPrintf(cv->model->comm, "spectrum %s: %" PetscInt_FMT " eigenvalues, largest %.6e, smallest %.6e\n", path, N, (double)eig[0], (double)eig[N - 1]));
+  PetscCall(PetscPrintf(cv->comm, "spectrum %s: %" PetscInt_FMT " eigenvalues, largest %.6e, smallest %.6e\n", path, N, (double)eig[0], (double)eig[N - 1]));
   PetscCall(PetscFree(eig));
   PetscFunctionReturn(0);
 }
@@ -306,30 +316,33 @@ static PetscErrorCode WriteSpectrum(PgfConvex cv, PgfDense C, PetscInt N, PgfOut
 PetscErrorCode PgfConvexFinal(PgfConvex cv, Vec U, PgfOutput out)
 {
   PgfModel           model = cv->model;
-  PetscInt           N = model->m * model->dof, n = model->N, ncols = model->mloc * model->dof;
+  PetscInt           N = cv->m * cv->dof, n = cv->N, ncols = cv->mloc * cv->dof;
   const PetscScalar *u;
   PgfDense           C, J;
   PetscReal         *Jloc;
 
   PetscFunctionBegin;
   if (!cv->spectrum) PetscFunctionReturn(0);
+  PetscCall(PetscPrintf(cv->comm, "spectrum: eigenvalues of the Gauss-Newton matrix (%" PetscInt_FMT " x %" PetscInt_FMT ")%s\n", N, N, n <= cv->ntk_max ? " and of the tangent kernel" : ""));
+  PetscCall(PetscLogEventBegin(PGF_Spectrum, U, 0, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(PgfDenseCreate(cv->grid, N, N, &C));
-  PetscCall(NormalMatrix(cv, u, model->dof, NULL, C, NULL));
+  PetscCall(NormalMatrix(cv, u, cv->dof, NULL, C, NULL));
   PetscCall(WriteSpectrum(cv, C, N, out, "/final/spectrum_gn"));
   PetscCall(PgfDenseDestroy(&C));
   if (n <= cv->ntk_max) {
     PetscCall(PgfDenseCreate(cv->grid, n, N, &J));
     PetscCall(PetscMalloc1(PetscMax(1, n * ncols), &Jloc));
-    PetscCall(model->ops.hjacobian(model, u, 0, n, model->dof, Jloc));
-    PetscCall(PgfDenseScatter(J, 0, n, model->rstart * model->dof, ncols, Jloc, n));
+    PetscCall(PgfModelHJacobian(model, u, 0, n, cv->dof, Jloc));
+    PetscCall(PgfDenseScatter(J, 0, n, cv->rstart * cv->dof, ncols, Jloc, n));
     PetscCall(PetscFree(Jloc));
     PetscCall(PgfDenseCreate(cv->grid, n, n, &C));
     PetscCall(PgfDenseSyrk(J, PETSC_FALSE, N, 1.0 / n, C));
     PetscCall(PgfDenseDestroy(&J));
     PetscCall(WriteSpectrum(cv, C, n, out, "/final/spectrum_ntk"));
     PetscCall(PgfDenseDestroy(&C));
-  } else PetscCall(PetscPrintf(model->comm, "spectrum: no tangent kernel for n = %" PetscInt_FMT " > -spectrum_ntk_max %" PetscInt_FMT "\n", n, cv->ntk_max));
+  } else PetscCall(PetscPrintf(cv->comm, "spectrum: no tangent kernel for n = %" PetscInt_FMT " > -spectrum_ntk_max %" PetscInt_FMT "\n", n, cv->ntk_max));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCall(PetscLogEventEnd(PGF_Spectrum, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }

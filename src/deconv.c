@@ -1,12 +1,12 @@
 /* Sparse spikes deconvolution on the torus T^q, q = 1 or 2
-   (shared/spec/MATH.md section 4, certificate section 5).
+   (doc/math.md section 4, certificate section 5).
    A particle is u = (w, theta) (fb lift) or u = (r, theta) with weight r|r|
    (signed_square lift), theta in [0, 1)^q. The predictor h holds the real
    parts, then the imaginary parts, of the K = (2 fc + 1)^q Fourier
    coefficients of the particle measure, N = 2K. Frequencies are numbered
    k = k1 n2 + k2 with omega = (k1 - fc, k2 - fc) (q = 2) or omega = k - fc
    (q = 1), so that -omega is number K - 1 - k. */
-#include "pgfimpl.h"
+#include "modelimpl.h"
 #include "options.h"
 
 typedef enum { LIFT_FB,
@@ -14,7 +14,7 @@ typedef enum { LIFT_FB,
 static const char *const lifts[] = {"fb", "signed_square"};
 
 /* Grid points per axis of the certificate's search for max |g| per unit of
-   2 fc + 1 (MATH.md section 5), attempts per spike and placements of the rejection sampling,
+   2 fc + 1 (doc/math.md section 5), attempts per spike and placements of the rejection sampling,
    grid maxima refined by Newton and Newton steps from each. */
 #define GAP_GRID_FACTOR 16
 #define SPIKE_ATTEMPTS 100
@@ -62,7 +62,7 @@ static void PointExponentials(Deconv *dc, const PetscReal *theta, PetscReal *ere
 }
 
 /* g, grad g and (when hess is not NULL) the Hessian of g at one point from
-   its axis exponentials (MATH.md section 4): with z = conj(rho) e,
+   its axis exponentials (doc/math.md section 4): with z = conj(rho) e,
    g = sum Re z, grad_a g = 2 pi sum omega_a Im z,
    hess_ab g = -4 pi^2 sum omega_a omega_b Re z. O(K). */
 static void EvalG(Deconv *dc, const PetscReal *rho, const PetscReal *ere, const PetscReal *eim, PetscReal *g, PetscReal grad[2], PetscReal hess[4])
@@ -154,7 +154,7 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
   PetscFunctionReturn(0);
 }
 
-/* The Jacobian of v (MATH.md section 4) for u = (u0, theta), Phi = W(u0) e(theta),
+/* The Jacobian of v (doc/math.md section 4) for u = (u0, theta), Phi = W(u0) e(theta),
    W = u0 (fb) or u0|u0| (signed_square): with rho = (h - y)/K,
      dv_i/du_j = (1/(m K)) DPhi(u_i)^T DPhi(u_j)
                + delta_ij [W'' g, W' grad g; W' grad g, W hess g] + V''(u0) e_0 e_0^T,
@@ -294,7 +294,7 @@ static PetscErrorCode DeconvRegularizer(PgfModel model, const PetscScalar *u, Pe
 }
 
 /* After a step of size dt: positions wrapped into [0, 1); fb also takes the
-   proximal step of lambda |w| (MATH.md section 4). */
+   proximal step of lambda |w| (doc/math.md section 4). */
 static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, PetscBool *changed)
 {
   Deconv *dc = (Deconv *)model->data;
@@ -318,7 +318,7 @@ static PetscErrorCode DeconvProx(PgfModel model, PetscReal dt, PetscScalar *u, P
   PetscFunctionReturn(0);
 }
 
-/* The flow is stiff (EXPERIMENTS.md E1, E6). Measured on E1 at m = 100,
+/* The flow is stiff (doc/experiments.md E1, E6). Measured on E1 at m = 100,
    seeds 0-4, to a gap of 1e-10 (README): fully implicit ARK IMEX 3 with the
    analytic Jacobian needs 0.9e3-1.0e3 evaluations, BDF 7.9e3-8.6e3, backward
    Euler 5e5; the default explicit RK needed 1e6 evaluations to reach t = 13. */
@@ -445,7 +445,7 @@ static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j)
   return best;
 }
 
-/* The duality gap of MATH.md section 5, from rho (and h) of the last
+/* The duality gap of doc/math.md section 5, from rho (and h) of the last
    evaluation and F = F(mu): p = -(h - y)/sqrt(K) = -sqrt(K) rho,
    z = y/sqrt(K), c = min(1, lambda / max |g|), D = c <z,p> - c^2 |p|^2/2.
    Every rank computes it whole (it needs rho only). */
@@ -480,7 +480,7 @@ static PetscReal TorusDistance(PetscInt q, const PetscReal *x, const PetscReal *
   return PetscSqrtReal(d2);
 }
 
-/* Ground truth and observations (MATH.md section 4), from the counter-based
+/* Ground truth and observations (doc/math.md section 4), from the counter-based
    generator: spike k draws its amplitude from components 0, 1 of index k of
    the teacher stream and candidate positions from components 2, 3, ...,
    keeping the first one at torus distance >= min_separation from spikes
@@ -551,15 +551,16 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   dc->lambda     = 0.05;
   dc->init_scale = 0.1;
   PetscOptionsBegin(model->comm, NULL, "Sparse deconvolution on the torus (-problem deconv)", NULL);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-torus_dim", "Dimension q of the torus", dc->q, 1, 2, &dc->q));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-cutoff", "Cutoff frequency fc", dc->fc, 1, 1000, &dc->fc));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-spikes", "Spikes m0 of the ground truth", dc->m0, 1, PETSC_MAX_INT, &dc->m0));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-min_separation", "Least torus distance between spikes", dc->sep, 0, 1, &dc->sep));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-noise", "Standard deviation of the noise", dc->noise, 0, PETSC_MAX_REAL, &dc->noise));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-lambda", "Total variation penalty", dc->lambda, 0, PETSC_MAX_REAL, &dc->lambda));
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-lift", "Lift of the total variation", lifts, 2, lift, &lift));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-init_scale", "Initial |r| of the signed_square lift", dc->init_scale, PETSC_SMALL, PETSC_MAX_REAL, &dc->init_scale));
+  PetscCall(PgfOptionsInt(model->comm, "-torus_dim", "Dimension q of the torus", dc->q, 1, 2, &dc->q));
+  PetscCall(PgfOptionsInt(model->comm, "-cutoff", "Cutoff frequency fc", dc->fc, 1, 1000, &dc->fc));
+  PetscCall(PgfOptionsInt(model->comm, "-spikes", "Spikes m0 of the ground truth", dc->m0, 1, PETSC_MAX_INT, &dc->m0));
+  PetscCall(PgfOptionsReal(model->comm, "-min_separation", "Least torus distance between spikes", dc->sep, 0, 1, &dc->sep));
+  PetscCall(PgfOptionsReal(model->comm, "-noise", "Standard deviation of the noise", dc->noise, 0, PETSC_MAX_REAL, &dc->noise));
+  PetscCall(PgfOptionsReal(model->comm, "-lambda", "Total variation penalty", dc->lambda, 0, PETSC_MAX_REAL, &dc->lambda));
+  PetscCall(PgfOptionsEList(model->comm, "-lift", "Lift of the total variation", lifts, 2, lift, &lift));
+  PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial |r| of the signed_square lift", dc->init_scale, PETSC_SMALL, PETSC_MAX_REAL, &dc->init_scale));
   PetscOptionsEnd();
+  PgfCheckInput(model->comm, model->groups == 1, "-sample_groups needs -problem twolayer (deconv has no samples to split)");
   dc->lift = (Lift)lift;
   dc->nf   = 2 * dc->fc + 1;
   dc->K    = dc->q == 2 ? dc->nf * dc->nf : dc->nf;
@@ -567,6 +568,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
   PetscCall(PetscMalloc3(2 * dc->K, &dc->y, dc->m0, &dc->ta, dc->m0 * dc->q, &dc->tx));
   PetscCall(PetscMalloc2(dc->q * dc->nf, &dc->xre, dc->q * dc->nf, &dc->xim));
   PetscCall(MakeData(model));
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * ((2.0 * dc->q * dc->nf + 1) * model->mloc + 4.0 * dc->G * dc->nf + 2.0 * dc->K), "the particles' Fourier coefficients"));
   PetscCall(PetscMalloc3(model->mloc * dc->q * dc->nf, &dc->ere, model->mloc * dc->q * dc->nf, &dc->eim, model->mloc, &dc->w));
   PetscCall(PetscMalloc4(dc->G * dc->nf, &dc->tre, dc->G * dc->nf, &dc->tim, dc->G * dc->nf, &dc->pre, dc->G * dc->nf, &dc->pim));
   for (PetscInt j = 0; j < dc->G; j++) AxisExponentials(dc->fc, (PetscReal)j / dc->G, &dc->tre[j * dc->nf], &dc->tim[j * dc->nf]);
@@ -578,7 +580,7 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
 /* theta_i on a uniform grid of T^q: i/m for q = 1; for q = 2 the first m
    points, row by row, of an n1 x n2 grid with n1 = ceil(sqrt(m)) rows of
    n2 = ceil(m / n1) points (the sqrt(m) x sqrt(m) grid when m is a square).
-   fb: w_i = 0; signed_square: r_i = +r0, -r0, +r0, ... (MATH.md section 4). */
+   fb: w_i = 0; signed_square: r_i = +r0, -r0, +r0, ... (doc/math.md section 4). */
 static PetscErrorCode DeconvInitialize(PgfModel model, PetscScalar *u)
 {
   Deconv  *dc = (Deconv *)model->data;

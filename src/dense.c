@@ -7,7 +7,7 @@
    in the same order (global column, then row), so only values travel. */
 #include "dense.h"
 
-/* Debian's ScaLAPACK ships no C header (shared/ENVIRONMENT.md): Fortran
+/* Debian's ScaLAPACK ships no C header (doc/platform.md): Fortran
    calling convention, every argument by pointer, 1-based indices, hidden
    lengths of CHARACTER arguments at the end. */
 extern int    Csys2blacs_handle(MPI_Comm);
@@ -22,7 +22,7 @@ extern double pdlansy_(const char *, const char *, const int *, const double *, 
 extern void   pdpotrf_(const char *, const int *, double *, const int *, const int *, const int *, int *, size_t);
 extern void   pdpocon_(const char *, const int *, const double *, const int *, const int *, const int *, const double *, double *, double *, const int *, int *, const int *, int *, size_t);
 extern void   pdpotrs_(const char *, const int *, const int *, const double *, const int *, const int *, const int *, double *, const int *, const int *, const int *, int *, size_t);
-extern void   pdsyevd_(const char *, const char *, const int *, double *, const int *, const int *, const int *, double *, double *, const int *, const int *, const int *, double *, const int *, int *, const int *, int *, size_t, size_t);
+extern void   pdsyev_(const char *, const char *, const int *, double *, const int *, const int *, const int *, double *, double *, const int *, const int *, const int *, double *, const int *, int *, size_t, size_t);
 extern void   pdgemv_(const char *, const int *, const int *, const double *, const double *, const int *, const int *, const int *, const double *, const int *, const int *, const int *, const int *, const double *, double *, const int *, const int *, const int *, const int *, size_t);
 
 struct _p_PgfGrid {
@@ -115,24 +115,33 @@ PetscErrorCode PgfGridMatrixBytes(PgfGrid g, PetscInt M, PetscInt N, PetscReal *
   PetscFunctionReturn(0);
 }
 
-/* pdsyevd's workspace (its documented minimum). */
-static void EigenWork(PgfGrid g, PetscInt N, int *lwork, int *liwork)
+/* pdsyev's workspace for an N x N matrix, with or without eigenvectors:
+   the largest of its queries over the processes (those that hold no block
+   of a matrix smaller than the grid are answered too little). The query
+   reads only the descriptors. */
+static PetscErrorCode EigenWork(PgfGrid g, PetscInt N, PetscBool vectors, int *lwork)
 {
-  int np = LocalCount(g, N, g->myrow, g->nprow), nq = LocalCount(g, N, g->mycol, g->npcol), n = (int)N;
-  int trilwmin = 3 * n + PetscMax(g->nb * (np + 1), 3 * g->nb);
+  int    n = (int)N, ld = PetscMax(1, LocalCount(g, N, g->myrow, g->nprow)), desc[9], info, query_lwork = -1;
+  double query = 0, dummy = 0;
 
-  *lwork  = PetscMax(1 + 6 * n + 2 * np * nq, trilwmin) + 2 * n;
-  *liwork = 7 * n + 8 * g->npcol + 2;
+  PetscFunctionBegin;
+  descinit_(desc, &n, &n, &g->nb, &g->nb, &izero, &izero, &g->ctxt, &ld, &info);
+  PetscCheck(!info, g->comm, PETSC_ERR_LIB, "descinit failed (info %d)", info);
+  pdsyev_(vectors ? "V" : "N", "U", &n, &dummy, &ione, &ione, desc, &dummy, &dummy, &ione, &ione, desc, &query, &query_lwork, &info, 1, 1);
+  PetscCheck(!info, g->comm, PETSC_ERR_LIB, "pdsyev workspace query failed (info %d)", info);
+  *lwork = (int)query;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, lwork, 1, MPI_INT, MPI_MAX, g->comm));
+  PetscFunctionReturn(0);
 }
 
-PetscErrorCode PgfGridEigenBytes(PgfGrid g, PetscInt N, PetscReal *bytes)
+PetscErrorCode PgfGridEigenBytes(PgfGrid g, PetscInt N, PetscBool vectors, PetscReal *bytes)
 {
-  int       lwork, liwork;
+  int       lwork;
   PetscReal mat = (PetscReal)sizeof(PetscReal) * LocalCount(g, N, g->myrow, g->nprow) * LocalCount(g, N, g->mycol, g->npcol);
 
   PetscFunctionBegin;
-  EigenWork(g, N, &lwork, &liwork);
-  PetscCall(MaxOverRanks(g, 2 * mat + sizeof(PetscReal) * (PetscReal)(lwork + N) + sizeof(int) * (PetscReal)liwork, bytes));
+  PetscCall(EigenWork(g, N, vectors, &lwork));
+  PetscCall(MaxOverRanks(g, (vectors ? 2 : 1) * mat + sizeof(PetscReal) * (PetscReal)(lwork + N), bytes));
   PetscFunctionReturn(0);
 }
 
@@ -332,8 +341,17 @@ PetscErrorCode PgfDenseCholeskySolve(PgfDense A, PgfDense b, PetscReal tol, Pets
   PetscCheck(info >= 0, g->comm, PETSC_ERR_LIB, "pdpotrf: argument %d is invalid", -info);
   if (info > 0) PetscFunctionReturn(0); /* not positive definite */
   pdpocon_("U", &n, A->a, &ione, &ione, A->desc, &anorm, rcond, &query, &lwork, &iquery, &liwork, &info, 1);
-  lwork  = (int)query;
-  liwork = iquery;
+  /* The query answers too little on processes that hold no block of A (a
+     2 x 2 grid with n below the block size): take the documented bound with
+     the largest local sizes of the grid, which every process can use. */
+  {
+    int locr = LocalCount(g, n, 0, g->nprow), locc = LocalCount(g, n, 0, g->npcol);
+    int nb = g->nb, rr = (g->nprow - 1 + g->npcol - 1) / g->npcol, cc = (g->npcol - 1 + g->nprow - 1) / g->nprow;
+    int bound = 2 * locr + 2 * locc + PetscMax(2, PetscMax(nb * PetscMax(1, rr), locc + nb * PetscMax(1, cc)));
+
+    lwork  = PetscMax((int)query, bound);
+    liwork = PetscMax(iquery, PetscMax(1, locr));
+  }
   PetscCall(PetscMalloc2(lwork, &work, liwork, &iwork));
   pdpocon_("U", &n, A->a, &ione, &ione, A->desc, &anorm, rcond, work, &lwork, iwork, &liwork, &info, 1);
   PetscCall(PetscFree2(work, iwork));
@@ -345,21 +363,22 @@ PetscErrorCode PgfDenseCholeskySolve(PgfDense A, PgfDense b, PetscReal tol, Pets
   PetscFunctionReturn(0);
 }
 
+/* pdsyev, not pdsyevd: the divide-and-conquer routine of ScaLAPACK 2.2
+   returns eigenvectors that do not match their eigenvalues when the matrix
+   fits in one block (N <= nb), which broke the least-squares baseline of
+   small problems. Without Z only the eigenvalues are computed. */
 PetscErrorCode PgfDenseEigen(PgfDense A, PetscReal eig[], PgfDense Z)
 {
   PgfGrid g = A->grid;
-  int     n = A->N, lwork = -1, liwork = -1, info, *iwork, iquery;
-  double *work, query;
+  int     n = A->N, lwork, info;
+  double *work;
 
   PetscFunctionBegin;
-  pdsyevd_("V", "U", &n, A->a, &ione, &ione, A->desc, eig, Z->a, &ione, &ione, Z->desc, &query, &lwork, &iquery, &liwork, &info, 1, 1);
-  PetscCheck(!info, g->comm, PETSC_ERR_LIB, "pdsyevd workspace query failed (info %d)", info);
-  lwork  = (int)query;
-  liwork = iquery;
-  PetscCall(PetscMalloc2(lwork, &work, liwork, &iwork));
-  pdsyevd_("V", "U", &n, A->a, &ione, &ione, A->desc, eig, Z->a, &ione, &ione, Z->desc, work, &lwork, iwork, &liwork, &info, 1, 1);
-  PetscCall(PetscFree2(work, iwork));
-  PetscCheck(!info, g->comm, PETSC_ERR_LIB, "pdsyevd failed (info %d)", info);
+  PetscCall(EigenWork(g, n, (PetscBool)(Z != NULL), &lwork));
+  PetscCall(PetscMalloc1(lwork, &work));
+  pdsyev_(Z ? "V" : "N", "U", &n, A->a, &ione, &ione, A->desc, eig, Z ? Z->a : NULL, &ione, &ione, Z ? Z->desc : A->desc, work, &lwork, &info, 1, 1);
+  PetscCall(PetscFree(work));
+  PetscCheck(!info, g->comm, PETSC_ERR_LIB, "pdsyev failed (info %d)", info);
   PetscFunctionReturn(0);
 }
 

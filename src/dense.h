@@ -2,7 +2,7 @@
    block-cyclic process grid, matrices on it, the redistribution between
    pgflow's layout (each rank holds one rectangular block of a global matrix,
    for instance the columns of its particles) and the grid's, and the few
-   solvers the convex baselines and spectra need (MATH.md section 6).
+   solvers the convex baselines and spectra need (doc/math.md section 6).
    Nothing outside dense.c knows the grid's layout. */
 #pragma once
 
@@ -18,9 +18,10 @@ PETSC_INTERN PetscErrorCode PgfGridGetSizes(PgfGrid, PetscInt *, PetscInt *, Pet
 PETSC_INTERN PetscErrorCode PgfGridDestroy(PgfGrid *);
 /* Largest number of bytes any rank holds for an M x N matrix on the grid. */
 PETSC_INTERN PetscErrorCode PgfGridMatrixBytes(PgfGrid, PetscInt, PetscInt, PetscReal *);
-/* Largest number of bytes any rank needs for the eigenvalues and vectors of
-   an N x N symmetric matrix (the matrix, the vectors and pdsyevd's work). */
-PETSC_INTERN PetscErrorCode PgfGridEigenBytes(PgfGrid, PetscInt, PetscReal *);
+/* Largest number of bytes any rank needs for the eigenvalues (and, with
+   vectors, the eigenvectors) of an N x N symmetric matrix: the matrix, the
+   vectors and pdsyev's work. Collective. */
+PETSC_INTERN PetscErrorCode PgfGridEigenBytes(PgfGrid, PetscInt, PetscBool, PetscReal *);
 
 /* An M x N matrix on the grid, set to zero. */
 PETSC_INTERN PetscErrorCode PgfDenseCreate(PgfGrid, PetscInt, PetscInt, PgfDense *);
@@ -42,7 +43,8 @@ PETSC_INTERN PetscErrorCode PgfDenseShiftDiagonal(PgfDense, PetscReal);
    (reciprocal condition number below tol). */
 PETSC_INTERN PetscErrorCode PgfDenseCholeskySolve(PgfDense, PgfDense, PetscReal, PetscReal *, PetscBool *);
 /* All eigenvalues of the symmetric matrix A (upper triangle), ascending, on
-   every rank; the eigenvectors into Z (pdsyevd). A is destroyed. */
+   every rank; the eigenvectors into Z unless Z is NULL (pdsyev). A is
+   destroyed. Collective. */
 PETSC_INTERN PetscErrorCode PgfDenseEigen(PgfDense, PetscReal[], PgfDense);
 /* x = pinv(A) b for symmetric positive semidefinite A through its
    eigendecomposition, eigenvalues below tol times the largest taken as zero:

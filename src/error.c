@@ -1,10 +1,13 @@
-/* Errors and exit statuses (shared/spec/INTERFACE.md). A user mistake is one
-   line on stderr and exit status 2; an internal failure keeps PETSc's trace. */
+/* Errors and exit statuses (README "Exit status"). A user mistake is one
+   line on stderr and exit status 2; any other failure one line and status 1,
+   PETSc's trace only with -pgf_debug. */
 #include "pgfimpl.h"
 #include <dlfcn.h>
+#include <unistd.h>
 
-static PetscBool input_phase;
-static char      input_message[1024];
+static PetscBool input_phase, debug;
+static char      first_message[1024], first_function[128];
+static int       first_number;
 
 /* While options and input files are read, any error is the user's: PETSc's
    own option parsing (an unknown -ts_type, say) included. */
@@ -15,30 +18,44 @@ PetscErrorCode PgfSetInputPhase(PetscBool flag)
   PetscFunctionReturn(0);
 }
 
+/* Keeps the first message of an error for the one line main() prints; the
+   trace of every frame only with -pgf_debug. */
 static PetscErrorCode PgfErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
 {
-  if (n != PGF_ERR_INPUT && !input_phase) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
-  if (p == PETSC_ERROR_INITIAL && mess) PetscStrncpy(input_message, mess, sizeof(input_message));
+  if (p == PETSC_ERROR_INITIAL) {
+    PetscStrncpy(first_message, mess ? mess : "", sizeof(first_message));
+    PetscStrncpy(first_function, fun ? fun : "", sizeof(first_function));
+    first_number = n;
+  }
+  if (debug && n != PGF_ERR_INPUT && n != PGF_ERR_NONFINITE) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
   return n;
 }
 
-/* Maps an error returned to main() to its exit status, printing the input
-   mistake once (from rank 0; inputs are checked on every rank alike). */
+/* Maps an error returned to main() to its exit status and prints one line.
+   An input mistake was detected by every rank alike: rank 0 says it. Any
+   other failure is said by the rank that met it; ranks other than 0 wait a
+   moment first, so that a failure met by all ranks is said once, by rank 0,
+   whose MPI_Abort ends the others. */
 int PgfExitStatusFromError(PetscErrorCode ierr)
 {
-  PetscMPIInt rank = 0;
+  PetscMPIInt rank  = 0;
+  PetscBool   input = (PetscBool)(ierr == PGF_ERR_INPUT || input_phase);
+  size_t      len   = strlen(first_message);
 
   if (!ierr) return PGF_EXIT_OK;
-  if (ierr != PGF_ERR_INPUT && !input_phase) return PGF_EXIT_FAILURE;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (!rank) {
-    size_t len = strlen(input_message);
-
-    while (len && (input_message[len - 1] == '\n' || input_message[len - 1] == ' ')) input_message[--len] = 0;
-    fprintf(stderr, "pgflow: %s\n", input_message[0] ? input_message : "invalid input");
+  while (len && (first_message[len - 1] == '\n' || first_message[len - 1] == ' ')) first_message[--len] = 0;
+  for (char *c = first_message; *c; c++)
+    if (*c == '\n') *c = ' ';
+  if (input) {
+    if (!rank) fprintf(stderr, "pgflow: %s\n", first_message[0] ? first_message : "invalid input");
     fflush(stderr);
+    return PGF_EXIT_INPUT;
   }
-  return PGF_EXIT_INPUT;
+  if (rank) sleep(2);
+  fprintf(stderr, "pgflow: error: %s (PETSc error %d in %s)%s\n", first_message[0] ? first_message : "internal failure", first_number ? first_number : (int)ierr, first_function[0] ? first_function : "pgflow", debug ? "" : "; rerun with -pgf_debug for a trace");
+  fflush(stderr);
+  return PGF_EXIT_FAILURE;
 }
 
 /* OpenBLAS as Debian ships it may be loaded twice (libblas.so.3 and
@@ -70,11 +87,29 @@ PetscErrorCode PgfBlasCoreName(const char **name)
   PetscFunctionReturn(0);
 }
 
+/* For the tests and benchmarks: PETSc as usual, traces kept. */
 PetscErrorCode PgfInitialize(int *argc, char ***argv, const char help[])
 {
   PetscFunctionBegin;
+  debug = PETSC_TRUE;
   PetscCall(PetscInitialize(argc, argv, NULL, help));
   PetscCall(PetscPushErrorHandler(PgfErrorHandler, NULL));
+  BlasSingleThreaded();
+  PetscFunctionReturn(0);
+}
+
+/* For bin/pgflow: PETSc without its signal handlers (pgflow's own,
+   src/signals.c, stay in place) unless debugging, errors kept for one line
+   (PgfExitStatusFromError), single-threaded BLAS. */
+PetscErrorCode PgfInitializeApplication(int *argc, char ***argv, const char help[], PetscBool debugging)
+{
+  PetscFunctionBegin;
+  debug = debugging;
+  if (!debug) PetscCall(PetscOptionsSetValue(NULL, "-no_signal_handler", NULL));
+  PetscCall(PetscInitialize(argc, argv, NULL, help));
+  PetscCall(PetscPushErrorHandler(PgfErrorHandler, NULL));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-pgf_debug", &debug));
+  PgfSignalsCatch(debug);
   BlasSingleThreaded();
   PetscFunctionReturn(0);
 }

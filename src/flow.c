@@ -1,20 +1,25 @@
-/* The particle gradient flow u_i' = -v(u_i) (shared/spec/MATH.md section 2),
+/* The particle gradient flow u_i' = -v(u_i) (doc/math.md section 2),
    integrated by PETSc TS. After each accepted step the flow applies the
    model's proximal step, records a history row, accumulates the energy
    balance, checks the stopping criteria and writes a snapshot at the first
    step past each snapshot time (so that snapshots never alter the steps). */
 #include "pgfimpl.h"
 #include "options.h"
+#include <sys/resource.h>
 
 #define HISTORY_BUFFER 4096
 
+const char *const PgfStopReasons[] = {"running", "max_time", "max_steps", "stop_loss", "stop_gap", "stop_dissipation", "signal", "nonfinite", "diverged", "stalled"};
+
 struct _p_PgfFlow {
   PgfModel  model;
+  MPI_Comm  comm;
+  PetscInt  m, npos, dof, rstart, mloc; /* the model's sizes and this rank's particles */
   TS        ts;
   Vec       U; /* the particles */
   Vec       good; /* last accepted state with finite F and D */
   Vec       ucache, vcache; /* the state of the last evaluation and its velocity */
-  PetscReal Fcache;
+  PetscReal Fcache, Dcache;
   PetscBool implicitform; /* rosw with an analytic Jacobian: U' + v(U) = 0 as an IFunction */
   PetscReal shift; /* of the matrix-free IJacobian */
   Mat       J; /* matrix-free Jacobian of the right-hand side, for implicit types */
@@ -37,11 +42,12 @@ struct _p_PgfFlow {
   PetscReal     *history;
   PetscInt       nhistory;
   PetscInt64     nrhs, ncalls; /* evaluations; calls by the integrator and the monitor */
+  PetscInt64     nrhs0; /* evaluations before a restart (not timed by this process) */
   PetscLogDouble rhs_time, wall_start, last_progress, last_checkpoint;
   PetscReal      restart[PGF_CKPT_FIELDS]; /* the state read by PgfFlowRestart */
   PetscBool      restarted;
   PetscInt       rejected0; /* rejected steps before the restart */
-  const char    *stop_reason;
+  PgfStopReason  stop;
   PetscBool      nonfinite;
   PetscBool      armijo; /* -ts_adapt_type armijo */
 };
@@ -50,14 +56,32 @@ struct _p_PgfFlow {
 static PetscErrorCode Evaluate(PgfFlow flow, Vec U)
 {
   PetscLogDouble t0, t1;
+  PetscReal      norm;
 
   PetscFunctionBegin;
   PetscCall(PetscTime(&t0));
+
   PetscCall(PgfModelEvaluate(flow->model, U, flow->vcache, &flow->Fcache));
+  PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
+  flow->Dcache = norm * norm / flow->m;
   PetscCall(VecCopy(U, flow->ucache));
   PetscCall(PetscTime(&t1));
   flow->rhs_time += t1 - t0;
   flow->nrhs++;
+  PetscFunctionReturn(0);
+}
+
+/* A non-finite objective or velocity ends the integration at once (the
+   integrator would otherwise carry it into its error norm and fail with a
+   trace): PgfFlowSolve catches this error and keeps the last accepted
+   state. F and D are the same on every rank, so all ranks stop together. */
+static PetscErrorCode CheckFinite(PgfFlow flow, PetscReal F, PetscReal D)
+{
+  PetscFunctionBegin;
+  if (PetscIsInfOrNanReal(F) || PetscIsInfOrNanReal(D)) {
+    flow->nonfinite = PETSC_TRUE;
+    SETERRQ(PETSC_COMM_SELF, PGF_ERR_NONFINITE, "the objective or the velocity is not finite");
+  }
   PetscFunctionReturn(0);
 }
 
@@ -73,6 +97,7 @@ static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec G, void *ctx)
   PetscFunctionBeginUser;
   PetscCall(VecEqual(U, flow->ucache, &same));
   if (!same) PetscCall(Evaluate(flow, U));
+  PetscCall(CheckFinite(flow, flow->Fcache, flow->Dcache));
   PetscCall(VecAXPBY(G, -1.0, 0.0, flow->vcache));
   flow->ncalls++;
   PetscFunctionReturn(0);
@@ -83,12 +108,15 @@ static PetscErrorCode RHSFunction(TS ts, PetscReal t, Vec U, Vec G, void *ctx)
 static PetscErrorCode JacobianFunction(void *ctx, Vec U, Vec G)
 {
   PgfFlow        flow = (PgfFlow)ctx;
-  PetscReal      F;
+  PetscReal      F, norm;
   PetscLogDouble t0, t1;
 
   PetscFunctionBegin;
   PetscCall(PetscTime(&t0));
+
   PetscCall(PgfModelEvaluate(flow->model, U, G, &F));
+  PetscCall(VecNorm(G, NORM_2, &norm));
+  PetscCall(CheckFinite(flow, F, norm));
   PetscCall(VecScale(G, -1.0));
   PetscCall(PetscTime(&t1));
   flow->rhs_time += t1 - t0;
@@ -126,7 +154,7 @@ static PetscErrorCode SameState(PgfFlow flow, Vec U, PetscBool *same)
   PetscCall(VecRestoreArrayRead(flow->ucache, &c));
   PetscCall(VecRestoreArrayRead(U, &u));
   diff = diff <= 16 * PETSC_MACHINE_EPSILON * size ? 0 : 1;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPIU_REAL, MPI_MAX, flow->model->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &diff, 1, MPIU_REAL, MPI_MAX, flow->comm));
   *same = (PetscBool)(diff == 0);
   PetscFunctionReturn(0);
 }
@@ -136,14 +164,12 @@ static PetscErrorCode SameState(PgfFlow flow, Vec U, PetscBool *same)
 static PetscErrorCode Observe(PgfFlow flow, Vec U)
 {
   PetscBool same;
-  PetscReal norm;
 
   PetscFunctionBegin;
   PetscCall(SameState(flow, U, &same));
   if (!same) PetscCall(Evaluate(flow, U));
-  PetscCall(VecNorm(flow->vcache, NORM_2, &norm));
   flow->F = flow->Fcache;
-  flow->D = norm * norm / flow->model->m;
+  flow->D = flow->Dcache;
   PetscFunctionReturn(0);
 }
 
@@ -202,7 +228,7 @@ static PetscErrorCode Progress(PgfFlow flow)
   PetscCall(TSGetStepNumber(flow->ts, &step));
   PetscCall(TSGetTime(flow->ts, &t));
   PetscCall(TSGetTimeStep(flow->ts, &dt));
-  PetscCall(PetscPrintf(flow->model->comm, "t %-10.4e step %-8" PetscInt_FMT " dt %-10.3e F %-14.8e D %.3e\n", (double)t, step, (double)dt, (double)flow->F, (double)flow->D));
+  PetscCall(PetscPrintf(flow->comm, "t %-10.4e step %-8" PetscInt_FMT " dt %-10.3e F %-14.8e D %.3e\n", (double)t, step, (double)dt, (double)flow->F, (double)flow->D));
   PetscCall(PetscTime(&flow->last_progress));
   PetscFunctionReturn(0);
 }
@@ -224,14 +250,16 @@ static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
   PetscReal gap;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Snapshot, U, 0, 0, 0));
   PetscCall(PgfModelGap(m, U, &gap));
   PetscCall(PgfModelGetWeights(m, U, flow->wloc));
   PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
-  PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, gap, m->m, m->npos, m->rstart, m->mloc, flow->wloc, flow->thetaloc));
+  PetscCall(PgfOutputAppendSnapshot(flow->out, t, flow->F, gap, flow->m, flow->npos, flow->rstart, flow->mloc, flow->wloc, flow->thetaloc));
   PetscCall(PgfConvexSnapshot(flow->convex, U, flow->out));
   PetscCall(FlushHistory(flow));
   PetscCall(PgfOutputFlush(flow->out));
   flow->tsnap = t;
+  PetscCall(PetscLogEventEnd(PGF_Snapshot, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -243,6 +271,7 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
   PetscInt  step, rejected, nsnap, nhist;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Checkpoint, U, 0, 0, 0));
   PetscCall(FlushHistory(flow));
   PetscCall(PgfOutputFlush(flow->out));
   PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
@@ -267,6 +296,17 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
     state[PGF_CKPT_QD0 + k] = flow->qD[k];
   }
   PetscCall(PgfCheckpointWrite(flow->model, flow->checkpoint, U, state));
+  PetscCall(PetscLogEventEnd(PGF_Checkpoint, U, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Stops the run after a signal to any rank: a checkpoint of U at t. */
+static PetscErrorCode StopOnSignal(PgfFlow flow, Vec U, PetscReal t)
+{
+  PetscFunctionBegin;
+  if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
+  PetscCall(PetscPrintf(flow->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
+  flow->stop = PGF_STOP_SIGNAL;
   PetscFunctionReturn(0);
 }
 
@@ -275,22 +315,20 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
 static PetscErrorCode CheckpointIfDue(PgfFlow flow, Vec U, PetscReal t)
 {
   PetscMPIInt    rank;
-  int            due = PgfCheckpointSignalled() ? 2 : 0;
+  int            due = PgfSignalReceived() ? 2 : 0;
   PetscLogDouble now;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(flow->model->comm, &rank));
+  PetscCallMPI(MPI_Comm_rank(flow->comm, &rank));
   PetscCall(PetscTime(&now));
   if (!rank && flow->checkpoint_interval > 0 && now - flow->last_checkpoint >= flow->checkpoint_interval) due = PetscMax(due, 1);
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, flow->model->comm));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, flow->comm));
   if (!due) PetscFunctionReturn(0);
-  if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
   flow->last_checkpoint = now;
-  if (due == 2 && !flow->stop_reason) {
-    PetscCall(PetscPrintf(flow->model->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
-    flow->stop_reason = "signal";
+  if (due == 2) {
+    PetscCall(StopOnSignal(flow, U, t));
     PetscCall(TSSetConvergedReason(flow->ts, TS_CONVERGED_USER));
-  }
+  } else if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
   PetscFunctionReturn(0);
 }
 
@@ -298,17 +336,25 @@ static PetscErrorCode CheckpointIfDue(PgfFlow flow, Vec U, PetscReal t)
    balance, progress and stopping criteria. */
 static PetscErrorCode PostStep(TS ts)
 {
-  PgfFlow        flow;
-  Vec            U;
-  PetscReal      t, tprev, *row;
-  PetscBool      changed;
-  PetscLogDouble now;
+  TSConvergedReason reason;
+  PgfFlow           flow;
+  Vec               U;
+  PetscReal         t, tprev, *row;
+  PetscBool         changed;
+  PetscLogDouble    now;
 
   PetscFunctionBeginUser;
   PetscCall(TSGetApplicationContext(ts, &flow));
   PetscCall(TSGetSolution(ts, &U));
   PetscCall(TSGetTime(ts, &t));
   PetscCall(TSGetPrevTime(ts, &tprev));
+  PetscCall(TSGetConvergedReason(ts, &reason));
+  if (reason < 0) PetscFunctionReturn(0); /* TS calls this after a failed step too */
+  if (!(t > tprev)) { /* a step below the resolution of t: no progress, ever */
+    flow->stop = PGF_STOP_STALLED;
+    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
+    PetscFunctionReturn(0);
+  }
   if (flow->armijo) {
     TSAdapt adapt;
 
@@ -319,8 +365,8 @@ static PetscErrorCode PostStep(TS ts)
   if (changed) PetscCall(TSRestartStep(ts));
   PetscCall(Observe(flow, U));
   if (PetscIsInfOrNanReal(flow->F) || PetscIsInfOrNanReal(flow->D)) {
-    flow->nonfinite   = PETSC_TRUE;
-    flow->stop_reason = "nonfinite";
+    flow->nonfinite = PETSC_TRUE;
+    flow->stop      = PGF_STOP_NONFINITE;
     PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
     PetscFunctionReturn(0);
   }
@@ -337,10 +383,10 @@ static PetscErrorCode PostStep(TS ts)
   PetscCall(PetscTime(&now));
   if (now - flow->last_progress > flow->progress_interval) PetscCall(Progress(flow));
   if (flow->stop_gap > 0) PetscCall(PgfModelGap(flow->model, U, &flow->gap));
-  if (flow->F < flow->stop_loss) flow->stop_reason = "stop_loss";
-  else if (flow->gap < flow->stop_gap) flow->stop_reason = "stop_gap";
-  else if (flow->D < flow->stop_dissipation) flow->stop_reason = "stop_dissipation";
-  if (flow->stop_reason) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  if (flow->F < flow->stop_loss) flow->stop = PGF_STOP_STOP_LOSS;
+  else if (flow->gap < flow->stop_gap) flow->stop = PGF_STOP_STOP_GAP;
+  else if (flow->D < flow->stop_dissipation) flow->stop = PGF_STOP_STOP_DISSIPATION;
+  if (flow->stop) PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
   else if (flow->next_snap < flow->nsnap && t >= SnapshotTime(flow, flow->next_snap)) {
     while (flow->next_snap < flow->nsnap && t >= SnapshotTime(flow, flow->next_snap)) flow->next_snap++;
     PetscCall(Progress(flow));
@@ -422,6 +468,32 @@ static PetscErrorCode ShellMult(Mat A, Vec X, Vec Y)
   PetscFunctionReturn(0);
 }
 
+/* State-sized vectors the integrator of type (from -ts_type) keeps, about:
+   explicit Runge-Kutta its stages and their derivatives, implicit types
+   Newton's vectors and GMRES's 30 Krylov vectors; plus pgflow's own four
+   (the state, the last good one, the cached evaluation and velocity). */
+static PetscReal StateVectors(const char type[])
+{
+  char      rk[64] = "5dp";
+  PetscBool set;
+  struct {
+    const char *name;
+    int         stages;
+  } const tableaus[] = {{"1fe", 1}, {"2a", 2}, {"2b", 2}, {"3", 3}, {"3bs", 4}, {"4", 4}, {"5f", 6}, {"5dp", 7}, {"5bs", 8}, {"6vr", 10}, {"7vr", 13}, {"8vr", 16}};
+
+  if (!type[0] || !strcmp(type, TSRK)) {
+    int stages = 16;
+
+    if (PetscOptionsGetString(NULL, NULL, "-ts_rk_type", rk, sizeof(rk), &set)) return 40;
+    for (size_t k = 0; k < sizeof(tableaus) / sizeof(tableaus[0]); k++)
+      if (!strcmp(rk, tableaus[k].name)) stages = tableaus[k].stages;
+    return 4 + 2 * stages + 3;
+  }
+  if (!strcmp(type, TSEULER)) return 4 + 3;
+  if (!strcmp(type, TSSSP)) return 4 + 8;
+  return 4 + 50;
+}
+
 PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
 {
   PgfFlow     f;
@@ -430,39 +502,60 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   KSP         ksp;
   PC          pc;
   PetscMPIInt size;
-  PetscBool   assembled;
+  PetscBool   assembled, hasjac, hasapply;
+  MPI_Comm    comm;
+  PetscInt    m, npos, dof, rstart, mloc;
   PetscInt    nmax     = 6000, n, N;
   char        type[64] = "";
 
   PetscFunctionBegin;
-  PetscOptionsBegin(model->comm, NULL, "Jacobian", NULL);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
+  PetscCall(PgfModelGetComm(model, &comm));
+  PetscCall(PgfModelGetSizes(model, &m, &npos, &dof, NULL));
+  PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
+  PetscCall(PgfModelHasJacobian(model, &hasjac, &hasapply));
+  PetscOptionsBegin(comm, NULL, "Jacobian", NULL);
+  PetscCall(PgfOptionsInt(comm, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
   PetscOptionsEnd();
-  assembled = (PetscBool)(model->ops.jacobian && model->m * model->dof <= nmax);
+  assembled = (PetscBool)(hasjac && m * dof <= nmax);
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), NULL));
+  {
+    PetscReal state = sizeof(PetscScalar) * (PetscReal)mloc * dof, nvec = StateVectors(type);
+    char      what[128];
+
+    PetscCall(PetscSNPrintf(what, sizeof(what), "the integrator's %d state vectors of %" PetscInt_FMT " x %" PetscInt_FMT " values", (int)nvec, mloc, dof));
+    PetscCall(PgfModelReserve(model, nvec * state, what));
+    /* the assembled Jacobian: its rows of the local particles, and its LU factor */
+    if (assembled) PetscCall(PgfModelReserve(model, 2 * state * m * dof, "the assembled Jacobian"));
+  }
   PetscCall(PgfTSAdaptRegisterArmijo());
   PetscCall(PetscNew(&f));
-  f->model = model;
+  f->model  = model;
+  f->comm   = comm;
+  f->m      = m;
+  f->npos   = npos;
+  f->dof    = dof;
+  f->rstart = rstart;
+  f->mloc   = mloc;
   PetscCall(PgfModelCreateVec(model, &f->U));
   PetscCall(VecDuplicate(f->U, &f->good));
   PetscCall(VecDuplicate(f->U, &f->ucache));
   PetscCall(VecDuplicate(f->U, &f->vcache));
   PetscCall(VecSet(f->ucache, PETSC_MAX_REAL)); /* matches no state */
-  PetscCall(PetscMalloc3(model->mloc, &f->wloc, model->mloc * model->npos, &f->thetaloc, HISTORY_BUFFER * PGF_HISTORY_COLUMNS, &f->history));
+  PetscCall(PetscMalloc3(mloc, &f->wloc, mloc * npos, &f->thetaloc, HISTORY_BUFFER * PGF_HISTORY_COLUMNS, &f->history));
 
-  PetscCall(TSCreate(model->comm, &f->ts));
+  PetscCall(TSCreate(comm, &f->ts));
   PetscCall(TSSetApplicationContext(f->ts, f));
   PetscCall(TSSetProblemType(f->ts, TS_NONLINEAR));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), NULL));
-  f->implicitform = (PetscBool)(model->ops.jacobian && !strcmp(type, TSROSW));
+  f->implicitform = (PetscBool)(hasjac && !strcmp(type, TSROSW));
   if (f->implicitform) PetscCall(TSSetIFunction(f->ts, NULL, IFunctionFull, f));
   else PetscCall(TSSetRHSFunction(f->ts, NULL, RHSFunction, f));
   PetscCall(TSSetPostStep(f->ts, PostStep));
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
-  /* Defaults (INTERFACE.md): RK 5(4) Dormand-Prince with the dsp controller
-     and tolerances 1e-6, refined below by the model's own default or else
-     the default for trajectories;
+  /* Defaults (README.md, Running): RK 5(4) Dormand-Prince with the dsp
+     controller and tolerances 1e-6, refined below by the model's own default
+     or else the default for trajectories;
      implicit types get Newton with a matrix-free Jacobian and no
      preconditioner (or, with -snes_mf, SNES's own matrix-free operator), and retry a failed nonlinear solve with a smaller step. */
   PetscCall(TSSetType(f->ts, TSRK));
@@ -483,20 +576,20 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
        3.18 has no parallel LU for MATMPIDENSE). */
     Mat J;
 
-    PetscCall(MatCreateDense(model->comm, model->mloc * model->dof, model->mloc * model->dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
+    PetscCall(MatCreateDense(comm, mloc * dof, mloc * dof, PETSC_DECIDE, PETSC_DECIDE, NULL, &J));
     if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, J, J, IJacobianFull, f));
     else PetscCall(TSSetRHSJacobian(f->ts, J, J, RHSJacobian, f));
     PetscCall(MatDestroy(&J)); /* TS keeps a reference */
-    PetscCallMPI(MPI_Comm_size(model->comm, &size));
+    PetscCallMPI(MPI_Comm_size(comm, &size));
     PetscCall(KSPSetType(ksp, size > 1 ? KSPGMRES : KSPPREONLY));
     PetscCall(PCSetType(pc, size > 1 ? PCJACOBI : PCLU));
-  } else if (model->ops.jacobianapply) {
+  } else if (hasapply) {
     /* The analytic Jacobian, applied matrix-free; unpreconditioned GMRES */
     Mat S;
 
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
-    PetscCall(MatCreateShell(model->comm, n, n, N, N, f, &S));
+    PetscCall(MatCreateShell(comm, n, n, N, N, f, &S));
     PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))ShellMult));
     if (f->implicitform) PetscCall(TSSetIJacobian(f->ts, S, S, IJacobianFull, f));
     else {
@@ -510,19 +603,25 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   } else {
     PetscCall(VecGetLocalSize(f->U, &n));
     PetscCall(VecGetSize(f->U, &N));
-    PetscCall(MatCreateMFFD(model->comm, n, n, N, N, &f->J));
+    PetscCall(MatCreateMFFD(comm, n, n, N, N, &f->J));
     PetscCall(MatMFFDSetFunction(f->J, JacobianFunction, f));
     PetscCall(PCSetType(pc, PCNONE));
   }
-  if (model->ops.tsdefaults) PetscCall(model->ops.tsdefaults(model, f->ts));
-  else {
-    /* Trajectories (chosen by measurement on E3, README "Running"): RK
-       3(2) Bogacki-Shampine, dsp with the PI33 filter, tolerances 1e-5;
-       the steps are mostly limited by stability, where three stages per
-       step cost less than 5dp's seven at the same distance to a tight run */
-    PetscCall(TSRKSetType(f->ts, TSRK3BS));
-    PetscCall(TSAdaptDSPSetFilter(adapt, "PI33"));
-    PetscCall(TSSetTolerances(f->ts, 1e-5, NULL, 1e-5, NULL));
+  PetscCall(PgfModelSetTSDefaults(model, f->ts));
+  {
+    PetscBool rk;
+
+    /* Trajectories, unless the model chose its own integrator (deconv):
+       RK 3(2) Bogacki-Shampine, dsp with the PI33 filter, tolerances 1e-5,
+       chosen by measurement on E3 (README "Running"); the steps are mostly
+       limited by stability, where three stages per step cost less than
+       5dp's seven at the same distance to a tight run */
+    PetscCall(PetscObjectTypeCompare((PetscObject)f->ts, TSRK, &rk));
+    if (rk) {
+      PetscCall(TSRKSetType(f->ts, TSRK3BS));
+      PetscCall(TSAdaptDSPSetFilter(adapt, "PI33"));
+      PetscCall(TSSetTolerances(f->ts, 1e-5, NULL, 1e-5, NULL));
+    }
   }
   *flow = f;
   PetscFunctionReturn(0);
@@ -565,7 +664,7 @@ static PetscErrorCode SetUpMatrixFree(PgfFlow flow)
     PetscInt n;
 
     PetscCall(VecGetLocalSize(flow->U, &n));
-    PetscCall(MatCreateAIJ(flow->model->comm, n, n, PETSC_DETERMINE, PETSC_DETERMINE, 1, NULL, 0, NULL, &D));
+    PetscCall(MatCreateAIJ(flow->comm, n, n, PETSC_DETERMINE, PETSC_DETERMINE, 1, NULL, 0, NULL, &D));
     PetscCall(MatZeroEntries(D));
     PetscCall(MatAssemblyBegin(D, MAT_FINAL_ASSEMBLY));
     PetscCall(MatAssemblyEnd(D, MAT_FINAL_ASSEMBLY));
@@ -582,20 +681,96 @@ static PetscErrorCode SetUpMatrixFree(PgfFlow flow)
   PetscFunctionReturn(0);
 }
 
+/* PETSc reads these TS options without checking them: a step of 0 or NaN,
+   a negative tolerance or a NaN final time made runs that never end or
+   that fail deep inside the integrator. Each is checked here, before any
+   work, as pgflow's own options are. */
+static const struct {
+  const char *name, *accepted;
+  PetscReal   lo;
+  PetscBool   open, integer; /* lo excluded; an integer */
+} ts_options[] = {
+    {"-ts_dt", "a positive number", 0, PETSC_TRUE, PETSC_FALSE},
+    {"-ts_max_time", "a positive number", 0, PETSC_TRUE, PETSC_FALSE},
+    {"-ts_rtol", "a number >= 0", 0, PETSC_FALSE, PETSC_FALSE},
+    {"-ts_atol", "a number >= 0", 0, PETSC_FALSE, PETSC_FALSE},
+    {"-ts_adapt_dt_min", "a number >= 0", 0, PETSC_FALSE, PETSC_FALSE},
+    {"-ts_adapt_dt_max", "a positive number", 0, PETSC_TRUE, PETSC_FALSE},
+    {"-ts_max_steps", "an integer >= 0", 0, PETSC_FALSE, PETSC_TRUE},
+    {"-ts_max_reject", "an integer >= -1 (-1: unlimited)", -1, PETSC_FALSE, PETSC_TRUE},
+    {"-ts_max_snes_failures", "an integer >= -1 (-1: unlimited)", -1, PETSC_FALSE, PETSC_TRUE},
+};
+
+static PetscErrorCode CheckTSOptions(MPI_Comm comm)
+{
+  PetscReal tol[2] = {1, 1};
+
+  PetscFunctionBegin;
+  for (size_t k = 0; k < sizeof(ts_options) / sizeof(ts_options[0]); k++) {
+    char      buf[256], *end;
+    PetscBool set;
+    double    v;
+
+    PetscCall(PetscOptionsGetString(NULL, NULL, ts_options[k].name, buf, sizeof(buf), &set));
+    if (!set) continue;
+    v = strtod(buf, &end);
+    PgfCheckInput(comm, buf[0] && !*end && !PetscIsInfOrNanReal(v) && (ts_options[k].open ? v > ts_options[k].lo : v >= ts_options[k].lo) && (!ts_options[k].integer || (v == PetscFloorReal(v) && v < PETSC_MAX_INT)), "%s must be %s (got '%s')", ts_options[k].name, ts_options[k].accepted, buf);
+    if (k == 2 || k == 3) tol[k - 2] = v;
+  }
+  PgfCheckInput(comm, tol[0] > 0 || tol[1] > 0, "-ts_rtol and -ts_atol cannot both be 0 (an adaptive step would never be accepted)");
+  PetscFunctionReturn(0);
+}
+
+/* The integrator's settings as resolved, for the results file's
+   /parameters (PETSc reads them itself). */
+static PetscErrorCode RecordTS(TS ts)
+{
+  TSType      type;
+  TSAdaptType atype;
+  TSAdapt     adapt;
+  PetscReal   rtol, atol, tmax, dt;
+  PetscInt    steps;
+  PetscBool   rk;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetType(ts, &type));
+  PetscCall(TSGetAdapt(ts, &adapt));
+  PetscCall(TSAdaptGetType(adapt, &atype));
+  PetscCall(TSGetTolerances(ts, &atol, NULL, &rtol, NULL));
+  PetscCall(TSGetMaxTime(ts, &tmax));
+  PetscCall(TSGetMaxSteps(ts, &steps));
+  PetscCall(TSGetTimeStep(ts, &dt));
+  PetscCall(PgfParamsAdd("-ts_type", type));
+  PetscCall(PgfParamsAdd("-ts_adapt_type", atype));
+  PetscCall(PgfParamsAddReal("-ts_rtol", rtol));
+  PetscCall(PgfParamsAddReal("-ts_atol", atol));
+  PetscCall(PgfParamsAddReal("-ts_max_time", tmax));
+  PetscCall(PgfParamsAddInt("-ts_max_steps", steps));
+  PetscCall(PgfParamsAddReal("-ts_dt", dt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, &rk));
+  if (rk) {
+    TSRKType rktype;
+
+    PetscCall(TSRKGetType(ts, &rktype));
+    PetscCall(PgfParamsAdd("-ts_rk_type", rktype));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 {
-  MPI_Comm  comm = flow->model->comm;
+  MPI_Comm  comm = flow->comm;
   PetscBool hasgap;
 
   PetscFunctionBegin;
   flow->nsnap             = 30;
   flow->progress_interval = 5;
   PetscOptionsBegin(comm, NULL, "Flow", NULL);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-snapshots", "Snapshots: t = 0 and K - 1 log-spaced times up to -ts_max_time", flow->nsnap, 2, 100000, &flow->nsnap));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_loss", "Stop when F falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_loss));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
+  PetscCall(PgfOptionsInt(comm, "-snapshots", "Snapshots: t = 0 and K - 1 log-spaced times up to -ts_max_time", flow->nsnap, 2, 100000, &flow->nsnap));
+  PetscCall(PgfOptionsReal(comm, "-stop_loss", "Stop when F falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_loss));
+  PetscCall(PgfOptionsReal(comm, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
+  PetscCall(PgfOptionsReal(comm, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
+  PetscCall(PgfOptionsReal(comm, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
   PetscOptionsEnd();
   PetscCall(PgfModelHasGap(flow->model, &hasgap));
   PgfCheckInput(comm, hasgap || flow->stop_gap == 0, "-stop_gap needs a problem with a duality gap (-problem deconv)");
@@ -609,6 +784,7 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     if (set) PetscCall(PetscFunctionListFind(TSList, type, &create));
     PgfCheckInput(comm, !set || create, "-ts_type must be a PETSc TS type such as rk, euler, bdf, beuler, cn, theta, arkimex, rosw (got '%s')", type);
   }
+  PetscCall(CheckTSOptions(comm));
   PetscCall(TSSetFromOptions(flow->ts));
   {
     TSAdapt   adapt;
@@ -623,7 +799,7 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
   if (flow->J) PetscCall(SetUpMatrixFree(flow));
   PetscCall(PgfConvexCreate(flow->model, &flow->convex));
   PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));
-  PgfCheckInput(comm, flow->tmax > 0, "-ts_max_time must be positive (got %g)", (double)flow->tmax);
+  PetscCall(RecordTS(flow->ts));
   PetscFunctionReturn(0);
 }
 
@@ -652,20 +828,6 @@ PetscErrorCode PgfFlowRestart(PgfFlow flow, const char path[], PetscInt *nsnap, 
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PgfFlowGetTS(PgfFlow flow, TS *ts)
-{
-  PetscFunctionBegin;
-  *ts = flow->ts;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfFlowGetSolution(PgfFlow flow, Vec *U)
-{
-  PetscFunctionBegin;
-  *U = flow->U;
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode WriteFinal(PgfFlow flow, Vec U, PetscReal t)
 {
   PgfModel  m   = flow->model;
@@ -675,33 +837,53 @@ static PetscErrorCode WriteFinal(PgfFlow flow, Vec U, PetscReal t)
   PetscFunctionBegin;
   PetscCall(PgfModelGetWeights(m, U, flow->wloc));
   PetscCall(PgfModelGetPositions(m, U, flow->thetaloc));
-  PetscCall(PgfOutputWriteParticles(flow->out, "/final/w", m->m, m->rstart, m->mloc, 0, flow->wloc));
-  PetscCall(PgfOutputWriteParticles(flow->out, "/final/theta", m->m, m->rstart, m->mloc, m->npos, flow->thetaloc));
+  PetscCall(PgfOutputWriteParticles(flow->out, "/final/w", flow->m, flow->rstart, flow->mloc, 0, flow->wloc));
+  PetscCall(PgfOutputWriteParticles(flow->out, "/final/theta", flow->m, flow->rstart, flow->mloc, flow->npos, flow->thetaloc));
   PetscCall(PgfOutputWriteRootArray(flow->out, "/final/loss", 1, &one, &F));
   PetscCall(PgfOutputWriteRootArray(flow->out, "/final/t", 1, &one, &t));
   PetscFunctionReturn(0);
 }
 
+/* The lines a run ends with, and the same numbers as /stats for scripts
+   (never parse the text). Collective. */
 static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
 {
-  MPI_Comm  comm = flow->model->comm;
-  PetscInt  steps, rejected;
-  PetscReal drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mpi[2];
+  MPI_Comm       comm = flow->comm;
+  PetscInt       steps, rejected;
+  PetscReal      drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mismatch = drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0, most[3];
+  PetscLogDouble now, peak = 0;
+  struct rusage  usage;
+  PetscInt64     timed   = flow->nrhs - flow->nrhs0; /* evaluations this process timed */
+  PetscReal      each    = timed ? flow->rhs_time / timed : 0;
+  const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes"};
+  PetscReal      values[8];
 
   PetscFunctionBegin;
   PetscCall(TSGetStepNumber(flow->ts, &steps));
   PetscCall(TSGetStepRejections(flow->ts, &rejected));
   rejected += flow->rejected0;
-  PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, flow->stop_reason, steps, rejected));
+  PetscCall(PetscTime(&now));
+  if (!getrusage(RUSAGE_SELF, &usage)) peak = 1024.0 * usage.ru_maxrss;
+  PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, PgfStopReasons[flow->stop], steps, rejected));
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
-  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)(drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop) : 0)));
-  PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, flow->nrhs ? flow->rhs_time / flow->nrhs : 0.0));
+  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e\n", (double)drop, (double)integral, (double)mismatch));
+  PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, (double)each));
   /* each rank's MPI time against its own right-hand-side time (both timed
-     on that rank), the largest over the ranks */
-  PetscCall(PgfModelGetCommunicationTime(flow->model, &mpi[0]));
-  mpi[1] = flow->rhs_time > 0 ? mpi[0] / flow->rhs_time : 0;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mpi, 2, MPIU_REAL, MPI_MAX, comm));
-  PetscCall(PetscPrintf(comm, "MPI in the right-hand side: %.3e s each, fraction %.4f\n", (double)(flow->nrhs ? mpi[0] / flow->nrhs : 0), (double)mpi[1]));
+     on that rank), the largest over the ranks; and the largest peak memory */
+  PetscCall(PgfModelGetCommunicationTime(flow->model, &most[0]));
+  most[1] = flow->rhs_time > 0 ? most[0] / flow->rhs_time : 0;
+  most[2] = peak;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, most, 3, MPIU_REAL, MPI_MAX, comm));
+  PetscCall(PetscPrintf(comm, "MPI in the right-hand side: %.3e s each, fraction %.4f\n", (double)(timed ? most[0] / timed : 0), (double)most[1]));
+  values[0] = now - flow->wall_start;
+  values[1] = steps;
+  values[2] = rejected;
+  values[3] = (PetscReal)flow->nrhs;
+  values[4] = each;
+  values[5] = most[1];
+  values[6] = mismatch;
+  values[7] = most[2];
+  PetscCall(PgfOutputSetGroupAttributes(flow->out, "/stats", 8, names, values));
   PetscFunctionReturn(0);
 }
 
@@ -709,7 +891,6 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
 static PetscErrorCode Resume(PgfFlow flow)
 {
   PetscReal *s = flow->restart;
-  PetscInt   nsnap, nhist;
 
   PetscFunctionBegin;
   PetscCall(TSSetTime(flow->ts, s[PGF_CKPT_T]));
@@ -719,6 +900,7 @@ static PetscErrorCode Resume(PgfFlow flow)
   PetscCall(TSRestartStep(flow->ts));
   flow->rejected0 = (PetscInt)s[PGF_CKPT_REJECTED];
   flow->nrhs      = (PetscInt64)s[PGF_CKPT_NRHS];
+  flow->nrhs0     = flow->nrhs;
   flow->ncalls    = (PetscInt64)s[PGF_CKPT_NCALLS];
   flow->F0        = s[PGF_CKPT_F0];
   flow->integral  = s[PGF_CKPT_INTEGRAL];
@@ -729,16 +911,47 @@ static PetscErrorCode Resume(PgfFlow flow)
     flow->qt[k] = s[PGF_CKPT_QT0 + k];
     flow->qD[k] = s[PGF_CKPT_QD0 + k];
   }
-  PetscCall(Observe(flow, flow->U));
-  PetscCall(Progress(flow));
-  /* a new results file starts with the state it continues from */
-  PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
-  if (!nsnap) PetscCall(PgfConvexBaseline(flow->convex, flow->out));
-  if (!nsnap) PetscCall(WriteSnapshot(flow, flow->U, s[PGF_CKPT_T]));
   PetscFunctionReturn(0);
 }
 
-/* Integrates from the model's initial particles to -ts_max_time or a stopping
+/* The starting state, before the results file exists: the model's initial
+   particles, or those of the checkpoint PgfFlowRestart read. F and D must
+   be finite there: inputs that overflow are refused as the user's. */
+PetscErrorCode PgfFlowSetUp(PgfFlow flow)
+{
+  MPI_Comm comm = flow->comm;
+
+  PetscFunctionBegin;
+  if (flow->restarted) PetscCall(Resume(flow));
+  else {
+    PetscCall(PgfModelInitialize(flow->model, flow->U));
+    PetscCall(TSSetTime(flow->ts, 0));
+  }
+  PetscCall(Observe(flow, flow->U));
+  PgfCheckInput(comm, !PetscIsInfOrNanReal(flow->F) && !PetscIsInfOrNanReal(flow->D), "the objective is not finite at the %s particles (F = %g, D = %g): the inputs overflow; lower -lambda, -noise, -init_scale or the scale of -data", flow->restarted ? "checkpoint's" : "initial", (double)flow->F, (double)flow->D);
+  if (!flow->restarted) flow->F0 = flow->F;
+  PetscFunctionReturn(0);
+}
+
+/* Outside the steps (set-up, baseline, final spectrum), a signal is acted
+   on at the next of these points. */
+static PetscErrorCode StopIfSignalled(PgfFlow flow, Vec U, PetscReal t)
+{
+  PetscBool any;
+
+  PetscFunctionBegin;
+  if (flow->stop == PGF_STOP_SIGNAL) PetscFunctionReturn(0);
+  PetscCall(PgfSignalAgreed(flow->comm, &any));
+  if (any) PetscCall(StopOnSignal(flow, U, t));
+  PetscFunctionReturn(0);
+}
+
+static PetscBool Signalled(PgfFlow flow)
+{
+  return (PetscBool)(flow->stop == PGF_STOP_SIGNAL);
+}
+
+/* Integrates from the state of PgfFlowSetUp to -ts_max_time or a stopping
    criterion, writing snapshots, history and the final state to out. */
 PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
 {
@@ -746,37 +959,45 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   PetscReal         t      = 0;
   TSConvergedReason reason = TS_CONVERGED_ITERATING;
   Vec               U      = flow->U;
+  MPI_Comm          comm   = flow->comm;
+  PetscInt          nsnap, nhist;
+  PetscErrorCode    ierr;
 
   PetscFunctionBegin;
   flow->out = out;
   PetscCall(PetscTime(&flow->wall_start));
   flow->last_progress   = flow->wall_start;
   flow->last_checkpoint = flow->wall_start;
-  if (flow->restarted) PetscCall(Resume(flow));
-  else {
-    PetscCall(PgfModelInitialize(flow->model, U));
-    PetscCall(TSSetTime(ts, 0));
-    PetscCall(Observe(flow, U));
-    flow->F0 = flow->F;
-    QuadratureAdd(flow, 0, flow->D);
-    PetscCall(Progress(flow));
+  PetscCall(TSGetTime(ts, &t));
+  PetscCall(Progress(flow));
+  /* a new results file starts with the state it continues from */
+  PetscCall(PgfOutputGetCounts(out, &nsnap, &nhist));
+  if (!nsnap) {
     PetscCall(PgfConvexBaseline(flow->convex, out));
-    PetscCall(WriteSnapshot(flow, U, 0));
+    PetscCall(WriteSnapshot(flow, U, t));
+  }
+  if (!flow->restarted) {
+    QuadratureAdd(flow, 0, flow->D);
     flow->next_snap = 1;
   }
   PetscCall(VecCopy(U, flow->good));
-  PetscCall(TSGetTime(ts, &flow->tgood));
-  PetscCall(PgfCheckpointCatchSignals(PETSC_TRUE));
-  PetscCall(TSSolve(ts, U));
-  PetscCall(PgfCheckpointCatchSignals(PETSC_FALSE));
-  PetscCall(TSGetConvergedReason(ts, &reason));
-  PetscCall(TSGetTime(ts, &t));
-  if (reason < 0 && !flow->stop_reason) flow->stop_reason = "diverged";
-  if (reason == TS_CONVERGED_ITS) flow->stop_reason = "max_steps";
-  if (!flow->stop_reason) flow->stop_reason = "max_time";
+  flow->tgood = t;
+  PetscCall(StopIfSignalled(flow, U, t));
+  if (!Signalled(flow)) {
+    ierr = TSSolve(ts, U);
+    if (ierr != PGF_ERR_NONFINITE) PetscCall(ierr);
+    PetscCall(TSGetConvergedReason(ts, &reason));
+    if (ierr) reason = TS_DIVERGED_STEP_REJECTED;
+    PetscCall(TSGetTime(ts, &t));
+  }
+  if (flow->nonfinite) flow->stop = PGF_STOP_NONFINITE;
+  if (reason < 0 && !flow->stop) flow->stop = PGF_STOP_DIVERGED;
+  if (reason == TS_CONVERGED_ITS) flow->stop = PGF_STOP_MAX_STEPS;
+  if (!flow->stop) flow->stop = PGF_STOP_MAX_TIME;
   if (reason < 0) {
     /* the last good state is the final one */
-    PetscCall(PetscFPrintf(flow->model->comm, PETSC_STDERR, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept as the final one\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
+    if (flow->stop == PGF_STOP_STALLED) PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: time stopped advancing at t = %g: the step is below the resolution of t; the state at t = %g is kept as the final one\n", (double)t, (double)flow->tgood));
+    else PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept as the final one\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
     U = flow->good;
     t = flow->tgood;
     PetscCall(Observe(flow, U));
@@ -787,12 +1008,15 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   }
   PetscCall(FlushHistory(flow));
   PetscCall(WriteFinal(flow, U, t));
-  /* a signal leaves no time for it */
-  if (strcmp(flow->stop_reason, "signal")) PetscCall(PgfConvexFinal(flow->convex, U, out));
-  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", flow->stop_reason));
+  /* the spectrum needs time a signal's grace period may not leave: a signal
+     before it skips it, one during it is acted on after it */
+  if (reason >= 0) PetscCall(StopIfSignalled(flow, U, t));
+  if (!Signalled(flow)) PetscCall(PgfConvexFinal(flow->convex, U, out));
+  if (reason >= 0) PetscCall(StopIfSignalled(flow, U, t));
+  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", PgfStopReasons[flow->stop]));
   PetscCall(Summary(flow, t));
   if (reason < 0) *status = flow->nonfinite ? PGF_EXIT_NONFINITE : PGF_EXIT_FAILURE;
-  else *status = strcmp(flow->stop_reason, "signal") ? PGF_EXIT_OK : PGF_EXIT_SIGNAL;
+  else *status = Signalled(flow) ? PGF_EXIT_SIGNAL : PGF_EXIT_OK;
   flow->out = NULL;
   PetscFunctionReturn(0);
 }

@@ -1,40 +1,158 @@
-/* The model interface: the parts of MATH.md section 2 common to every
+/* The model interface: the parts of doc/math.md section 2 common to every
    problem. A model's particles are split over the ranks in contiguous blocks
    (section 7); the predictor h is assembled by one MPI_Allreduce. */
-#include "pgfimpl.h"
+#include "modelimpl.h"
 #include "options.h"
 #include <unistd.h>
 
-static const struct {
-  const char *name;
-  PetscErrorCode (*create)(PgfModel);
-} registry[] = {
-    {"twolayer", PgfModelCreate_TwoLayer},
-    {"deconv", PgfModelCreate_Deconv},
-};
+/* The problems pgflow knows, by name (-problem). A new problem adds one
+   line here and one file (doc/adding-a-problem.md). */
+PetscFunctionList PgfModelList;
 
+/* pgflow's stages of work in -log_view (the integrator's own events miss
+   them: its function evaluations are mostly answered from pgflow's cache). */
+PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum;
+
+static PetscErrorCode RegisterEvents(void)
+{
+  PetscClassId id;
+
+  PetscFunctionBegin;
+  if (PGF_Evaluate) PetscFunctionReturn(0);
+  PetscCall(PetscClassIdRegister("pgflow", &id));
+  PetscCall(PetscLogEventRegister("PgfEvaluate", id, &PGF_Evaluate));
+  PetscCall(PetscLogEventRegister("PgfReduce", id, &PGF_Reduce));
+  PetscCall(PetscLogEventRegister("PgfJacAssemble", id, &PGF_JacobianAssemble));
+  PetscCall(PetscLogEventRegister("PgfJacApply", id, &PGF_JacobianApply));
+  PetscCall(PetscLogEventRegister("PgfGap", id, &PGF_Gap));
+  PetscCall(PetscLogEventRegister("PgfSnapshot", id, &PGF_Snapshot));
+  PetscCall(PetscLogEventRegister("PgfCheckpoint", id, &PGF_Checkpoint));
+  PetscCall(PetscLogEventRegister("PgfRidgeSolve", id, &PGF_Ridge));
+  PetscCall(PetscLogEventRegister("PgfSpectrum", id, &PGF_Spectrum));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelRegister(const char name[], PetscErrorCode (*create)(PgfModel))
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&PgfModelList, name, create));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelRegisterAll(void)
+{
+  PetscFunctionBegin;
+  PetscCall(RegisterEvents());
+  if (PgfModelList) PetscFunctionReturn(0);
+  PetscCall(PgfModelRegister("twolayer", PgfModelCreate_TwoLayer));
+  PetscCall(PgfModelRegister("deconv", PgfModelCreate_Deconv));
+  PetscFunctionReturn(0);
+}
+
+/* A model of the registered problem name; an unknown name is the user's
+   mistake (-problem). */
 PetscErrorCode PgfModelCreate(MPI_Comm comm, const char name[], PgfModel *model)
 {
   PgfModel mdl;
+  PetscErrorCode (*create)(PgfModel) = NULL;
 
   PetscFunctionBegin;
+  PetscCall(PgfModelRegisterAll());
+  PetscCall(PetscFunctionListFind(PgfModelList, name, &create));
+  if (!create) {
+    const char **names;
+    int          n;
+    char         accepted[256] = "";
+
+    PetscCall(PetscFunctionListGet(PgfModelList, &names, &n));
+    for (int k = 0; k < n; k++) {
+      if (!names[k] || !names[k][0]) continue;
+      PetscCall(PetscStrlcat(accepted, accepted[0] ? ", " : "", sizeof(accepted)));
+      PetscCall(PetscStrlcat(accepted, names[k], sizeof(accepted)));
+    }
+    PetscCall(PetscFree(names));
+    PgfInputError(comm, "-problem must be one of %s (got '%s')", accepted, name);
+  }
   PetscCall(PetscNew(&mdl));
   mdl->comm    = comm;
   mdl->rowcomm = MPI_COMM_NULL;
   mdl->colcomm = MPI_COMM_NULL;
-  for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
-    PetscBool eq;
-
-    PetscCall(PetscStrcmp(name, registry[i].name, &eq));
-    if (!eq) continue;
-    PetscCall(PetscStrncpy(mdl->name, name, sizeof(mdl->name)));
-    PetscCall(registry[i].create(mdl));
-  }
-  if (!mdl->name[0]) {
-    PetscCall(PetscFree(mdl));
-    PgfInputError(comm, "-problem must be twolayer or deconv (got '%s')", name);
-  }
+  PetscCall(PetscStrncpy(mdl->name, name, sizeof(mdl->name)));
+  PetscCall(create(mdl));
   *model = mdl;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetComm(PgfModel model, MPI_Comm *comm)
+{
+  PetscFunctionBegin;
+  *comm = model->comm;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetType(PgfModel model, const char **name)
+{
+  PetscFunctionBegin;
+  *name = model->name;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetSeed(PgfModel model, PetscInt64 *seed)
+{
+  PetscFunctionBegin;
+  *seed = model->seed;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetSampleGroups(PgfModel model, PetscInt *groups)
+{
+  PetscFunctionBegin;
+  *groups = model->groups;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetMemoryLimit(PgfModel model, PetscReal *bytes)
+{
+  PetscFunctionBegin;
+  *bytes = model->memory_limit;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelHasJacobian(PgfModel model, PetscBool *assembled, PetscBool *matfree)
+{
+  PetscFunctionBegin;
+  if (assembled) *assembled = (PetscBool)(model->ops.jacobian != NULL);
+  if (matfree) *matfree = (PetscBool)(model->ops.jacobianapply != NULL);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelHasHJacobian(PgfModel model, PetscBool *has)
+{
+  PetscFunctionBegin;
+  *has = (PetscBool)(model->ops.hjacobian != NULL);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelGetRidge(PgfModel model, const PetscReal **y, PetscReal *lambda)
+{
+  PetscFunctionBegin;
+  *y      = NULL;
+  *lambda = 0;
+  if (model->ops.ridge) PetscCall(model->ops.ridge(model, y, lambda));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelHJacobian(PgfModel model, const PetscScalar u[], PetscInt j0, PetscInt nj, PetscInt c, PetscReal A[])
+{
+  PetscFunctionBegin;
+  PetscCall(model->ops.hjacobian(model, u, j0, nj, c, A));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelSetTSDefaults(PgfModel model, TS ts)
+{
+  PetscFunctionBegin;
+  if (model->ops.tsdefaults) PetscCall(model->ops.tsdefaults(model, ts));
   PetscFunctionReturn(0);
 }
 
@@ -112,25 +230,52 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   model->m = 100;
   PetscCall(DefaultMemoryLimit(model->comm, &model->memory_limit));
   PetscOptionsBegin(model->comm, NULL, "Particles", NULL);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
-  PetscCall(PgfOptionsBytes(PetscOptionsObject, "-memory_limit", "Working memory per rank in bytes, suffix k, M, G or T (default: 3/4 of the node's memory over its ranks)", model->memory_limit, &model->memory_limit));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-sample_groups", "Split the ranks into G groups of samples times ranks/G groups of particles (twolayer)", groups, 1, PETSC_MAX_INT, &groups));
+  PgfParamsModelScope(PETSC_TRUE);
+  PetscCall(PgfOptionsInt(model->comm, "-particles", "Number of particles m", model->m, 1, PETSC_MAX_INT, &model->m));
+  PetscCall(PgfOptionsInt(model->comm, "-seed", "Seed of all random draws", seed, 0, PETSC_MAX_INT, &seed));
+  PgfParamsModelScope(PETSC_FALSE);
+  PetscCall(PgfOptionsBytes(model->comm, "-memory_limit", "Working memory per rank in bytes, suffix k, M, G or T (default: 3/4 of the node's memory over its ranks)", model->memory_limit, &model->memory_limit));
+  PetscCall(PgfOptionsInt(model->comm, "-sample_groups", "Split the ranks into G groups of samples times ranks/G groups of particles (twolayer)", groups, 1, PETSC_MAX_INT, &groups));
   PetscOptionsEnd();
   model->seed = seed;
   PetscCallMPI(MPI_Comm_size(model->comm, &size));
   PetscCallMPI(MPI_Comm_rank(model->comm, &rank));
   Split(model->m, size, rank, &model->rstart, &model->mloc);
-  PgfCheckInput(model->comm, groups == 1 || !strcmp(model->name, "twolayer"), "-sample_groups needs -problem twolayer (deconv has no samples to split)");
   PetscCall(SetUpGroups(model, groups));
+  PgfParamsModelScope(PETSC_TRUE);
   PetscCall(model->ops.setfromoptions(model));
+  PgfParamsModelScope(PETSC_FALSE);
   model->dof = 1 + model->npos;
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (2.0 * model->N + (groups > 1 ? 2.0 * model->nact * model->dof : 0)), "the predictor and its gradient"));
   PetscCall(PetscMalloc2(model->N + 1, &model->hbuf, model->N, &model->rho));
   for (PetscInt k = 0; k < groups; k++) {
     model->counts[k] *= (PetscMPIInt)model->dof; /* in values from now on */
     model->displs[k] *= (PetscMPIInt)model->dof;
   }
   if (groups > 1) PetscCall(PetscMalloc2(model->nact * model->dof, &model->ugroup, model->nact * model->dof, &model->vgroup));
+  PetscFunctionReturn(0);
+}
+
+/* Every large allocation of a run is reserved against -memory_limit before
+   it is made, so that a run too large for it is refused at once, naming
+   what does not fit. Collective: bytes is this rank's share, the decision
+   is on the largest over the ranks. */
+PetscErrorCode PgfModelReserve(PgfModel model, PetscReal bytes, const char what[])
+{
+  PetscReal most = bytes, gib = 1 << 30;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPIU_REAL, MPI_MAX, model->comm));
+  PgfCheckInput(model->comm, model->reserved + most <= model->memory_limit, "-memory_limit %.4g GiB per rank is too small: %s need%s %.4g GiB per rank, with %.4g GiB reserved before; use more ranks or raise -memory_limit", (double)(model->memory_limit / gib), what, what[strlen(what) - 1] == 's' ? "" : "s", (double)(most / gib), (double)(model->reserved / gib));
+  model->reserved += most;
+  PetscFunctionReturn(0);
+}
+
+/* What is left of -memory_limit per rank. */
+PetscErrorCode PgfModelAvailableMemory(PgfModel model, PetscReal *bytes)
+{
+  PetscFunctionBegin;
+  *bytes = model->memory_limit - model->reserved;
   PetscFunctionReturn(0);
 }
 
@@ -200,13 +345,14 @@ static PetscErrorCode Predict(PgfModel model, const PetscScalar *u, PetscReal *F
   PetscCall(model->ops.predict(model, ug, h));
   PetscCall(model->ops.regularizer(model, ug, &h[model->N]));
   PetscCall(PetscTime(&t2));
+  PetscCall(PetscLogEventBegin(PGF_Reduce, 0, 0, 0, 0));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, h, (PetscMPIInt)(model->N + 1), MPIU_REAL, MPI_SUM, model->rowcomm));
+  PetscCall(PetscLogEventEnd(PGF_Reduce, 0, 0, 0, 0));
   PetscCall(PetscTime(&t3));
   for (PetscInt k = 0; k <= model->N; k++) h[k] /= model->m;
   PetscCall(model->ops.loss(model, h, &R, model->rho));
   if (model->groups > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &R, 1, MPIU_REAL, MPI_SUM, model->colcomm));
-  *F = R + h[model->N];
-  model->nevals++;
+  *F               = R + h[model->N];
   model->comm_last = (t1 - t0) + (t3 - t2);
   PetscFunctionReturn(0);
 }
@@ -230,13 +376,14 @@ static PetscErrorCode Velocity(PgfModel model, const PetscScalar *u, PetscScalar
   PetscFunctionReturn(0);
 }
 
-/* The velocity field v (MATH.md section 2) and the objective F_m at U. */
+/* The velocity field v (doc/math.md section 2) and the objective F_m at U. */
 PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
 {
   const PetscScalar *u;
   PetscScalar       *v;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Evaluate, U, V, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(VecGetArrayWrite(V, &v));
   PetscCall(Predict(model, u, F));
@@ -244,6 +391,7 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   model->comm_time += model->comm_last;
   PetscCall(VecRestoreArrayWrite(V, &v));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCall(PetscLogEventEnd(PGF_Evaluate, U, V, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -284,12 +432,14 @@ PetscErrorCode PgfModelJacobian(PgfModel model, Vec U, Mat J)
   PetscReal          F;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_JacobianAssemble, U, J, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(Predict(model, u, &F));
   PetscCall(model->ops.jacobian(model, u, model->rho, J));
   PetscCall(VecRestoreArrayRead(U, &u));
   PetscCall(MatAssemblyBegin(J, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(J, MAT_FINAL_ASSEMBLY));
+  PetscCall(PetscLogEventEnd(PGF_JacobianAssemble, U, J, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -313,11 +463,13 @@ PetscErrorCode PgfModelJacobianApply(PgfModel model, Vec X, Vec Y)
   PetscScalar       *y;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_JacobianApply, X, Y, 0, 0));
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(VecGetArrayWrite(Y, &y));
   PetscCall(model->ops.jacobianapply(model, x, y));
   PetscCall(VecRestoreArrayWrite(Y, &y));
   PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCall(PetscLogEventEnd(PGF_JacobianApply, X, Y, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -337,10 +489,12 @@ PetscErrorCode PgfModelGap(PgfModel model, Vec U, PetscReal *gap)
   PetscFunctionBegin;
   *gap = NAN;
   if (!model->ops.gap) PetscFunctionReturn(0);
+  PetscCall(PetscLogEventBegin(PGF_Gap, U, 0, 0, 0));
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(Predict(model, u, &F));
   PetscCall(model->ops.gap(model, u, F, gap));
   PetscCall(VecRestoreArrayRead(U, &u));
+  PetscCall(PetscLogEventEnd(PGF_Gap, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -397,13 +551,6 @@ PetscErrorCode PgfModelGetCommunicationTime(PgfModel model, PetscReal *seconds)
 {
   PetscFunctionBegin;
   *seconds = model->comm_time;
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfModelGetEvaluations(PgfModel model, PetscInt64 *n)
-{
-  PetscFunctionBegin;
-  *n = model->nevals;
   PetscFunctionReturn(0);
 }
 

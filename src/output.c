@@ -1,19 +1,28 @@
-/* The HDF5 results file (shared/spec/INTERFACE.md), written in parallel:
+/* The HDF5 results file (doc/results-file.md), written in parallel:
    every particle array is one collective hyperslab write in which each rank
    writes its own block of rows, so the file is in global particle order for
    any number of ranks. Snapshots and history grow along their first axis. */
 #include "pgfimpl.h"
+#include <errno.h>
 #include <hdf5.h>
+#include <sys/stat.h>
 
 #define PgfCallH5(comm, expr)                                                                     \
   do {                                                                                            \
     if (PetscUnlikely((expr) < 0)) SETERRQ((comm), PETSC_ERR_LIB, "HDF5 call failed: %s", #expr); \
   } while (0)
 
+/* A failed write names the file: a full disk is the usual cause. */
+#define PgfCallOut(o, expr)                                                                                                                                                                                     \
+  do {                                                                                                                                                                                                          \
+    if (PetscUnlikely((expr) < 0)) SETERRQ((o)->comm, PETSC_ERR_FILE_WRITE, "cannot write %s (HDF5 %.*s failed): the disk may be full or the file system failing", (o)->path, (int)strcspn(#expr, "("), #expr); \
+  } while (0)
+
 static const char *const history_names[PGF_HISTORY_COLUMNS] = {"t", "dt", "loss", "dissipation", "rhs_evals"};
 
 struct _p_PgfOutput {
   MPI_Comm    comm;
+  char       *path;
   PetscMPIInt rank;
   hid_t       file, dxpl, lcpl;
   PetscInt    nsnap, nhist;
@@ -28,7 +37,7 @@ static PetscErrorCode FileAccess(MPI_Comm comm, hid_t *fapl)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode OutputSetUp(MPI_Comm comm, hid_t file, PgfOutput *out)
+static PetscErrorCode OutputSetUp(MPI_Comm comm, const char path[], hid_t file, PgfOutput *out)
 {
   PgfOutput o;
 
@@ -36,6 +45,7 @@ static PetscErrorCode OutputSetUp(MPI_Comm comm, hid_t file, PgfOutput *out)
   PetscCall(PetscNew(&o));
   o->comm = comm;
   o->file = file;
+  PetscCall(PetscStrallocpy(path, &o->path));
   PetscCallMPI(MPI_Comm_rank(comm, &o->rank));
   PgfCallH5(comm, o->dxpl = H5Pcreate(H5P_DATASET_XFER));
   PgfCallH5(comm, H5Pset_dxpl_mpio(o->dxpl, H5FD_MPIO_COLLECTIVE));
@@ -55,7 +65,7 @@ PetscErrorCode PgfOutputCreate(MPI_Comm comm, const char option[], const char pa
   file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   PgfCheckInput(comm, file >= 0, "%s %s: cannot create this file (its directory must exist and be writable)", option, path);
-  PetscCall(OutputSetUp(comm, file, out));
+  PetscCall(OutputSetUp(comm, path, file, out));
   PetscFunctionReturn(0);
 }
 
@@ -138,7 +148,7 @@ PetscErrorCode PgfOutputOpen(MPI_Comm comm, const char path[], const char proble
     PetscFunctionReturn(0);
   }
   if (H5Lexists(file, "/final", H5P_DEFAULT) > 0) PgfCallH5(comm, H5Ldelete(file, "/final", H5P_DEFAULT));
-  PetscCall(OutputSetUp(comm, file, out));
+  PetscCall(OutputSetUp(comm, path, file, out));
   (*out)->nsnap = nsnap;
   (*out)->nhist = nhist;
   PetscFunctionReturn(0);
@@ -158,12 +168,12 @@ static PetscErrorCode SetAttribute(PgfOutput out, const char name[], hid_t type,
   hid_t space, attr;
 
   PetscFunctionBegin;
-  if (H5Aexists(out->file, name) > 0) PgfCallH5(out->comm, H5Adelete(out->file, name));
-  PgfCallH5(out->comm, space = H5Screate(H5S_SCALAR));
-  PgfCallH5(out->comm, attr = H5Acreate2(out->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
-  PgfCallH5(out->comm, H5Awrite(attr, type, value));
-  PgfCallH5(out->comm, H5Aclose(attr));
-  PgfCallH5(out->comm, H5Sclose(space));
+  if (H5Aexists(out->file, name) > 0) PgfCallOut(out, H5Adelete(out->file, name));
+  PgfCallOut(out, space = H5Screate(H5S_SCALAR));
+  PgfCallOut(out, attr = H5Acreate2(out->file, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
+  PgfCallOut(out, H5Awrite(attr, type, value));
+  PgfCallOut(out, H5Aclose(attr));
+  PgfCallOut(out, H5Sclose(space));
   PetscFunctionReturn(0);
 }
 
@@ -173,10 +183,10 @@ PetscErrorCode PgfOutputSetAttributeString(PgfOutput out, const char name[], con
   hid_t type;
 
   PetscFunctionBegin;
-  PgfCallH5(out->comm, type = H5Tcopy(H5T_C_S1));
-  PgfCallH5(out->comm, H5Tset_size(type, strlen(value) + 1));
+  PgfCallOut(out, type = H5Tcopy(H5T_C_S1));
+  PgfCallOut(out, H5Tset_size(type, strlen(value) + 1));
   PetscCall(SetAttribute(out, name, type, value));
-  PgfCallH5(out->comm, H5Tclose(type));
+  PgfCallOut(out, H5Tclose(type));
   PetscFunctionReturn(0);
 }
 
@@ -198,18 +208,18 @@ static PetscErrorCode WriteBlock(PgfOutput out, hid_t dset, const hsize_t start[
   hsize_t n = 1;
 
   PetscFunctionBegin;
-  PgfCallH5(out->comm, fspace = H5Dget_space(dset));
-  PgfCallH5(out->comm, ndims = H5Sget_simple_extent_ndims(fspace));
+  PgfCallOut(out, fspace = H5Dget_space(dset));
+  PgfCallOut(out, ndims = H5Sget_simple_extent_ndims(fspace));
   for (int k = 0; k < ndims; k++) n *= count[k];
-  PgfCallH5(out->comm, mspace = H5Screate_simple(1, &n, NULL));
-  if (n) PgfCallH5(out->comm, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  PgfCallOut(out, mspace = H5Screate_simple(1, &n, NULL));
+  if (n) PgfCallOut(out, H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
   else {
-    PgfCallH5(out->comm, H5Sselect_none(fspace));
-    PgfCallH5(out->comm, H5Sselect_none(mspace));
+    PgfCallOut(out, H5Sselect_none(fspace));
+    PgfCallOut(out, H5Sselect_none(mspace));
   }
-  PgfCallH5(out->comm, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, out->dxpl, data));
-  PgfCallH5(out->comm, H5Sclose(mspace));
-  PgfCallH5(out->comm, H5Sclose(fspace));
+  PgfCallOut(out, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, out->dxpl, data));
+  PgfCallOut(out, H5Sclose(mspace));
+  PgfCallOut(out, H5Sclose(fspace));
   PetscFunctionReturn(0);
 }
 
@@ -220,9 +230,9 @@ static PetscErrorCode WriteRows(PgfOutput out, hid_t dset, hsize_t row0, hsize_t
   hsize_t start[3] = {row0, 0, 0}, count[3];
 
   PetscFunctionBegin;
-  PgfCallH5(out->comm, fspace = H5Dget_space(dset));
-  PgfCallH5(out->comm, H5Sget_simple_extent_dims(fspace, count, NULL));
-  PgfCallH5(out->comm, H5Sclose(fspace));
+  PgfCallOut(out, fspace = H5Dget_space(dset));
+  PgfCallOut(out, H5Sget_simple_extent_dims(fspace, count, NULL));
+  PgfCallOut(out, H5Sclose(fspace));
   count[0] = nrows;
   PetscCall(WriteBlock(out, dset, start, count, data));
   PetscFunctionReturn(0);
@@ -233,9 +243,9 @@ static PetscErrorCode CreateDataset(PgfOutput out, const char path[], int ndims,
   hid_t space;
 
   PetscFunctionBegin;
-  PgfCallH5(out->comm, space = H5Screate_simple(ndims, dims, NULL));
-  PgfCallH5(out->comm, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, H5P_DEFAULT, H5P_DEFAULT));
-  PgfCallH5(out->comm, H5Sclose(space));
+  PgfCallOut(out, space = H5Screate_simple(ndims, dims, NULL));
+  PgfCallOut(out, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, H5P_DEFAULT, H5P_DEFAULT));
+  PgfCallOut(out, H5Sclose(space));
   PetscFunctionReturn(0);
 }
 
@@ -249,7 +259,7 @@ PetscErrorCode PgfOutputWriteRootArray(PgfOutput out, const char path[], PetscIn
   for (PetscInt k = 0; k < ndims; k++) d[k] = (hsize_t)dims[k];
   PetscCall(CreateDataset(out, path, (int)ndims, d, &dset));
   PetscCall(WriteRows(out, dset, 0, out->rank ? 0 : d[0], data));
-  PgfCallH5(out->comm, H5Dclose(dset));
+  PgfCallOut(out, H5Dclose(dset));
   PetscFunctionReturn(0);
 }
 
@@ -263,7 +273,7 @@ PetscErrorCode PgfOutputWriteParticles(PgfOutput out, const char path[], PetscIn
   PetscFunctionBegin;
   PetscCall(CreateDataset(out, path, ncols ? 2 : 1, d, &dset));
   PetscCall(WriteRows(out, dset, (hsize_t)rstart, (hsize_t)mloc, data));
-  PgfCallH5(out->comm, H5Dclose(dset));
+  PgfCallOut(out, H5Dclose(dset));
   PetscFunctionReturn(0);
 }
 
@@ -280,19 +290,19 @@ static PetscErrorCode GrowDataset(PgfOutput out, const char path[], int ndims, c
     rowbytes *= row[k];
   }
   if (H5Lexists(out->file, path, H5P_DEFAULT) > 0) {
-    PgfCallH5(out->comm, *dset = H5Dopen2(out->file, path, H5P_DEFAULT));
-    PgfCallH5(out->comm, H5Dset_extent(*dset, dims));
+    PgfCallOut(out, *dset = H5Dopen2(out->file, path, H5P_DEFAULT));
+    PgfCallOut(out, H5Dset_extent(*dset, dims));
   } else {
     hid_t space, dcpl;
 
     maxdims[0] = H5S_UNLIMITED;
     chunk[0]   = PetscMax(1, PetscMin(4096, ((hsize_t)1 << 20) / rowbytes));
-    PgfCallH5(out->comm, space = H5Screate_simple(ndims, dims, maxdims));
-    PgfCallH5(out->comm, dcpl = H5Pcreate(H5P_DATASET_CREATE));
-    PgfCallH5(out->comm, H5Pset_chunk(dcpl, ndims, chunk));
-    PgfCallH5(out->comm, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, dcpl, H5P_DEFAULT));
-    PgfCallH5(out->comm, H5Pclose(dcpl));
-    PgfCallH5(out->comm, H5Sclose(space));
+    PgfCallOut(out, space = H5Screate_simple(ndims, dims, maxdims));
+    PgfCallOut(out, dcpl = H5Pcreate(H5P_DATASET_CREATE));
+    PgfCallOut(out, H5Pset_chunk(dcpl, ndims, chunk));
+    PgfCallOut(out, *dset = H5Dcreate2(out->file, path, H5T_NATIVE_DOUBLE, space, out->lcpl, dcpl, H5P_DEFAULT));
+    PgfCallOut(out, H5Pclose(dcpl));
+    PgfCallOut(out, H5Sclose(space));
   }
   PetscFunctionReturn(0);
 }
@@ -306,7 +316,7 @@ static PetscErrorCode AppendRootValues(PgfOutput out, const char path[], hsize_t
   PetscFunctionBegin;
   PetscCall(GrowDataset(out, path, 1, row, row0 + nrows, &dset));
   PetscCall(WriteRows(out, dset, row0, out->rank ? 0 : nrows, values));
-  PgfCallH5(out->comm, H5Dclose(dset));
+  PgfCallOut(out, H5Dclose(dset));
   PetscFunctionReturn(0);
 }
 
@@ -325,10 +335,10 @@ PetscErrorCode PgfOutputAppendSnapshot(PgfOutput out, PetscReal t, PetscReal los
   /* Row k holds all m particles: this rank writes its block of it. */
   PetscCall(GrowDataset(out, "/snapshots/w", 2, wrow, k + 1, &dset));
   PetscCall(WriteBlock(out, dset, wstart, wcount, w));
-  PgfCallH5(out->comm, H5Dclose(dset));
+  PgfCallOut(out, H5Dclose(dset));
   PetscCall(GrowDataset(out, "/snapshots/theta", 3, trow, k + 1, &dset));
   PetscCall(WriteBlock(out, dset, wstart, tcount, theta));
-  PgfCallH5(out->comm, H5Dclose(dset));
+  PgfCallOut(out, H5Dclose(dset));
   out->nsnap++;
   PetscFunctionReturn(0);
 }
@@ -351,8 +361,9 @@ PetscErrorCode PgfOutputAppendHistory(PgfOutput out, PetscInt nrows, const Petsc
   PetscReal *col;
 
   PetscFunctionBegin;
-  if (!nrows) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc1(nrows, &col));
+  /* with no rows, the datasets are still created: a run that stops before
+     its first step has an empty history, not none */
+  PetscCall(PetscMalloc1(PetscMax(nrows, 1), &col));
   for (PetscInt c = 0; c < PGF_HISTORY_COLUMNS; c++) {
     char path[64];
 
@@ -368,7 +379,7 @@ PetscErrorCode PgfOutputAppendHistory(PgfOutput out, PetscInt nrows, const Petsc
 PetscErrorCode PgfOutputFlush(PgfOutput out)
 {
   PetscFunctionBegin;
-  PgfCallH5(out->comm, H5Fflush(out->file, H5F_SCOPE_GLOBAL));
+  PgfCallOut(out, H5Fflush(out->file, H5F_SCOPE_GLOBAL));
   PetscFunctionReturn(0);
 }
 
@@ -376,10 +387,124 @@ PetscErrorCode PgfOutputDestroy(PgfOutput *out)
 {
   PetscFunctionBegin;
   if (!*out) PetscFunctionReturn(0);
-  PgfCallH5((*out)->comm, H5Pclose((*out)->lcpl));
-  PgfCallH5((*out)->comm, H5Pclose((*out)->dxpl));
-  PgfCallH5((*out)->comm, H5Fclose((*out)->file));
+  PgfCallOut(*out, H5Pclose((*out)->lcpl));
+  PgfCallOut(*out, H5Pclose((*out)->dxpl));
+  PgfCallOut(*out, H5Fclose((*out)->file));
+  PetscCall(PetscFree((*out)->path));
   PetscCall(PetscFree(*out));
+  PetscFunctionReturn(0);
+}
+
+/* /parameters: each parameter an attribute of its kind (text, integer or
+   real), named without its dash. Collective. */
+PetscErrorCode PgfOutputWriteParameters(PgfOutput out, PetscBool model_only)
+{
+  hid_t group, space;
+
+  PetscFunctionBegin;
+  if (H5Lexists(out->file, "/parameters", H5P_DEFAULT) > 0) PgfCallOut(out, H5Ldelete(out->file, "/parameters", H5P_DEFAULT));
+  PgfCallOut(out, group = H5Gcreate2(out->file, "/parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PgfCallOut(out, space = H5Screate(H5S_SCALAR));
+  for (PetscInt k = 0; k < PgfParamsCount(); k++) {
+    const char *name, *value;
+    char        kind;
+    PetscBool   model;
+    hid_t       type, attr;
+    long long   i;
+    double      r;
+    const void *data = value;
+
+    PgfParamsGet(k, &name, &value, &kind, &model);
+    if (model_only && !model) continue;
+    if (kind == 'i') {
+      i    = atoll(value);
+      type = H5Tcopy(H5T_NATIVE_LLONG);
+      data = &i;
+    } else if (kind == 'r') {
+      r    = atof(value);
+      type = H5Tcopy(H5T_NATIVE_DOUBLE);
+      data = &r;
+    } else {
+      type = H5Tcopy(H5T_C_S1);
+      H5Tset_size(type, strlen(value) + 1);
+      data = value;
+    }
+    PgfCallOut(out, attr = H5Acreate2(group, name + 1, type, space, H5P_DEFAULT, H5P_DEFAULT));
+    PgfCallOut(out, H5Awrite(attr, type, data));
+    PgfCallOut(out, H5Aclose(attr));
+    PgfCallOut(out, H5Tclose(type));
+  }
+  PgfCallOut(out, H5Sclose(space));
+  PgfCallOut(out, H5Gclose(group));
+  PetscFunctionReturn(0);
+}
+
+/* Real attributes of a group (created when missing). Collective. */
+PetscErrorCode PgfOutputSetGroupAttributes(PgfOutput out, const char group[], PetscInt n, const char *const names[], const PetscReal values[])
+{
+  hid_t g, space;
+
+  PetscFunctionBegin;
+  if (H5Lexists(out->file, group, H5P_DEFAULT) > 0) PgfCallOut(out, g = H5Gopen2(out->file, group, H5P_DEFAULT));
+  else PgfCallOut(out, g = H5Gcreate2(out->file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PgfCallOut(out, space = H5Screate(H5S_SCALAR));
+  for (PetscInt k = 0; k < n; k++) {
+    hid_t  attr;
+    double v = values[k];
+
+    if (H5Aexists(g, names[k]) > 0) PgfCallOut(out, H5Adelete(g, names[k]));
+    PgfCallOut(out, attr = H5Acreate2(g, names[k], H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT));
+    PgfCallOut(out, H5Awrite(attr, H5T_NATIVE_DOUBLE, &v));
+    PgfCallOut(out, H5Aclose(attr));
+  }
+  PgfCallOut(out, H5Sclose(space));
+  PgfCallOut(out, H5Gclose(g));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfReadParameter(MPI_Comm comm, const char option[], const char path[], const char name[], char value[], size_t len, PetscBool *found)
+{
+  hid_t fapl, file, attr = -1, type = -1;
+  char  where[512];
+
+  PetscFunctionBegin;
+  *found   = PETSC_FALSE;
+  value[0] = 0;
+  PetscCall(FileAccess(comm, &fapl));
+  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  PgfCheckInput(comm, file >= 0, "%s %s: cannot open this file as HDF5", option, path);
+  PetscCall(PetscSNPrintf(where, sizeof(where), "/parameters"));
+  if (H5Lexists(file, where, H5P_DEFAULT) > 0 && H5Aexists_by_name(file, where, name, H5P_DEFAULT) > 0 && (attr = H5Aopen_by_name(file, where, name, H5P_DEFAULT, H5P_DEFAULT)) >= 0 && (type = H5Aget_type(attr)) >= 0) {
+    H5T_class_t cls = H5Tget_class(type);
+    long long   i;
+    double      r;
+
+    if (cls == H5T_INTEGER && H5Aread(attr, H5T_NATIVE_LLONG, &i) >= 0) *found = (PetscBool)(snprintf(value, len, "%lld", i) > 0);
+    else if (cls == H5T_FLOAT && H5Aread(attr, H5T_NATIVE_DOUBLE, &r) >= 0) *found = (PetscBool)(snprintf(value, len, "%.17g", r) > 0);
+    else if (cls == H5T_STRING && H5Tget_size(type) <= len) *found = (PetscBool)(H5Aread(attr, type, value) >= 0);
+  }
+  if (type >= 0) H5Tclose(type);
+  if (attr >= 0) H5Aclose(attr);
+  H5Fclose(file);
+  PetscFunctionReturn(0);
+}
+
+/* An input file must be a regular file: MPI-IO given a directory prints
+   dozens of lines of its own before failing. Checked by rank 0. */
+static PetscErrorCode CheckInputFile(MPI_Comm comm, const char option[], const char path[])
+{
+  struct stat st;
+  PetscMPIInt rank;
+  int         err = 0;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) err = stat(path, &st) ? errno : S_ISREG(st.st_mode) ? 0
+                                                                 : -1;
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PgfCheckInput(comm, err <= 0, "%s %s: cannot open this file (%s)", option, path, strerror(err));
+  PgfCheckInput(comm, err == 0, "%s %s: not a regular file (a directory?)", option, path);
   PetscFunctionReturn(0);
 }
 
@@ -390,6 +515,7 @@ PetscErrorCode PgfReadAttributeString(MPI_Comm comm, const char option[], const 
   PetscBool ok;
 
   PetscFunctionBegin;
+  PetscCall(CheckInputFile(comm, option, path));
   PetscCall(FileAccess(comm, &fapl));
   file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
@@ -407,11 +533,14 @@ PetscErrorCode PgfReadAttributeString(MPI_Comm comm, const char option[], const 
    user's and says so. */
 static PetscErrorCode OpenArray(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[], hid_t *file, hid_t *dset)
 {
-  hid_t   fapl, space;
-  hsize_t d[3];
-  int     nd;
+  hid_t       fapl, space, type;
+  hsize_t     d[3];
+  int         nd;
+  H5T_class_t cls;
+  const char *what = NULL;
 
   PetscFunctionBegin;
+  PetscCall(CheckInputFile(comm, option, path));
   PetscCall(FileAccess(comm, &fapl));
   *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
@@ -420,16 +549,31 @@ static PetscErrorCode OpenArray(MPI_Comm comm, const char option[], const char p
     H5Fclose(*file);
     PgfInputError(comm, "%s %s: has no dataset /%s", option, path, name);
   }
+  PgfCallH5(comm, type = H5Dget_type(*dset));
+  cls = H5Tget_class(type);
+  H5Tclose(type);
+  if (cls == H5T_STRING) what = "strings";
+  else if (cls == H5T_COMPOUND) what = "compound values (complex numbers?)";
+  else if (cls != H5T_FLOAT && cls != H5T_INTEGER) what = "values that are not numbers";
   PgfCallH5(comm, space = H5Dget_space(*dset));
   nd = H5Sget_simple_extent_ndims(space);
   if (nd == ndims) PgfCallH5(comm, H5Sget_simple_extent_dims(space, d, NULL));
   PgfCallH5(comm, H5Sclose(space));
-  if (nd != ndims) {
+  if (what || nd != ndims) {
     H5Dclose(*dset);
     H5Fclose(*file);
+    PgfCheckInput(comm, !what, "%s %s: /%s must hold real numbers (it holds %s)", option, path, name, what);
     PgfInputError(comm, "%s %s: /%s must have %" PetscInt_FMT " dimension%s (it has %d)", option, path, name, ndims, ndims > 1 ? "s" : "", nd);
   }
-  for (int k = 0; k < nd; k++) dims[k] = (PetscInt)d[k];
+  /* shapes are 64-bit in the file: refuse what pgflow's indices cannot hold */
+  for (int k = 0; k < nd; k++) {
+    if (d[k] > (hsize_t)PETSC_MAX_INT) {
+      H5Dclose(*dset);
+      H5Fclose(*file);
+      PgfInputError(comm, "%s %s: /%s has %llu entries along dimension %d, more than pgflow can index (%d)", option, path, name, (unsigned long long)d[k], k + 1, (int)PETSC_MAX_INT);
+    }
+    dims[k] = (PetscInt)d[k];
+  }
   PetscFunctionReturn(0);
 }
 

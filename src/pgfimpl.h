@@ -1,103 +1,41 @@
-/* pgflow internals: the model interface that every problem implements.
-   A problem is one file that fills a PgfModelOps table (see twolayer.c);
-   the flow, the output and the tests only call the PgfModel* wrappers. */
+/* pgflow internals shared by its layers: the model's accessors and
+   capability queries (the model's struct and operations table are private
+   to the model layer, modelimpl.h), the parameters, the convex baselines,
+   dense products and checkpoints. */
 #pragma once
 
 #include <pgflow.h>
 #include <petscblaslapack.h>
 
-/* Particles are stored particle by particle: u_i = (weight-like coordinate,
-   npos position coordinates), dof = 1 + npos values each, local particles
-   contiguous. All array arguments below are local to the rank. */
-typedef struct {
-  /* Read the problem's options, check them, build its data (every rank). */
-  PetscErrorCode (*setfromoptions)(PgfModel);
-  /* Initial particles rstart .. rstart + mloc - 1. */
-  PetscErrorCode (*initialize)(PgfModel, PetscScalar *);
-  /* Add sum over local particles of Phi(u_i) to h (length N). */
-  PetscErrorCode (*predict)(PgfModel, const PetscScalar *, PetscReal *);
-  /* R(h) and rho = grad R(h) (length N); the same on every rank. */
-  PetscErrorCode (*loss)(PgfModel, const PetscReal *, PetscReal *, PetscReal *);
-  /* Velocities v(u_i) = DPhi(u_i)^T rho + grad V(u_i) (smooth part of V).
-     Called right after predict() on the same particles, so it may reuse
-     what predict() computed. */
-  PetscErrorCode (*velocity)(PgfModel, const PetscScalar *, const PetscReal *, PetscScalar *);
-  /* Sum over local particles of V(u_i), non-smooth part included. */
-  PetscErrorCode (*regularizer)(PgfModel, const PetscScalar *, PetscReal *);
-  /* Optional: after a step of size dt (soft-threshold, wrapping); sets
-   *changed when the particles were modified. */
-  PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
-  /* Optional: the measure's weight of each particle (default: u_i[0]). */
-  PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
-  /* Optional: a certificate of optimality, the duality gap at the particles
-   (MATH.md section 5), from h and rho of the last evaluation at them and
-   the objective F there. */
-  PetscErrorCode (*gap)(PgfModel, const PetscScalar *, PetscReal, PetscReal *);
-  /* Optional: the Jacobian dv/du of the velocity field at the particles,
-   from rho of the last evaluation at them, into the rows of the local
-   particles of an assembled parallel MATDENSE (m dof square). */
-  PetscErrorCode (*jacobian)(PgfModel, const PetscScalar *, const PetscReal *, Mat);
-  /* Optional, with jacobian: the same Jacobian applied matrix-free, for
-   sizes where it would not fit assembled. prepare keeps what apply needs at
-   the particles (rho of the last evaluation); apply computes y = (dv/du) x
-   on the local particles' rows; it is collective. */
-  PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
-  PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
-  /* Optional (convex baselines and spectra, MATH.md section 6): rows
-   j0 .. j0 + nj - 1 of the Jacobian of h with respect to the local
-   particles, column-major nj x (mloc c), leading dimension nj: c = 1 for the
-   weights only (the features over m), c = dof for every coordinate. */
-  PetscErrorCode (*hjacobian)(PgfModel, const PetscScalar *, PetscInt, PetscInt, PetscInt, PetscReal *);
-  /* Optional: the labels y of the square loss (NULL for another loss) and
-   the l2 strength on the weights (0 without one). */
-  PetscErrorCode (*ridge)(PgfModel, const PetscReal **, PetscReal *);
-  /* Optional: the problem's default integrator, set before TSSetFromOptions
-   so that the command line still wins. */
-  PetscErrorCode (*tsdefaults)(PgfModel, TS);
-  /* Write /data and /truth. */
-  PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
-  PetscErrorCode (*destroy)(PgfModel);
-} PgfModelOps;
+/* pgflow's events in -log_view (registered with the problems). */
+PETSC_INTERN PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum;
 
-struct _p_PgfModel {
-  MPI_Comm    comm;
-  char        name[32];
-  PgfModelOps ops;
-  void       *data;
-
-  PetscInt   m; /* particles, global */
-  PetscInt   npos; /* position coordinates per particle */
-  PetscInt   dof; /* 1 + npos */
-  PetscInt   N; /* length of the predictor h */
-  PetscInt   rstart; /* first local particle (of the state vector) */
-  PetscInt   mloc; /* local particles (of the state vector) */
-  PetscInt64 seed;
-  PetscReal  memory_limit; /* bytes of working memory per rank (-memory_limit) */
-
-  /* -sample_groups (model.c): with G > 1 the operations predict, velocity
-   and regularizer act on the nact particles of this rank's particle group
-   (gathered into ugroup), and on the samples of its sample group sgroup; N
-   is then the group's part of h. */
-  PetscInt     groups, sgroup, nact;
-  MPI_Comm     rowcomm, colcomm;
-  PetscMPIInt *counts, *displs; /* values (particles x dof) of each rank of colcomm */
-  PetscScalar *ugroup, *vgroup;
-
-  PetscReal     *hbuf; /* local contribution to h, then h itself: N + 1 values */
-  PetscReal     *rho; /* gradient of R at h: N values */
-  PetscInt64     nevals;
-  PetscLogDouble comm_time, comm_last; /* in MPI within evaluations; of the last Predict */
-};
-
-PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
-PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
+/* Accessors and capability queries of a model (model.c); not collective
+   unless said. */
+PETSC_INTERN PetscErrorCode PgfModelGetComm(PgfModel, MPI_Comm *);
+PETSC_INTERN PetscErrorCode PgfModelGetType(PgfModel, const char **);
+PETSC_INTERN PetscErrorCode PgfModelGetSeed(PgfModel, PetscInt64 *);
+PETSC_INTERN PetscErrorCode PgfModelGetSampleGroups(PgfModel, PetscInt *);
+PETSC_INTERN PetscErrorCode PgfModelGetMemoryLimit(PgfModel, PetscReal *);
+/* Whether the model has an analytic Jacobian of v, assembled and applied
+   matrix-free; whether it has the Jacobian of h (baselines and spectra). */
+PETSC_INTERN PetscErrorCode PgfModelHasJacobian(PgfModel, PetscBool *, PetscBool *);
+PETSC_INTERN PetscErrorCode PgfModelHasHJacobian(PgfModel, PetscBool *);
+/* The labels of the square loss (NULL for another loss) and the l2
+   strength on the weights. */
+PETSC_INTERN PetscErrorCode PgfModelGetRidge(PgfModel, const PetscReal **, PetscReal *);
+/* Rows j0 .. j0 + nj - 1 of dh/du for the local particles (see modelimpl.h). */
+PETSC_INTERN PetscErrorCode PgfModelHJacobian(PgfModel, const PetscScalar[], PetscInt, PetscInt, PetscInt, PetscReal[]);
+/* The problem's default integrator, before TSSetFromOptions. */
+PETSC_INTERN PetscErrorCode PgfModelSetTSDefaults(PgfModel, TS);
 PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
-PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);
+PETSC_INTERN PetscErrorCode PgfModelReserve(PgfModel, PetscReal, const char[]);
+PETSC_INTERN PetscErrorCode PgfModelAvailableMemory(PgfModel, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
 
-/* Convex baselines and spectra (convex.c, MATH.md section 6): options
+/* Convex baselines and spectra (convex.c, doc/math.md section 6): options
    -baseline, -refit and -spectrum; each call does nothing when its option
    is off. */
 typedef struct _p_PgfConvex *PgfConvex;
@@ -106,6 +44,22 @@ PETSC_INTERN PetscErrorCode  PgfConvexBaseline(PgfConvex, PgfOutput);
 PETSC_INTERN PetscErrorCode  PgfConvexSnapshot(PgfConvex, Vec, PgfOutput);
 PETSC_INTERN PetscErrorCode  PgfConvexFinal(PgfConvex, Vec, PgfOutput);
 PETSC_INTERN PetscErrorCode  PgfConvexDestroy(PgfConvex *);
+
+/* The run's parameters (params.c): every option read, as resolved. */
+PETSC_INTERN void           PgfParamsModelScope(PetscBool);
+PETSC_INTERN PetscErrorCode PgfParamsAdd(const char[], const char[]);
+PETSC_INTERN PetscErrorCode PgfParamsAddReal(const char[], PetscReal);
+PETSC_INTERN PetscErrorCode PgfParamsAddInt(const char[], PetscInt64);
+PETSC_INTERN PetscInt       PgfParamsCount(void);
+PETSC_INTERN void           PgfParamsGet(PetscInt, const char **, const char **, char *, PetscBool *);
+/* /parameters (one attribute per parameter, named without the dash), of
+   the problem-defining ones only when model_only (checkpoints). */
+PETSC_INTERN PetscErrorCode PgfOutputWriteParameters(PgfOutput, PetscBool);
+/* A parameter recorded in the /parameters of an HDF5 file, as text; *found
+   is false when the file has none of that name. */
+PETSC_INTERN PetscErrorCode PgfReadParameter(MPI_Comm, const char[], const char[], const char[], char[], size_t, PetscBool *);
+PETSC_INTERN PetscErrorCode PgfParamsCheckUnused(MPI_Comm, const char[]);
+PETSC_INTERN PetscErrorCode PgfParamsDestroy(void);
 
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);
@@ -144,5 +98,3 @@ typedef enum {
 } PgfCheckpointField;
 PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfModel, const char[], Vec, const PetscReal[]);
 PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfModel, const char[], Vec, PetscReal[]);
-PETSC_INTERN PetscErrorCode PgfCheckpointCatchSignals(PetscBool);
-PETSC_INTERN PetscBool      PgfCheckpointSignalled(void);

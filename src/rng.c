@@ -1,7 +1,7 @@
 /* Counter-based random numbers: Philox4x32-10 (Salmon et al., SC11).
    Every draw is a pure function of (seed, stream, index, k), so the data and
    the initial particles are bitwise the same for any number of ranks
-   (shared/spec/MATH.md section 7). */
+   (doc/math.md section 7). */
 #include <pgflow.h>
 
 static inline void MulHiLo(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo)

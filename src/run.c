@@ -1,43 +1,121 @@
-/* The application as bin/pgflow runs it: options, model, flow, results file. */
+/* The application as bin/pgflow runs it: options, model, flow, results file.
+   Every input is checked before the results file is created; the results
+   file is locked for the run's lifetime, and no input file is ever
+   overwritten. */
 #include "pgfimpl.h"
 #include "options.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const problems[] = {"twolayer", "deconv"};
-
 /* OpenBLAS 0.3.21 does not recognise recent processors and falls back to a
-   generic kernel several times slower (shared/ENVIRONMENT.md). */
+   generic kernel several times slower (README, BLAS). */
 static PetscErrorCode WarnGenericBlas(MPI_Comm comm, const char *core)
 {
-  PetscBool generic;
-
   PetscFunctionBegin;
-  PetscCall(PetscStrcasecmp(core, "Prescott", &generic));
-  if (generic && __builtin_cpu_supports("avx2") && !getenv("OPENBLAS_CORETYPE"))
-    PetscCall(PetscPrintf(comm, "pgflow: warning: OpenBLAS uses its generic kernel (%s) on a processor with %s; set OPENBLAS_CORETYPE=%s for a several times faster run\n", core, __builtin_cpu_supports("avx512f") ? "AVX-512" : "AVX2", __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell"));
+#if defined(__x86_64__) || defined(__i386__)
+  {
+    PetscBool generic;
+
+    PetscCall(PetscStrcasecmp(core, "Prescott", &generic));
+    if (generic && __builtin_cpu_supports("avx2") && !getenv("OPENBLAS_CORETYPE"))
+      PetscCall(PetscPrintf(comm, "pgflow: warning: OpenBLAS uses its generic kernel (%s) on a processor with %s; set OPENBLAS_CORETYPE=%s for a several times faster run\n", core, __builtin_cpu_supports("avx512f") ? "AVX-512" : "AVX2", __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell"));
+  }
+#endif
   PetscFunctionReturn(0);
 }
 
-/* Root attributes of INTERFACE.md; completed stays 0 until the run ends well. */
+/* Where the run ran: the distinct processor (node) names in rank order of
+   first appearance, comma-separated, and the ranks on each. Gathered on every
+   rank, since attribute writes need the same values everywhere. */
+static PetscErrorCode WriteNodes(MPI_Comm comm, PgfOutput out)
+{
+  char        name[MPI_MAX_PROCESSOR_NAME] = "", *all, *names, *counts;
+  PetscMPIInt size, len, *first, *on;
+  PetscInt    nodes = 0;
+  size_t      cap;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCallMPI(MPI_Get_processor_name(name, &len));
+  cap = (size_t)size * MPI_MAX_PROCESSOR_NAME;
+  PetscCall(PetscMalloc4(cap, &all, cap, &names, cap, &counts, 2 * size, &first));
+  on = first + size;
+  PetscCallMPI(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm));
+  names[0] = counts[0] = 0;
+  for (PetscMPIInt r = 0; r < size; r++) {
+    PetscInt k = 0;
+
+    while (k < nodes && strcmp(all + (size_t)first[k] * MPI_MAX_PROCESSOR_NAME, all + (size_t)r * MPI_MAX_PROCESSOR_NAME)) k++;
+    if (k == nodes) {
+      first[nodes] = r;
+      on[nodes++]  = 0;
+    }
+    on[k]++;
+  }
+  for (PetscInt k = 0; k < nodes; k++) {
+    char num[16];
+
+    PetscCall(PetscSNPrintf(num, sizeof(num), "%s%d", k ? "," : "", on[k]));
+    PetscCall(PetscStrlcat(counts, num, cap));
+    if (k) PetscCall(PetscStrlcat(names, ",", cap));
+    PetscCall(PetscStrlcat(names, all + (size_t)first[k] * MPI_MAX_PROCESSOR_NAME, cap));
+  }
+  PetscCall(PgfOutputSetAttributeInt(out, "nodes", nodes));
+  PetscCall(PgfOutputSetAttributeString(out, "node_names", names));
+  PetscCall(PgfOutputSetAttributeString(out, "ranks_per_node", counts));
+  PetscCall(PetscFree4(all, names, counts, first));
+  PetscFunctionReturn(0);
+}
+
+/* Root attributes of the results file (README, Results file); completed
+   stays 0 until the run ends well. */
 static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
 {
   PetscMPIInt size;
   PetscInt    m;
+  PetscInt64  seed;
   char       *options;
+  const char *type;
+  MPI_Comm    comm;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_size(model->comm, &size));
+  PetscCall(PgfModelGetComm(model, &comm));
+  PetscCall(PgfModelGetType(model, &type));
+  PetscCall(PgfModelGetSeed(model, &seed));
+  PetscCall(WriteNodes(comm, out));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
   PetscCall(PetscOptionsGetAll(NULL, &options));
-  PetscCall(PgfOutputSetAttributeString(out, "problem", model->name));
+  PetscCall(PgfOutputSetAttributeString(out, "problem", type));
   PetscCall(PgfOutputSetAttributeInt(out, "particles", m));
   PetscCall(PgfOutputSetAttributeInt(out, "ranks", size));
-  PetscCall(PgfOutputSetAttributeInt(out, "seed", model->seed));
+  PetscCall(PgfOutputSetAttributeInt(out, "seed", seed));
   PetscCall(PgfOutputSetAttributeString(out, "version", PGFLOW_VERSION));
   PetscCall(PgfOutputSetAttributeString(out, "options", options));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", 0));
-  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", "running"));
+  PetscCall(PgfOutputSetAttributeString(out, "stop_reason", PgfStopReasons[PGF_STOP_RUNNING]));
   PetscCall(PetscFree(options));
+  PetscCall(PgfOutputWriteParameters(out, PETSC_FALSE));
+  PetscFunctionReturn(0);
+}
+
+/* The directory part of path ("." when it has none), allocated. */
+static PetscErrorCode DirectoryOf(const char path[], char **dir)
+{
+  char *slash;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrallocpy(path, dir));
+  slash = strrchr(*dir, '/');
+  if (slash) slash[slash == *dir] = 0;
+  else {
+    PetscCall(PetscFree(*dir));
+    PetscCall(PetscStrallocpy(".", dir));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -45,39 +123,96 @@ static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
    beside the results file is checked now, before the run. */
 static PetscErrorCode CheckDirectory(MPI_Comm comm, const char option[], const char path[])
 {
-  char        dir[PETSC_MAX_PATH_LEN], *slash;
+  char       *dir;
   PetscMPIInt rank;
   int         ok = 0;
 
   PetscFunctionBegin;
-  PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
-  slash = strrchr(dir, '/');
-  if (slash) slash[slash == dir] = 0;
-  else PetscCall(PetscStrncpy(dir, ".", sizeof(dir)));
+  PetscCall(DirectoryOf(path, &dir));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (!rank) ok = !access(dir, W_OK | X_OK);
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
   PgfCheckInput(comm, ok, "%s %s: the directory %s must exist and be writable", option, path, dir);
+  PetscCall(PetscFree(dir));
+  PetscFunctionReturn(0);
+}
+
+/* Whether two paths name the same file: the same inode when both exist,
+   else the same canonical directory and name (a file about to be
+   created). Rank 0's view. */
+static PetscBool SameFile(const char a[], const char b[])
+{
+  struct stat sa, sb;
+  char       *da, *db, ra[PATH_MAX], rb[PATH_MAX];
+  const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+  PetscBool   same;
+
+  if (!stat(a, &sa) && !stat(b, &sb)) return (PetscBool)(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+  if (DirectoryOf(a, &da) || DirectoryOf(b, &db)) return PETSC_FALSE;
+  same = (PetscBool)(realpath(da, ra) && realpath(db, rb) && !strcmp(ra, rb) && !strcmp(na ? na + 1 : a, nb ? nb + 1 : b));
+  PetscFree(da);
+  PetscFree(db);
+  return same;
+}
+
+/* Refuses an output that would overwrite an input. */
+static PetscErrorCode CheckNotSame(MPI_Comm comm, const char out_option[], const char out[], const char in_option[], const char in[])
+{
+  PetscMPIInt rank;
+  int         same = 0;
+
+  PetscFunctionBegin;
+  if (!in[0]) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) same = SameFile(out, in);
+  PetscCallMPI(MPI_Bcast(&same, 1, MPI_INT, 0, comm));
+  PgfCheckInput(comm, !same, "%s %s is the %s file: pgflow never overwrites an input; choose another %s", out_option, out, in_option, out_option);
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0 holds an exclusive lock on the results file for the whole run, so
+   that a second run writing the same file is refused instead of both
+   corrupting it; the kernel releases the lock when the process ends, crash
+   included. File systems without flock (some parallel ones) only warn. */
+static PetscErrorCode LockResults(MPI_Comm comm, const char path[], int *fd)
+{
+  PetscMPIInt rank;
+  int         err[2] = {0, 0}; /* what failed: 1 open, 2 locked; errno */
+
+  PetscFunctionBegin;
+  *fd = -1;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) err[0] = 1, err[1] = errno;
+    else if (flock(*fd, LOCK_EX | LOCK_NB)) {
+      err[1] = errno;
+      err[0] = errno == EWOULDBLOCK ? 2 : 3;
+    }
+  }
+  PetscCallMPI(MPI_Bcast(err, 2, MPI_INT, 0, comm));
+  PgfCheckInput(comm, err[0] != 1, "-output %s: cannot create this file (%s)", path, strerror(err[1]));
+  PgfCheckInput(comm, err[0] != 2, "-output %s: another pgflow run is writing this file (it is locked); wait for it to end or choose another -output", path);
+  if (err[0] == 3) PetscCall(PetscPrintf(comm, "pgflow: warning: cannot lock %s (%s): this file system does not protect it from a second run writing it\n", path, strerror(err[1])));
   PetscFunctionReturn(0);
 }
 
 /* The results file: on a restart, the interrupted run's file if it still
    holds that run's results up to the checkpoint, else a new one. */
-static PetscErrorCode OpenResults(PgfModel model, PgfFlow flow, const char path[], const char restart[], PgfOutput *out, PetscBool *created)
+static PetscErrorCode OpenResults(PgfModel model, const char path[], PetscBool restarted, const PetscInt counts[2], const PetscReal times[2], PgfOutput *out, PetscBool *created)
 {
-  PetscInt  nsnap, nhist;
-  PetscReal tsnap, t;
+  MPI_Comm    comm;
+  const char *type;
+  PetscInt    m;
 
   PetscFunctionBegin;
+  PetscCall(PgfModelGetComm(model, &comm));
+  PetscCall(PgfModelGetType(model, &type));
+  PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
   *out = NULL;
-  if (restart[0]) {
-    PetscCall(PgfFlowRestart(flow, restart, &nsnap, &tsnap, &nhist, &t));
-    PetscCall(PgfOutputOpen(model->comm, path, model->name, model->m, nsnap, tsnap, nhist, t, out));
-    if (*out) PetscCall(PetscPrintf(model->comm, "pgflow: continuing from %s; results appended to %s\n", restart, path));
-    else PetscCall(PetscPrintf(model->comm, "pgflow: continuing from %s; %s does not hold the results up to it: a new results file holds them from the restart on\n", restart, path));
-  }
+  if (restarted) PetscCall(PgfOutputOpen(comm, path, type, m, counts[0], times[0], counts[1], times[1], out));
   *created = (PetscBool) !*out;
-  if (*created) PetscCall(PgfOutputCreate(model->comm, "-output", path, out));
+  if (*created) PetscCall(PgfOutputCreate(comm, "-output", path, out));
   PetscFunctionReturn(0);
 }
 
@@ -86,32 +221,35 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PgfModel    model;
   PgfFlow     flow;
   PgfOutput   out;
-  PetscInt    problem = 0;
+  PetscInt    counts[2], m;
   PetscMPIInt size;
-  PetscReal   interval;
-  char        path[PETSC_MAX_PATH_LEN], checkpoint[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN];
-  const char *core;
-  PetscBool   help, created, own_checkpoint;
+  PetscReal   interval, times[2];
+  char        problem[64] = "twolayer", path[PETSC_MAX_PATH_LEN], own[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN], data[PETSC_MAX_PATH_LEN], *checkpoint;
+  const char *core, *type;
+  PetscBool   help, created, set;
+  int         lock;
 
   PetscFunctionBegin;
   *status = PGF_EXIT_OK;
   PetscCall(PgfSetInputPhase(PETSC_TRUE));
   PetscOptionsBegin(comm, NULL, "pgflow: particle gradient flows (see README.md)", NULL);
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-problem", "Problem", problems, 2, problem, &problem));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-output", "Results file (HDF5)", "pgflow.h5", path, sizeof(path)));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", checkpoint, sizeof(checkpoint)));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-restart", "Continue from this checkpoint file", "", restart, sizeof(restart)));
+  PetscCall(PgfModelRegisterAll());
+  PetscCall(PetscOptionsFList("-problem", "Problem", "PgfModelRegister", PgfModelList, problem, problem, sizeof(problem), NULL));
+  PetscCall(PgfParamsAdd("-problem", problem));
+  PetscCall(PgfOptionsString(comm, "-output", "Results file (HDF5)", "pgflow.h5", path, sizeof(path)));
+  PetscCall(PgfOptionsString(comm, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", own, sizeof(own)));
+  PetscCall(PgfOptionsReal(comm, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
+  PetscCall(PgfOptionsString(comm, "-restart", "Continue from this checkpoint file", "", restart, sizeof(restart)));
   PetscOptionsEnd();
-  own_checkpoint = (PetscBool)(checkpoint[0] != 0);
-  if (!own_checkpoint) {
-    size_t len = strlen(path);
+  if (own[0]) PetscCall(PetscStrallocpy(own, &checkpoint));
+  else {
+    size_t len = strlen(path), stem = len > 3 && !strcmp(path + len - 3, ".h5") ? len - 3 : len;
 
-    PetscCall(PetscStrncpy(checkpoint, path, sizeof(checkpoint)));
-    if (len > 3 && !strcmp(path + len - 3, ".h5")) checkpoint[len - 3] = 0;
-    PetscCall(PetscStrlcat(checkpoint, ".ckpt.h5", sizeof(checkpoint)));
+    PetscCall(PetscMalloc1(stem + sizeof(".ckpt.h5"), &checkpoint));
+    PetscCall(PetscMemcpy(checkpoint, path, stem));
+    PetscCall(PetscStrcpy(checkpoint + stem, ".ckpt.h5"));
   }
-  PetscCall(PgfModelCreate(comm, problems[problem], &model));
+  PetscCall(PgfModelCreate(comm, problem, &model));
   PetscCall(PgfModelSetFromOptions(model));
   PetscCall(PgfFlowCreate(model, &flow));
   PetscCall(PgfFlowSetFromOptions(flow));
@@ -120,23 +258,43 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   if (help) {
     PetscCall(PgfFlowDestroy(&flow));
     PetscCall(PgfModelDestroy(&model));
+    PetscCall(PetscFree(checkpoint));
+    PetscCall(PgfParamsDestroy());
     PetscFunctionReturn(0);
   }
-  if (own_checkpoint) PetscCall(CheckDirectory(comm, "-checkpoint", checkpoint));
-  PetscCall(OpenResults(model, flow, path, restart, &out, &created));
+  PetscCall(PgfModelGetType(model, &type));
+  PetscCall(PgfParamsCheckUnused(comm, type));
+  /* no output may overwrite an input */
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-data", data, sizeof(data), &set));
+  if (!set) data[0] = 0;
+  PetscCall(CheckNotSame(comm, "-output", path, "-data", data));
+  PetscCall(CheckNotSame(comm, "-output", path, "-restart", restart));
+  PetscCall(CheckNotSame(comm, "-checkpoint", checkpoint, "-output", path));
+  PetscCall(CheckNotSame(comm, "-checkpoint", checkpoint, "-data", data));
+  if (own[0]) PetscCall(CheckDirectory(comm, "-checkpoint", checkpoint));
+  if (restart[0]) PetscCall(PgfFlowRestart(flow, restart, &counts[0], &times[0], &counts[1], &times[1]));
+  PetscCall(PgfFlowSetUp(flow));
+  PetscCall(LockResults(comm, path, &lock));
+  PetscCall(OpenResults(model, path, (PetscBool)(restart[0] != 0), counts, times, &out, &created));
+  if (restart[0] && !created) PetscCall(PetscPrintf(comm, "pgflow: continuing from %s; results appended to %s\n", restart, path));
+  else if (restart[0]) PetscCall(PetscPrintf(comm, "pgflow: continuing from %s; %s does not hold the results up to it: a new results file holds them from the restart on\n", restart, path));
   PetscCall(PgfSetInputPhase(PETSC_FALSE));
   PetscCall(WriteAttributes(model, out));
   if (created) PetscCall(PgfModelWriteProblem(model, out));
 
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PgfBlasCoreName(&core));
-  PetscCall(PetscPrintf(comm, "pgflow %s: %s with %" PetscInt_FMT " particles on %d rank%s (BLAS kernel %s), results in %s\n", PGFLOW_VERSION, model->name, model->m, size, size > 1 ? "s" : "", core, path));
+  PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
+  PetscCall(PetscPrintf(comm, "pgflow %s: %s with %" PetscInt_FMT " particles on %d rank%s (BLAS kernel %s), results in %s\n", PGFLOW_VERSION, type, m, size, size > 1 ? "s" : "", core, path));
   PetscCall(WarnGenericBlas(comm, core));
   PetscCall(PgfFlowSolve(flow, out, status));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", *status == PGF_EXIT_OK));
   PetscCall(PgfOutputDestroy(&out));
+  if (lock >= 0) close(lock);
   PetscCall(PetscPrintf(comm, "results written to %s\n", path));
   PetscCall(PgfFlowDestroy(&flow));
   PetscCall(PgfModelDestroy(&model));
+  PetscCall(PetscFree(checkpoint));
+  PetscCall(PgfParamsDestroy());
   PetscFunctionReturn(0);
 }

@@ -1,15 +1,17 @@
-/* Two-layer neural networks (shared/spec/MATH.md section 3).
+/* Two-layer neural networks (doc/math.md section 3).
    A particle is a hidden neuron u = (w, theta), theta in R^p; the predictor is
    the network's output on the n samples:
      h_j = (1/m) sum_i w_i s(theta_i . x~_j).
    Both passes are BLAS level 3 over blocks of samples: Z = Theta^T X_b, then
-   one fused pass over Z applies the activation. */
-#include "pgfimpl.h"
+   one fused pass over Z applies the activation (vectorized: vmath.c). */
+#include "modelimpl.h"
 #include "options.h"
+#include "vmath.h"
 
 typedef enum { ACT_RELU,
   ACT_SIGMOID,
-  ACT_TANH } Activation;
+  ACT_TANH,
+  ACT_ERF } Activation;
 typedef enum { LOSS_SQUARE,
   LOSS_LOGISTIC } Loss;
 typedef enum { REG_NONE,
@@ -17,7 +19,7 @@ typedef enum { REG_NONE,
   REG_L1 } Regularizer;
 typedef enum { INPUT_GAUSSIAN,
   INPUT_SPHERE } Inputs;
-static const char *const activations[]  = {"relu", "sigmoid", "tanh"};
+static const char *const activations[]  = {"relu", "sigmoid", "tanh", "erf"};
 static const char *const losses[]       = {"square", "logistic"};
 static const char *const regularizers[] = {"none", "l2", "l1"};
 static const char *const inputs[]       = {"gaussian", "sphere"};
@@ -37,10 +39,12 @@ typedef struct {
   PetscReal     *y; /* nloc labels */
   PetscReal     *twt; /* teacher: m0 output weights, or NULL with -data */
   PetscReal     *ttheta; /* teacher: m0 x p */
-  PetscReal     *Z; /* nact x nb pre-activations of one block, or of all nloc when stored (not relu) */
+  PetscReal     *Z; /* nact x nb values of one block, or of all nloc when stored (not relu): see Keep() */
   unsigned char *mask; /* relu, stored: nact x nloc signs Z > 0, all the backward pass needs */
   PetscReal     *w; /* local output weights, contiguous */
   PetscReal     *vw; /* local weight velocities, contiguous */
+  PetscReal     *s; /* erf: s(z) of one sample's local particles */
+  PetscReal     *D; /* stored smooth activations: the backward pass's block, the stored ones left as they are */
   PetscInt       nb; /* samples per block */
   PetscBool      storeZ; /* keep Z of all samples from predict() for velocity() */
 } TwoLayer;
@@ -55,74 +59,88 @@ static PetscErrorCode PreActivations(PgfModel model, const PetscScalar *u, Petsc
   PetscFunctionReturn(0);
 }
 
+/* The plain libm formulas, for the teacher, the Jacobian of h and the
+   baselines (the passes use vmath.c's vectorized twins, within 2^-51). */
 static inline PetscReal Sigmoid(PetscReal z)
 {
   return z >= 0 ? 1 / (1 + PetscExpReal(-z)) : PetscExpReal(z) / (1 + PetscExpReal(z));
 }
 
-/* sum_i w_i max(z_i, 0) in eight interleaved partial sums: a single
-   accumulator would chain every addition on the previous one (the compiler
-   may not reorder floating-point sums), eight independent ones vectorize. */
-static PetscReal ReluDot(PetscInt n, const PetscReal *restrict z, const PetscReal *restrict w)
+/* What the passes keep of a block of pre-activations Z, in place: sigmoid
+   and tanh their activations s(Z) (computed once: s' is a function of s),
+   erf and relu Z itself (erf's s' needs z; relu keeps only its signs). */
+static void Keep(Activation act, PetscInt n, PetscReal *Z)
+{
+  if (act == ACT_SIGMOID) PgfSigmoidArray(n, Z, Z);
+  if (act == ACT_TANH) PgfTanhArray(n, Z, Z);
+}
+
+/* sum_i w_i z_i (relu: w_i max(z_i, 0)) in eight interleaved partial sums:
+   a single accumulator would chain every addition on the previous one (the
+   compiler may not reorder floating-point sums), eight independent ones
+   vectorize, and give the same bits at any vector width. */
+static inline PetscReal Dot(PetscInt n, const PetscReal *restrict z, const PetscReal *restrict w, PetscBool relu)
 {
   PetscReal a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   PetscInt  i    = 0;
 
   for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) a[k] += w[i + k] * PetscMax(z[i + k], 0);
-  for (; i < n; i++) a[0] += w[i] * PetscMax(z[i], 0);
+    for (int k = 0; k < 8; k++) a[k] += w[i + k] * (relu ? PetscMax(z[i + k], 0) : z[i + k]);
+  for (; i < n; i++) a[0] += w[i] * (relu ? PetscMax(z[i], 0) : z[i]);
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* h_j += sum_i w_i s(Z_ij) over one block. */
-static void ForwardBlock(Activation act, PetscInt mloc, PetscInt nj, const PetscReal *Z, const PetscReal *w, PetscReal *h)
+/* h_j += sum_i w_i s(Z_ij) over one block of kept values (Keep). */
+static void ForwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscReal *Z, const PetscReal *w, PetscReal *h)
 {
   for (PetscInt j = 0; j < nj; j++) {
-    const PetscReal *z   = &Z[j * mloc];
-    PetscReal        acc = 0;
+    const PetscReal *z = &Z[j * mloc];
 
-    switch (act) {
-      case ACT_RELU:
-        acc = ReluDot(mloc, z, w);
-        break;
-      case ACT_SIGMOID:
-        for (PetscInt i = 0; i < mloc; i++) acc += w[i] * Sigmoid(z[i]);
-        break;
-      case ACT_TANH:
-        for (PetscInt i = 0; i < mloc; i++) acc += w[i] * PetscTanhReal(z[i]);
-        break;
+    if (tl->act == ACT_ERF) {
+      PgfErfArray(mloc, z, tl->s);
+      z = tl->s;
     }
-    h[j] += acc;
+    h[j] += Dot(mloc, z, w, (PetscBool)(tl->act == ACT_RELU));
   }
 }
 
-/* Z_ij <- rho_j s'(Z_ij) in place, ready for the product with X that gives
-   g_i = sum_j rho_j s'(Z_ij) x~_j, and vw_i += sum_j rho_j s(Z_ij); relu
-   leaves vw to the caller: it is theta_i . g_i (s(z) = s'(z) z). */
-static void BackwardBlock(Activation act, PetscInt mloc, PetscInt nj, PetscReal *restrict Z, const PetscReal *restrict rho, PetscReal *restrict vw)
+/* D_ij = rho_j s'(Z_ij) from the kept values Z (Keep; D may be Z), ready
+   for the product with X that gives g_i = sum_j rho_j s'(Z_ij) x~_j, and
+   vw_i += sum_j rho_j s(Z_ij); relu leaves vw to the caller: it is
+   theta_i . g_i (s(z) = s'(z) z). Elementwise, so vectorized (omp simd)
+   even in place. */
+static void BackwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscReal *Z, PetscReal *D, const PetscReal *restrict rho, PetscReal *restrict vw)
 {
   for (PetscInt j = 0; j < nj; j++) {
-    PetscReal *z = &Z[j * mloc], r = rho[j];
+    const PetscReal *z = &Z[j * mloc];
+    PetscReal       *d = &D[j * mloc], *restrict s = tl->s, r = rho[j];
 
-    switch (act) {
+    switch (tl->act) {
       case ACT_RELU:
         /* branch-free, so that it vectorizes: signs of Z are random */
-        for (PetscInt i = 0; i < mloc; i++) z[i] = z[i] > 0 ? r : 0;
+#pragma omp simd
+        for (PetscInt i = 0; i < mloc; i++) d[i] = z[i] > 0 ? r : 0;
         break;
-      case ACT_SIGMOID:
+      case ACT_SIGMOID: /* z holds s(z) */
+#pragma omp simd
         for (PetscInt i = 0; i < mloc; i++) {
-          PetscReal s = Sigmoid(z[i]);
-
-          vw[i] += r * s;
-          z[i] = r * s * (1 - s);
+          vw[i] += r * z[i];
+          d[i] = r * z[i] * (1 - z[i]);
         }
         break;
-      case ACT_TANH:
+      case ACT_TANH: /* z holds s(z) */
+#pragma omp simd
         for (PetscInt i = 0; i < mloc; i++) {
-          PetscReal s = PetscTanhReal(z[i]);
-
-          vw[i] += r * s;
-          z[i] = r * (1 - s * s);
+          vw[i] += r * z[i];
+          d[i] = r * (1 - z[i] * z[i]);
+        }
+        break;
+      case ACT_ERF:
+        PgfErfDerivativeArray(mloc, z, s, d);
+#pragma omp simd
+        for (PetscInt i = 0; i < mloc; i++) {
+          vw[i] += r * s[i];
+          d[i] *= r;
         }
         break;
     }
@@ -151,7 +169,9 @@ static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, Pets
     PetscReal *Z  = ZBlock(model, j0);
 
     PetscCall(PreActivations(model, u, j0, nj, Z));
-    ForwardBlock(tl->act, nact, nj, Z, tl->w, &h[j0]);
+    PetscCall(PetscLogFlops(2.0 * nact * nj * (tl->p + 1)));
+    Keep(tl->act, nact * nj, Z);
+    ForwardBlock(tl, nact, nj, Z, tl->w, &h[j0]);
     if (tl->mask) {
       unsigned char *restrict mk = &tl->mask[j0 * nact];
 
@@ -172,7 +192,7 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
   PetscCall(PetscArrayzero(v, model->nact * dof));
   for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
     PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0), nact = model->nact;
-    PetscReal *Z = ZBlock(model, j0);
+    PetscReal *Z = ZBlock(model, j0), *D = tl->D ? tl->D : Z;
 
     if (tl->mask) /* relu: rho_j s'(Z_ij) from the stored signs */
       for (PetscInt j = 0; j < nj; j++) {
@@ -182,10 +202,14 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
         for (PetscInt i = 0; i < nact; i++) z[i] = r * (PetscReal)mk[i];
       }
     else {
-      if (!tl->storeZ) PetscCall(PreActivations(model, u, j0, nj, Z));
-      BackwardBlock(tl->act, nact, nj, Z, &rho[j0], tl->vw);
+      if (!tl->storeZ) { /* the same operations as in predict(): the same bits */
+        PetscCall(PreActivations(model, u, j0, nj, Z));
+        Keep(tl->act, nact * nj, Z);
+      }
+      BackwardBlock(tl, nact, nj, Z, D, &rho[j0], tl->vw);
     }
-    PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, Z, nact, 1.0, &v[1], dof));
+    PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, D, nact, 1.0, &v[1], dof));
+    PetscCall(PetscLogFlops(2.0 * nact * nj * (p + 1) + (tl->storeZ ? 0 : 2.0 * nact * nj * p)));
   }
   for (PetscInt i = 0; i < model->nact; i++) {
     PetscScalar *vi = &v[i * dof];
@@ -243,7 +267,7 @@ static PetscErrorCode TwoLayerRegularizer(PgfModel model, const PetscScalar *u, 
   PetscFunctionReturn(0);
 }
 
-/* l1: the proximal step of lambda |w| after a step of size dt (MATH.md section 4, fb). */
+/* l1: the proximal step of lambda |w| after a step of size dt (doc/math.md section 4, fb). */
 static PetscErrorCode TwoLayerProx(PgfModel model, PetscReal dt, PetscScalar *u, PetscBool *changed)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
@@ -265,6 +289,7 @@ static PetscReal Activate(Activation act, PetscReal z)
     case ACT_RELU: return z > 0 ? z : 0;
     case ACT_SIGMOID: return Sigmoid(z);
     case ACT_TANH: return PetscTanhReal(z);
+    case ACT_ERF: return PetscErfReal(z * M_SQRT1_2);
   }
   return 0;
 }
@@ -278,12 +303,13 @@ static PetscReal Derivative(Activation act, PetscReal z)
     case ACT_RELU: return z > 0 ? 1 : 0;
     case ACT_SIGMOID: s = Sigmoid(z); return s * (1 - s);
     case ACT_TANH: s = PetscTanhReal(z); return 1 - s * s;
+    case ACT_ERF: return PetscSqrtReal(2 / PETSC_PI) * PetscExpReal(-0.5 * z * z);
   }
   return 0;
 }
 
 /* dh_j/dw_i = s(z_ij)/m and dh_j/dtheta_i = w_i s'(z_ij) x~_j/m, z_ij =
-   theta_i . x~_j, for samples j0 .. j0 + nj - 1 (MATH.md section 3). */
+   theta_i . x~_j, for samples j0 .. j0 + nj - 1 (doc/math.md section 3). */
 static PetscErrorCode TwoLayerHJacobian(PgfModel model, const PetscScalar *u, PetscInt j0, PetscInt nj, PetscInt c, PetscReal *A)
 {
   TwoLayer  *tl   = (TwoLayer *)model->data;
@@ -320,7 +346,7 @@ static PetscErrorCode TwoLayerRidge(PgfModel model, const PetscReal **y, PetscRe
   PetscFunctionReturn(0);
 }
 
-/* Gaussian or spherical inputs, a teacher network and its labels (MATH.md
+/* Gaussian or spherical inputs, a teacher network and its labels (doc/math.md
    section 3), all from the counter-based generator. With the logistic loss
    the labels are the signs of the teacher's output. */
 static PetscErrorCode MakeTeacherData(PgfModel model)
@@ -388,6 +414,7 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
   tl->d = xdims[1];
   tl->p = tl->d + tl->bias;
   PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (2.0 * tl->nloc * (tl->p + 1) + tl->nloc * tl->d), "the samples of -data"));
   PetscCall(PgfReadArrayRows(model->comm, "-data", f, "X", 2, tl->j0, tl->nloc, &X));
   PetscCall(PgfReadArrayRows(model->comm, "-data", f, "y", 1, tl->j0, tl->nloc, &y));
   PetscCall(PetscMalloc1(PetscMax(1, tl->nloc * tl->d), &flags));
@@ -424,16 +451,19 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
   PetscInt   nact = PetscMax(model->nact, 1), most = nact;
   size_t     cache = (size_t)1 << 21, each = tl->act == ACT_RELU ? sizeof(unsigned char) : sizeof(PetscReal);
   PetscInt64 nz;
-  PetscReal  zbytes;
+  PetscReal  zbytes, avail;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPIU_INT, MPI_MAX, model->comm));
+  PetscCall(PgfModelAvailableMemory(model, &avail));
   zbytes     = (PetscReal)each * tl->nloc * most;
-  tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(cache / (sizeof(PetscReal) * nact))));
-  tl->storeZ = (PetscBool)(zbytes <= model->memory_limit / 2);
+  tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(PetscMin((PetscReal)cache, avail / 2) / (sizeof(PetscReal) * nact))));
+  tl->storeZ = (PetscBool)(zbytes <= avail / 2);
   if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->nb));
   nz = (PetscInt64)nact * (tl->storeZ && tl->act != ACT_RELU ? tl->nloc : tl->nb);
-  PetscCall(PetscMalloc3(nz, &tl->Z, nact, &tl->w, nact, &tl->vw));
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (nz + 3.0 * nact + (tl->storeZ && tl->act != ACT_RELU ? (PetscReal)nact * tl->nb : 0)) + (tl->storeZ && tl->act == ACT_RELU ? zbytes : 0), "the activations"));
+  PetscCall(PetscMalloc4(nz, &tl->Z, nact, &tl->w, nact, &tl->vw, nact, &tl->s));
+  if (tl->storeZ && tl->act != ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nb, &tl->D));
   if (tl->storeZ && tl->act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nloc, &tl->mask));
   PetscFunctionReturn(0);
 }
@@ -451,23 +481,23 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   tl->m0           = 3;
   tl->teacher_norm = 1;
   PetscOptionsBegin(model->comm, NULL, "Two-layer network (-problem twolayer)", NULL);
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-dim", "Input dimension d", tl->d, 1, PETSC_MAX_INT, &tl->d));
+  PetscCall(PgfOptionsInt(model->comm, "-dim", "Input dimension d", tl->d, 1, PETSC_MAX_INT, &tl->d));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-dim", &dimset));
-  PetscCall(PgfOptionsBool(PetscOptionsObject, "-bias", "Append a constant 1 to the inputs (p = d + 1)", tl->bias, &tl->bias));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-samples", "Number of samples n", tl->n, 1, PETSC_MAX_INT, &tl->n));
+  PetscCall(PgfOptionsBool(model->comm, "-bias", "Append a constant 1 to the inputs (p = d + 1)", tl->bias, &tl->bias));
+  PetscCall(PgfOptionsInt(model->comm, "-samples", "Number of samples n", tl->n, 1, PETSC_MAX_INT, &tl->n));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-samples", &samplesset));
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-input", "Distribution of the inputs", inputs, 2, input, &input));
-  PetscCall(PgfOptionsInt(PetscOptionsObject, "-teacher_neurons", "Teacher neurons m0", tl->m0, 1, PETSC_MAX_INT, &tl->m0));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-teacher_norm", "Norm of the teacher's positions", tl->teacher_norm, PETSC_SMALL, PETSC_MAX_REAL, &tl->teacher_norm));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-noise", "Standard deviation of the label noise", 0, 0, PETSC_MAX_REAL, &tl->noise));
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-activation", "Activation s", activations, 3, act, &act));
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-loss", "Loss l", losses, 2, loss, &loss));
-  PetscCall(PgfOptionsEList(PetscOptionsObject, "-reg", "Regularizer V", regularizers, 3, reg, &reg));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-lambda", "Regularization strength", 0, 0, PETSC_MAX_REAL, &tl->lambda));
+  PetscCall(PgfOptionsEList(model->comm, "-input", "Distribution of the inputs", inputs, 2, input, &input));
+  PetscCall(PgfOptionsInt(model->comm, "-teacher_neurons", "Teacher neurons m0", tl->m0, 1, PETSC_MAX_INT, &tl->m0));
+  PetscCall(PgfOptionsReal(model->comm, "-teacher_norm", "Norm of the teacher's positions", tl->teacher_norm, PETSC_SMALL, PETSC_MAX_REAL, &tl->teacher_norm));
+  PetscCall(PgfOptionsReal(model->comm, "-noise", "Standard deviation of the label noise", 0, 0, PETSC_MAX_REAL, &tl->noise));
+  PetscCall(PgfOptionsEList(model->comm, "-activation", "Activation s (erf: erf(z/sqrt 2))", activations, 4, act, &act));
+  PetscCall(PgfOptionsEList(model->comm, "-loss", "Loss l", losses, 2, loss, &loss));
+  PetscCall(PgfOptionsEList(model->comm, "-reg", "Regularizer V", regularizers, 3, reg, &reg));
+  PetscCall(PgfOptionsReal(model->comm, "-lambda", "Regularization strength", 0, 0, PETSC_MAX_REAL, &tl->lambda));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-lambda", &lambdaset));
-  PetscCall(PgfOptionsReal(PetscOptionsObject, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(p) otherwise)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &tl->init_scale));
+  PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(p) otherwise)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &tl->init_scale));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
-  PetscCall(PgfOptionsString(PetscOptionsObject, "-data", "Read /X (n x d) and /y (n) from this HDF5 file instead of a teacher", "", tl->datafile, sizeof(tl->datafile)));
+  PetscCall(PgfOptionsString(model->comm, "-data", "Read /X (n x d) and /y (n) from this HDF5 file instead of a teacher", "", tl->datafile, sizeof(tl->datafile)));
   PetscOptionsEnd();
   tl->act   = (Activation)act;
   tl->loss  = (Loss)loss;
@@ -479,10 +509,14 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   else {
     tl->p = tl->d + tl->bias;
     PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+    PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (PetscReal)tl->nloc * (tl->p + 1), "the samples"));
     PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
     PetscCall(MakeTeacherData(model));
   }
-  if (!scaleset && tl->act != ACT_RELU) tl->init_scale = 1 / PetscSqrtReal(tl->p);
+  if (!scaleset && tl->act != ACT_RELU) {
+    tl->init_scale = 1 / PetscSqrtReal(tl->p);
+    PetscCall(PgfParamsAddReal("-init_scale", tl->init_scale));
+  }
   model->npos = tl->p;
   model->N    = tl->nloc;
   PetscCall(SetupWorkspace(model));
@@ -490,7 +524,8 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
 }
 
 /* relu is 2-homogeneous in u: u_i uniform on the sphere of radius r0 in
-   R^(1+p); sigmoid and tanh: w_i = 0, theta_i ~ N(0, r0^2 I_p) (MATH.md 3). */
+   R^(1+p); sigmoid, tanh and erf: w_i = 0, theta_i ~ N(0, r0^2 I_p)
+   (doc/math.md section 3). */
 static PetscErrorCode TwoLayerInitialize(PgfModel model, PetscScalar *u)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
@@ -540,8 +575,9 @@ static PetscErrorCode TwoLayerDestroy(PgfModel model)
   PetscFunctionBegin;
   PetscCall(PetscFree2(tl->X, tl->y));
   PetscCall(PetscFree2(tl->twt, tl->ttheta));
-  PetscCall(PetscFree3(tl->Z, tl->w, tl->vw));
+  PetscCall(PetscFree4(tl->Z, tl->w, tl->vw, tl->s));
   PetscCall(PetscFree(tl->mask));
+  PetscCall(PetscFree(tl->D));
   PetscCall(PetscFree(model->data));
   PetscFunctionReturn(0);
 }

@@ -73,7 +73,7 @@ for act in ('relu', 'sigmoid'):
   t "analysis: fig_e7 draws a scaling table" bash -c "
     $PY analysis/fig_e7.py $a/e7.csv -o $a/fig/e7 && png $a/fig/e7.png"
 
-  # E1, E2: synthetic files of the layout of shared/spec/INTERFACE.md (with
+  # E1, E2: synthetic files of the layout of doc/results-file.md (with
   # /snapshots/gap), and real deconvolution runs when bin/pgflow makes them.
   for q in 1 2; do
     for m in 8 16; do

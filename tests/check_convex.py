@@ -1,6 +1,6 @@
 """Checks a results file's /baseline, /snapshots/refit_loss and /final/spectrum_*
 against a plain serial LAPACK computation (numpy) of the same quantities
-(shared/spec/MATH.md section 6):
+(doc/math.md section 6):
 
     check_convex.py FILE [--tol 1e-10]
 
@@ -11,6 +11,7 @@ with J = dh/du at the final particles. Prints one line per check and exits 1
 when any differs by more than tol (relative; for losses near 0, relative to
 the loss of w = 0; for eigenvalues, relative to the largest)."""
 import argparse
+import math
 import re
 import sys
 
@@ -24,6 +25,9 @@ def activation(name):
     if name == "sigmoid":
         s = lambda z: 1 / (1 + np.exp(-z))
         return s, lambda z: s(z) * (1 - s(z))
+    if name == "erf":  # erf(z / sqrt 2); numpy has no erf
+        erf = np.frompyfunc(lambda z: math.erf(z / math.sqrt(2)), 1, 1)
+        return lambda z: erf(z).astype(float), lambda z: np.sqrt(2 / np.pi) * np.exp(-z * z / 2)
     return np.tanh, lambda z: 1 - np.tanh(z) ** 2
 
 
@@ -38,7 +42,9 @@ def ridge(S, dS, X, theta, y, lam, rank):
     A = S(X @ theta.T) / m
     G = A.T @ A / n + lam / m * np.eye(m)
     b = A.T @ y / n
-    if rank >= m:
+    # pgflow falls back to least squares when the reciprocal condition of G
+    # is below m eps (a refit records no rank: decide the same way here)
+    if rank >= m and 1 / np.linalg.cond(G, 1) >= m * np.finfo(float).eps:
         w = np.linalg.solve(G, b)
     else:
         e, V = np.linalg.eigh(G)

@@ -28,6 +28,9 @@ if selected convex-lapack; then
   t "convex-lapack: sigmoid with -reg l2 on 3 ranks (grid 1 x 3)" bash -c "
     $MPIEXEC -n 3 $PGFLOW $csmall -activation sigmoid -reg l2 -lambda 1e-3 -baseline rf -refit -spectrum -output $tmp/cvs.h5 >$tmp/cv.log || exit 1
     grep -q 'ScaLAPACK: 1 x 3 process grid' $tmp/cv.log && check_convex $tmp/cvs.h5"
+  t "convex-lapack: erf on 2 ranks (grid 1 x 2)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $csmall -activation erf -baseline rf -refit -spectrum -output $tmp/cve.h5 >$tmp/cv.log || exit 1
+    grep -q 'ScaLAPACK: 1 x 2 process grid' $tmp/cv.log && check_convex $tmp/cve.h5"
   t "convex-lapack: -baseline_lambda 0.01 is the ridge strength solved for (2 ranks)" bash -c "
     $MPIEXEC -n 2 $PGFLOW $csmall -baseline rf -baseline_lambda 0.01 -output $tmp/cvl.h5 >/dev/null || exit 1
     [ \$($RESULTS get $tmp/cvl.h5 /baseline/lambda) = 0.01 ] && check_convex $tmp/cvl.h5"
@@ -56,6 +59,21 @@ if selected convex-singular; then
       $MPIEXEC -n $n $PGFLOW $csmall -samples 40 -particles 60 -baseline rf -output $tmp/sg.h5 >$tmp/sg.log || exit 1
       cat $tmp/sg.log; grep -q 'Gram matrix is singular.*rank 40 of 60' $tmp/sg.log && check_convex $tmp/sg.h5 --tol 1e-8 &&
       below \$($RESULTS get $tmp/sg.h5 /baseline/loss) 1e-20"
+  done
+fi
+
+if selected convex-small; then
+  # Matrices smaller than one block and than the process grid, where some
+  # processes hold no block at all (a 2 x 2 grid once crashed in pdpocon, a
+  # 2 x 3 grid hung in pdsyevd): every path against numpy's LAPACK.
+  for case in "4 37 900 -reg l2 -lambda 1e-3 -activation tanh" "4 3 40" "4 1 40" "6 37 200" "4 7 5 -ts_max_steps 0"; do
+    set -- $case
+    n=$1 m=$2 s=$3
+    shift 3
+    t "convex-small: baseline, refits and spectra, m = $m, n = $s on $n ranks (blocks of 64)" bash -c "
+      $MPIEXEC -n $n $PGFLOW -dim 3 -samples $s -particles $m -teacher_neurons 3 -ts_max_time 1 -snapshots 3 $* \
+        -baseline rf -refit -spectrum -output $tmp/cs.h5 >$tmp/cs.log || exit 1
+      check_convex $tmp/cs.h5 --tol 1e-8"
   done
 fi
 

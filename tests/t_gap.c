@@ -1,5 +1,5 @@
 /* The deconvolution certificate against a plain reference twin
-   (shared/spec/MATH.md section 5): max |g| by brute force, one cosine and
+   (doc/math.md section 5): max |g| by brute force, one cosine and
    sine per term, on a grid -refine times finer per axis than the model's,
    and the duality gap from it. The model's gap (grid plus Newton) must be
    non-negative and equal to the reference gap within -gtol relative to F.
@@ -7,7 +7,7 @@
    results file (-from FILE.h5), whose gap is then printed.
    Usage: t_gap -problem deconv [deconv options, -lambda given]
                 [-from FILE.h5] [-refine R] [-gtol TOL] */
-#include "pgfimpl.h"
+#include "modelimpl.h" /* a test of the model layer from inside: the certificate needs rho */
 
 static const char help[] = "Checks the duality gap of -problem deconv against a brute-force evaluation.\n";
 

@@ -14,13 +14,15 @@ int main(int argc, char **argv)
   PetscReal    F, tol = 1e-6, maxerr = 0, jmax, h = 1e-6;
   PetscScalar *u;
   char         problem[32] = "deconv";
+  PetscBool    hasjac, hasapply;
 
   PetscCall(PgfInitialize(&argc, &argv, help));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-tol", &tol, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-problem", problem, sizeof(problem), NULL));
   PetscCall(PgfModelCreate(PETSC_COMM_WORLD, problem, &model));
   PetscCall(PgfModelSetFromOptions(model));
-  PetscCheck(model->ops.jacobian, PETSC_COMM_WORLD, PETSC_ERR_SUP, "-problem %s has no assembled Jacobian", problem);
+  PetscCall(PgfModelHasJacobian(model, &hasjac, &hasapply));
+  PetscCheck(hasjac, PETSC_COMM_WORLD, PETSC_ERR_SUP, "-problem %s has no assembled Jacobian", problem);
   PetscCall(PgfModelGetSizes(model, &m, NULL, &dof, NULL));
   PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
   PetscCall(PgfModelCreateVec(model, &U));
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
     }
   }
   /* The matrix-free product against the assembled matrix. */
-  if (model->ops.jacobianapply) {
+  if (hasapply) {
     Vec       X, Y;
     PetscReal ynorm, diff;
 

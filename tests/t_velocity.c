@@ -1,5 +1,5 @@
 /* Velocities against central finite differences of F_m: v(u_i) must equal
-   m dF_m/du_i (shared/spec/MATH.md section 2), for the problem given by the
+   m dF_m/du_i (doc/math.md section 2), for the problem given by the
    options, on any number of ranks. With -reg l1 (twolayer) or -lift fb
    (deconv) the non-smooth part lambda sign(w) is added to v_w, since the
    flow handles it by a prox step; these cases need -lambda given explicitly.

@@ -1,0 +1,98 @@
+/* The model layer's private header: the struct of a model and the table of
+   operations every problem implements. Only model.c and the problem files
+   (twolayer.c, deconv.c, ...) include it; the flow, the output and the
+   baselines go through the accessors of pgfimpl.h. A new problem is one
+   file that fills a PgfModelOps table and one PgfModelRegister line in
+   PgfModelRegisterAll (model.c); doc/adding-a-problem.md says how. */
+#pragma once
+
+#include "pgfimpl.h"
+
+/* Particles are stored particle by particle: u_i = (weight-like coordinate,
+   npos position coordinates), dof = 1 + npos values each, local particles
+   contiguous. All array arguments below are local to the rank. */
+typedef struct {
+  /* Read the problem's options, check them, build its data (every rank). */
+  PetscErrorCode (*setfromoptions)(PgfModel);
+  /* Initial particles rstart .. rstart + mloc - 1. */
+  PetscErrorCode (*initialize)(PgfModel, PetscScalar *);
+  /* Add sum over local particles of Phi(u_i) to h (length N). */
+  PetscErrorCode (*predict)(PgfModel, const PetscScalar *, PetscReal *);
+  /* R(h) and rho = grad R(h) (length N); the same on every rank. */
+  PetscErrorCode (*loss)(PgfModel, const PetscReal *, PetscReal *, PetscReal *);
+  /* Velocities v(u_i) = DPhi(u_i)^T rho + grad V(u_i) (smooth part of V).
+     Called right after predict() on the same particles, so it may reuse
+     what predict() computed. */
+  PetscErrorCode (*velocity)(PgfModel, const PetscScalar *, const PetscReal *, PetscScalar *);
+  /* Sum over local particles of V(u_i), non-smooth part included. */
+  PetscErrorCode (*regularizer)(PgfModel, const PetscScalar *, PetscReal *);
+  /* Optional: after a step of size dt (soft-threshold, wrapping); sets
+   *changed when the particles were modified. */
+  PetscErrorCode (*prox)(PgfModel, PetscReal, PetscScalar *, PetscBool *);
+  /* Optional: the measure's weight of each particle (default: u_i[0]). */
+  PetscErrorCode (*weights)(PgfModel, const PetscScalar *, PetscReal *);
+  /* Optional: a certificate of optimality, the duality gap at the particles
+   (doc/math.md section 5), from h and rho of the last evaluation at them and
+   the objective F there. */
+  PetscErrorCode (*gap)(PgfModel, const PetscScalar *, PetscReal, PetscReal *);
+  /* Optional: the Jacobian dv/du of the velocity field at the particles,
+   from rho of the last evaluation at them, into the rows of the local
+   particles of an assembled parallel MATDENSE (m dof square). */
+  PetscErrorCode (*jacobian)(PgfModel, const PetscScalar *, const PetscReal *, Mat);
+  /* Optional, with jacobian: the same Jacobian applied matrix-free, for
+   sizes where it would not fit assembled. prepare keeps what apply needs at
+   the particles (rho of the last evaluation); apply computes y = (dv/du) x
+   on the local particles' rows; it is collective. */
+  PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
+  PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
+  /* Optional (convex baselines and spectra, doc/math.md section 6): rows
+   j0 .. j0 + nj - 1 of the Jacobian of h with respect to the local
+   particles, column-major nj x (mloc c), leading dimension nj: c = 1 for the
+   weights only (the features over m), c = dof for every coordinate. */
+  PetscErrorCode (*hjacobian)(PgfModel, const PetscScalar *, PetscInt, PetscInt, PetscInt, PetscReal *);
+  /* Optional: the labels y of the square loss (NULL for another loss) and
+   the l2 strength on the weights (0 without one). */
+  PetscErrorCode (*ridge)(PgfModel, const PetscReal **, PetscReal *);
+  /* Optional: the problem's default integrator, set before TSSetFromOptions
+   so that the command line still wins. */
+  PetscErrorCode (*tsdefaults)(PgfModel, TS);
+  /* Write /data and /truth. */
+  PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
+  PetscErrorCode (*destroy)(PgfModel);
+} PgfModelOps;
+
+struct _p_PgfModel {
+  MPI_Comm    comm;
+  char        name[32];
+  PgfModelOps ops;
+  void       *data;
+
+  PetscInt   m; /* particles, global */
+  PetscInt   npos; /* position coordinates per particle */
+  PetscInt   dof; /* 1 + npos */
+  PetscInt   N; /* length of the predictor h */
+  PetscInt   rstart; /* first local particle (of the state vector) */
+  PetscInt   mloc; /* local particles (of the state vector) */
+  PetscInt64 seed;
+  PetscReal  memory_limit; /* bytes of working memory per rank (-memory_limit) */
+  PetscReal  reserved; /* bytes of it reserved so far (PgfModelReserve), largest over the ranks */
+
+  /* -sample_groups (model.c): with G > 1 the operations predict, velocity
+   and regularizer act on the nact particles of this rank's particle group
+   (gathered into ugroup), and on the samples of its sample group sgroup; N
+   is then the group's part of h. */
+  PetscInt     groups, sgroup, nact;
+  MPI_Comm     rowcomm, colcomm;
+  PetscMPIInt *counts, *displs; /* values (particles x dof) of each rank of colcomm */
+  PetscScalar *ugroup, *vgroup;
+
+  PetscReal     *hbuf; /* local contribution to h, then h itself: N + 1 values */
+  PetscReal     *rho; /* gradient of R at h: N values */
+  PetscLogDouble comm_time, comm_last; /* in MPI within evaluations; of the last Predict */
+};
+
+/* The problems, registered by PgfModelRegisterAll. */
+PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
+PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
+/* The samples of this rank's sample group out of n: first and count. */
+PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);

@@ -1,0 +1,18 @@
+/* Elementwise activations over arrays, written so that the compiler
+   vectorizes them (src/vmath.c): the same bits on every architecture and
+   vector width, within a few units in the last place of the libm formulas. */
+#pragma once
+
+#include <petscsys.h>
+
+/* s[k] = 1/(1 + e^-z[k]) (s may be z). */
+PETSC_INTERN void PgfSigmoidArray(PetscInt n, const PetscReal *z, PetscReal *s);
+/* s[k] = tanh(z[k]) (s may be z). */
+PETSC_INTERN void PgfTanhArray(PetscInt n, const PetscReal *z, PetscReal *s);
+/* s[k] = erf(z[k]/sqrt(2)), the erf activation (s may be z). */
+PETSC_INTERN void PgfErfArray(PetscInt n, const PetscReal *z, PetscReal *s);
+/* The same s[k] and its derivative ds[k] = sqrt(2/pi) e^(-z[k]^2/2) (ds
+   may be z, s may not). */
+PETSC_INTERN void PgfErfDerivativeArray(PetscInt n, const PetscReal *z, PetscReal *s, PetscReal *ds);
+/* y[k] = e^x[k] for x[k] <= 0 (y may be x), for the tests. */
+PETSC_INTERN void PgfExpNonPositiveArray(PetscInt n, const PetscReal *x, PetscReal *y);

@@ -1,0 +1,255 @@
+# Tests of pgflow at its edges (sourced by tests/run): every failure ends
+# with one of the statuses 0-4 and one line of pgflow's own; a mistake is
+# refused before any work; no input is overwritten; a signal at any moment
+# leaves a checkpoint and a readable results file. Nothing here waits a
+# fixed time: each test waits for a condition (a line, a file, a handler).
+# shellcheck disable=SC2154  # tmp, RESULTS, t, np, input_error, selected come from tests/run
+
+fsmall="-problem twolayer -dim 3 -samples 200 -teacher_neurons 3 -particles 20"
+PY=analysis/pgf-python
+
+# wait_for SECONDS COMMAND...: polls COMMAND until it succeeds, for at most
+# SECONDS (a bound on a broken run, not an assumption about speed).
+wait_for() {
+  local n=$(($1 * 20))
+  shift
+  for ((i = 0; i < n; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# catches PID SIGNUM: the process has installed a handler for the signal.
+catches() {
+  local mask
+  mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+  [ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1))
+}
+logged_line() { grep -q -- "$2" "$1" 2>/dev/null; }
+# one_line FILE PATTERN: FILE is exactly one line matching PATTERN, with no trace.
+one_line() { cat "$1"; [ "$(wc -l <"$1")" -eq 1 ] && grep -q -- "$2" "$1" && ! grep -q "PETSC ERROR" "$1"; }
+export -f one_line
+# stopped_by_signal OUT: exit 4 recorded in OUT.log, results file readable
+# with completed 0 and stop_reason signal, a checkpoint that restarts.
+stopped_by_signal() {
+  local out=$1 ckpt=${1%.h5}.ckpt.h5
+  cat "$out.log"
+  grep -q '^exit 4$' "$out.log" && [ -f "$ckpt" ] && $RESULTS check "$out" &&
+    [ "$($RESULTS attr "$out" completed)" = 0 ] && [ "$($RESULTS attr "$out" stop_reason)" = signal ]
+}
+export -f stopped_by_signal
+export RESULTS
+
+if selected faults-signal; then
+  # A signal at each phase of a run: set-up (before the results file
+  # exists), the start-up baseline solve, the integration, the final
+  # spectrum. run_and_signal SIGNAL CONDITION OUT ARGS...: starts pgflow,
+  # waits for CONDITION (a shell test of $pid and $log), signals it.
+  run_and_signal() {
+    local sig=$1 cond=$2 out=$3
+    shift 3
+    rm -f "$out" "${out%.h5}.ckpt.h5"
+    $PGFLOW "$@" -output "$out" >"$out.log" 2>&1 &
+    local pid=$! log=$out.log
+    wait_for 120 eval "$cond"
+    kill -s "$sig" $pid
+    wait $pid
+    echo "exit $?" >>"$out.log"
+  }
+  run_and_signal TERM 'catches $pid 15' "$tmp/sig-setup.h5" -samples 2000000 -dim 10 -particles 10 -ts_max_time 1
+  t "faults-signal: SIGTERM during set-up: exit 4, results file with completed 0, checkpoint" \
+    stopped_by_signal "$tmp/sig-setup.h5"
+  t "faults-signal: the set-up checkpoint restarts and completes" bash -c "
+    $PGFLOW -samples 2000000 -dim 10 -particles 10 -ts_max_time 1 -output $tmp/sig-setup.h5 -restart $tmp/sig-setup.ckpt.h5 >/dev/null &&
+      [ \$($RESULTS attr $tmp/sig-setup.h5 completed) = 1 ]"
+  run_and_signal TERM 'logged_line $log "^t 0"' "$tmp/sig-base.h5" -dim 20 -samples 4000 -particles 3000 -baseline rf -ts_max_time 1
+  t "faults-signal: SIGTERM during the -baseline rf solve: exit 4, /baseline written, checkpoint" bash -c "
+    stopped_by_signal $tmp/sig-base.h5 && $RESULTS get $tmp/sig-base.h5 /baseline/loss"
+  run_and_signal TERM 'logged_line $log "^spectrum: eigenvalues"' "$tmp/sig-spec.h5" -dim 20 -samples 2000 -particles 150 -spectrum -ts_max_steps 3
+  t "faults-signal: SIGTERM during the final -spectrum: exit 4, /final written, checkpoint" bash -c "
+    stopped_by_signal $tmp/sig-spec.h5 && $RESULTS get $tmp/sig-spec.h5 /final/t"
+  run_and_signal INT 'logged_line $log "^t .* step  *[1-9]"' "$tmp/sig-int.h5" $fsmall -ts_max_time 1e6
+  t "faults-signal: SIGINT during the steps: exit 4, checkpoint, completed 0" stopped_by_signal "$tmp/sig-int.h5"
+fi
+
+if selected faults-nonfinite; then
+  # Non-finite states end with status 3 and the last finite state kept;
+  # inputs that overflow at the start are refused (2).
+  t "faults-nonfinite: adaptive rk with -ts_dt 1e5: exit 3, finite final state, readable file" bash -c "
+    $PGFLOW $fsmall -ts_dt 1e5 -ts_max_time 1e7 -output $tmp/nf.h5 >/dev/null 2>$tmp/nf.err; rc=\$?
+    one_line $tmp/nf.err 'non-finite' && [ \$rc = 3 ] && $RESULTS check $tmp/nf.h5 && [ \$($RESULTS attr $tmp/nf.h5 stop_reason) = nonfinite ] &&
+      $PY -c 'import h5py, numpy, sys; f = h5py.File(sys.argv[1]); sys.exit(not numpy.isfinite(f[\"/final/theta\"][:]).all())' $tmp/nf.h5"
+  t "faults-nonfinite: implicit bdf with -ts_dt 1e5 ends with a documented status and at most one line, never a trace" bash -c "
+    $PGFLOW $fsmall -ts_type bdf -ts_dt 1e5 -ts_max_time 1e7 -ts_max_steps 50 -output $tmp/nfb.h5 >/dev/null 2>$tmp/nfb.err; rc=\$?
+    cat $tmp/nfb.err; [ \$rc -le 3 ] && [ \$(wc -l <$tmp/nfb.err) -le 1 ] && ! grep -q 'PETSC ERROR' $tmp/nfb.err && $RESULTS check $tmp/nfb.h5"
+  input_error "faults-nonfinite: -lambda 1e308" "not finite at the initial particles" $PGFLOW $fsmall -reg l2 -lambda 1e308
+  input_error "faults-nonfinite: -noise 1e308" "not finite at the initial particles" $PGFLOW $fsmall -noise 1e308
+  input_error "faults-nonfinite: -init_scale 1e308" "not finite at the initial particles" $PGFLOW $fsmall -init_scale 1e308
+  input_error "faults-nonfinite: -ts_dt nan" "-ts_dt must be a positive number" $PGFLOW $fsmall -ts_dt nan
+  input_error "faults-nonfinite: -ts_max_time inf" "-ts_max_time must be a positive number" $PGFLOW $fsmall -ts_max_time inf
+  input_error "faults-nonfinite: -ts_rtol -1" "-ts_rtol must be" $PGFLOW $fsmall -ts_rtol -1
+  input_error "faults-nonfinite: -ts_max_steps 2.5" "-ts_max_steps must be an integer" $PGFLOW $fsmall -ts_max_steps 2.5
+  # Damaged checkpoints: a NaN particle, a NaN time.
+  $PGFLOW $fsmall -ts_max_steps 5 -checkpoint_interval 1e-9 -output "$tmp/good.h5" >/dev/null 2>&1
+  $PY - "$tmp" <<'PY'
+import shutil, sys, h5py, numpy as np
+d = sys.argv[1]
+for name, path, value in (("nanu", "U", None), ("nant", "state/t", np.nan), ("tiny", "state/dt", 1e-300)):
+    shutil.copy(f"{d}/good.ckpt.h5", f"{d}/{name}.ckpt.h5")
+    with h5py.File(f"{d}/{name}.ckpt.h5", "r+") as f:
+        if value is None:
+            u = f[path][...]; u[3, 1] = np.nan; f[path][...] = u
+        else:
+            f[path][...] = value
+        if name == "tiny":
+            f["state/t"][...] = 1.0
+PY
+  input_error "faults-nonfinite: -restart from a checkpoint holding NaN" "particle 3 of the checkpoint is not finite" \
+    $PGFLOW $fsmall -restart "$tmp/nanu.ckpt.h5"
+  input_error "faults-nonfinite: -restart from a checkpoint whose /state/t is NaN" "/state/t is nan" \
+    $PGFLOW $fsmall -restart "$tmp/nant.ckpt.h5"
+  # A step below the resolution of t: time stops advancing; the run says so.
+  t "faults-nonfinite: time that stops advancing ends the run (exit 1, one line)" bash -c "
+    $PGFLOW $fsmall -ts_type euler -restart $tmp/tiny.ckpt.h5 -output $tmp/stall.h5 >/dev/null 2>$tmp/stall.err; rc=\$?
+    one_line $tmp/stall.err 'time stopped advancing' && [ \$rc = 1 ] && [ \$($RESULTS attr $tmp/stall.h5 stop_reason) = stalled ]"
+fi
+
+if selected faults-overwrite; then
+  # No output may overwrite an input, whatever the path says.
+  $PY -c "
+import h5py, numpy as np
+X = np.random.default_rng(0).standard_normal((50, 3))
+with h5py.File('$tmp/in.h5', 'w') as f: f['X'] = X; f['y'] = X[:, 0]"
+  cp "$tmp/in.h5" "$tmp/in-copy.h5"
+  ln -sf "$tmp/in.h5" "$tmp/in-link.h5"
+  $PGFLOW $fsmall -ts_max_steps 5 -checkpoint_interval 1e-9 -output "$tmp/ow.h5" >/dev/null 2>&1
+  cp "$tmp/ow.ckpt.h5" "$tmp/ow-copy.ckpt.h5"
+  overwrite() {
+    local name=$1 expect=$2 input=$3
+    shift 3
+    t "faults-overwrite: $name: exit 2, one line, the input untouched" bash -c '
+      expect=$1; input=$2; shift 2
+      sum=$(md5sum <"$input"); "$@" >/dev/null 2>"$input.err"; rc=$?
+      one_line "$input.err" "$expect" && [ $rc = 2 ] && [ "$(md5sum <"$input")" = "$sum" ]' _ "$expect" "$input" "$@"
+  }
+  overwrite "-output equal to -data" "is the -data file" "$tmp/in.h5" $PGFLOW -data "$tmp/in.h5" -output "$tmp/in.h5"
+  overwrite "-output equal to -data through a symbolic link" "is the -data file" "$tmp/in.h5" $PGFLOW -data "$tmp/in-link.h5" -output "$tmp/in.h5"
+  overwrite "-output equal to -data through another path" "is the -data file" "$tmp/in.h5" $PGFLOW -data "$tmp/../$(basename "$tmp")/in.h5" -output "$tmp/in.h5"
+  overwrite "-output equal to -restart" "is the -restart file" "$tmp/ow.ckpt.h5" $PGFLOW $fsmall -restart "$tmp/ow.ckpt.h5" -output "$tmp/ow.ckpt.h5"
+  overwrite "-checkpoint equal to -output" "is the -output file" "$tmp/ow.h5" $PGFLOW $fsmall -output "$tmp/ow.h5" -checkpoint "$tmp/./ow.h5"
+  overwrite "-checkpoint equal to -data" "is the -data file" "$tmp/in.h5" $PGFLOW -data "$tmp/in.h5" -output "$tmp/o2.h5" -checkpoint "$tmp/in.h5"
+  t "faults-overwrite: -checkpoint equal to -restart is the requeue case and works" \
+    $PGFLOW $fsmall -ts_max_steps 8 -output "$tmp/ow.h5" -restart "$tmp/ow-copy.ckpt.h5" -checkpoint "$tmp/ow-copy.ckpt.h5"
+
+  # Two runs on one results file: the second is refused while the first
+  # holds the lock; the first then ends normally.
+  rm -f "$tmp/lock.h5"
+  $PGFLOW $fsmall -ts_max_time 1e6 -output "$tmp/lock.h5" >"$tmp/lock.log" 2>&1 &
+  first=$!
+  wait_for 60 logged_line "$tmp/lock.log" "^t .* step  *[1-9]"
+  t "faults-overwrite: a second run writing the same -output is refused (exit 2, one line)" bash -c "
+    $PGFLOW $fsmall -ts_max_time 1 -output $tmp/lock.h5 >/dev/null 2>$tmp/lock2.err; rc=\$?
+    one_line $tmp/lock2.err 'another pgflow run is writing this file' && [ \$rc = 2 ]"
+  kill -TERM $first
+  wait $first
+  rc=$?
+  t "faults-overwrite: the first run is unharmed (exit 4 on SIGTERM, file readable)" bash -c "
+    [ $rc = 4 ] && $RESULTS check $tmp/lock.h5"
+  # A crash leaves no stuck lock.
+  $PGFLOW $fsmall -ts_max_time 1e6 -output "$tmp/lock.h5" >"$tmp/lock3.log" 2>&1 &
+  crashed=$!
+  wait_for 60 logged_line "$tmp/lock3.log" "^t .* step  *[1-9]"
+  kill -9 $crashed
+  wait $crashed 2>/dev/null
+  t "faults-overwrite: after kill -9 of the writer the lock is gone: a new run completes" \
+    $PGFLOW $fsmall -ts_max_time 1 -output "$tmp/lock.h5"
+fi
+
+if selected faults-typo; then
+  # A typo is refused before any work starts, naming the closest option.
+  input_error "faults-typo: -activaton sigmoid" "-activaton is not an option.*did you mean -activation" $PGFLOW -activaton sigmoid
+  input_error "faults-typo: -particle 50" "did you mean -particles" $PGFLOW -particle 50
+  input_error "faults-typo: -ts_max_tme 5" "did you mean -ts_max_time" $PGFLOW -ts_max_tme 5
+  input_error "faults-typo: an option of another problem (-cutoff with twolayer)" "-cutoff is not an option of pgflow with -problem twolayer" $PGFLOW -cutoff 4
+  input_error "faults-typo: an options file given without -options_file" "'jobs/e3-relu-small.opts' is not an option" $PGFLOW jobs/e3-relu-small.opts
+  input_error "faults-typo: a value too many" "'60' is not an option" $PGFLOW -particles 50 60
+  input_error "faults-typo: two dashes" "options start with one dash" $PGFLOW --particles 5
+  for h in -help --help -h; do
+    t "faults-typo: $h prints the help, runs nothing, exits 0" bash -c "
+      cd $tmp && $PWD/$PGFLOW $h >$tmp/help.out 2>&1 && grep -q -- '-particles <now 100' $tmp/help.out && [ ! -e $tmp/pgflow.h5 ]"
+  done
+  t "faults-typo: garbage in PETSC_OPTIONS is refused (exit 2, one line)" bash -c "
+    PETSC_OPTIONS='-particles 5 garbage' $PGFLOW -output $tmp/po.h5 >/dev/null 2>$tmp/po.err; rc=\$?
+    one_line $tmp/po.err 'PETSC_OPTIONS' && [ \$rc = 2 ] && [ ! -e $tmp/po.h5 ]"
+  printf -- '-particles 5\nnot an option\n' >"$tmp/garbage.opts"
+  printf '\x00\x01\x02binary' >"$tmp/binary.opts"
+  printf -- '-particles 5\n-options_file %s\n' "$tmp/self.opts" >"$tmp/self.opts"
+  printf -- '-options_file %s\n' "$tmp/cycle-b.opts" >"$tmp/cycle-a.opts"
+  printf -- '-options_file %s\n' "$tmp/cycle-a.opts" >"$tmp/cycle-b.opts"
+  input_error "faults-typo: garbage in an options file" "garbage.opts, line 2: 'not' is not an option" $PGFLOW -options_file "$tmp/garbage.opts"
+  input_error "faults-typo: a binary options file" "not a text file of options" $PGFLOW -options_file "$tmp/binary.opts"
+  input_error "faults-typo: a missing options file" "none.opts: No such file" $PGFLOW -options_file "$tmp/none.opts"
+  input_error "faults-typo: an options file that includes itself" "includes itself" $PGFLOW -options_file "$tmp/self.opts"
+  input_error "faults-typo: options files that include each other" "includes itself" $PGFLOW -options_file "$tmp/cycle-a.opts"
+  t "faults-typo: a mistake is one line on 2 ranks too (rank 0 says it)" bash -c "
+    $MPIEXEC -q -n 2 $PGFLOW -activaton relu -output $tmp/t2.h5 >/dev/null 2>$tmp/t2.err; rc=\$?
+    one_line $tmp/t2.err 'did you mean -activation' && [ \$rc = 2 ]"
+fi
+
+if selected faults-files; then
+  # Long paths work; a path beyond the system's limit is one line.
+  long=$tmp/$(printf 'd%.0s' $(seq 1 120))/$(printf 'e%.0s' $(seq 1 120))
+  mkdir -p "$long"
+  t "faults-files: an -output path of ${#long} + 8 characters works (2 ranks)" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $fsmall -ts_max_time 1 -output $long/out.h5 >/dev/null && $RESULTS check $long/out.h5"
+  huge=$tmp$(printf '/%0250d' $(seq 1 16) | tr 0 x)
+  t "faults-files: an -output path of more than 4000 characters: exit 2, one line" bash -c "
+    $PGFLOW $fsmall -output $huge/out.h5 >/dev/null 2>$tmp/huge.err; rc=\$?
+    one_line $tmp/huge.err '-output' && [ \$rc = 2 ]"
+  # -data whose shapes, types or kind do not fit.
+  $PY - "$tmp" <<'PY'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+with h5py.File(f"{d}/rows32.h5", "w") as f:
+    f.create_dataset("X", shape=(2**32 + 50, 3), dtype="f8", chunks=(1024, 3))
+    f.create_dataset("y", shape=(2**32 + 50,), dtype="f8", chunks=(1024,))
+with h5py.File(f"{d}/rows12.h5", "w") as f:
+    f.create_dataset("X", shape=(10**12, 3), dtype="f8", chunks=(1024, 3))
+    f.create_dataset("y", shape=(10**12,), dtype="f8", chunks=(1024,))
+with h5py.File(f"{d}/complex.h5", "w") as f:
+    f["X"] = np.ones((10, 3), dtype=complex); f["y"] = np.ones(10)
+with h5py.File(f"{d}/string.h5", "w") as f:
+    f["X"] = np.array([[b"a", b"b"], [b"c", b"d"]]); f["y"] = np.ones(2)
+PY
+  mkdir -p "$tmp/adir.h5"
+  input_error "faults-files: -data with 2^32 + 50 rows" "4294967346 entries along dimension 1, more than pgflow can index" $PGFLOW -data "$tmp/rows32.h5"
+  input_error "faults-files: -data with 10^12 rows" "1000000000000 entries" $PGFLOW -data "$tmp/rows12.h5"
+  input_error "faults-files: -data holding complex numbers" "/X must hold real numbers (it holds compound" $PGFLOW -data "$tmp/complex.h5"
+  input_error "faults-files: -data holding strings" "/X must hold real numbers (it holds strings)" $PGFLOW -data "$tmp/string.h5"
+  input_error "faults-files: a directory as -data" "not a regular file" $PGFLOW -data "$tmp/adir.h5"
+  input_error "faults-files: a directory as -restart" "not a regular file" $PGFLOW -restart "$tmp/adir.h5"
+  # A full disk: exit 1, one line naming the file; what was flushed stays readable.
+  t "faults-files: -output /dev/full: exit 1, one line naming it" bash -c "
+    $PGFLOW $fsmall -ts_max_time 1 -output /dev/full >/dev/null 2>$tmp/full.err; rc=\$?
+    one_line $tmp/full.err 'cannot write /dev/full' && [ \$rc = 1 ]"
+  mkdir -p "$tmp/small-fs"
+  if mount -t tmpfs -o size=3M tmpfs "$tmp/small-fs" 2>/dev/null; then
+    t "faults-files: a file system that fills mid-run: exit 1, one line, snapshots so far readable" bash -c "
+      $PGFLOW -particles 2000 -dim 20 -snapshots 1000 -ts_max_time 100 -output $tmp/small-fs/r.h5 >/dev/null 2>$tmp/fs.err; rc=\$?
+      one_line $tmp/fs.err 'cannot write $tmp/small-fs/r.h5' && [ \$rc = 1 ] &&
+        $PY -c 'import h5py, sys; f = h5py.File(sys.argv[1], \"r\"); n = len(f[\"snapshots/t\"]); print(n, \"snapshots\"); sys.exit(n < 2)' $tmp/small-fs/r.h5"
+    umount "$tmp/small-fs"
+  else
+    echo "skipped: faults-files: a file system that fills mid-run (cannot mount a tmpfs here)"
+  fi
+fi
+
+if selected faults-limits; then
+  input_error "faults-limits: -memory_limit is a cap: the integrator's vectors do not fit" "-memory_limit 0.01562 GiB per rank is too small" \
+    $PGFLOW -particles 200000 -dim 50 -samples 2000 -memory_limit 16M
+  $PGFLOW $fsmall -ts_max_steps 5 -checkpoint_interval 1e-9 -output "$tmp/lim.h5" >/dev/null 2>&1
+  input_error "faults-limits: -restart with another -activation" "written with -activation relu, the options give -activation sigmoid" \
+    $PGFLOW $fsmall -activation sigmoid -restart "$tmp/lim.ckpt.h5"
+  input_error "faults-limits: -restart with another -samples" "written with -samples 200, the options give -samples 300" \
+    $PGFLOW $fsmall -samples 300 -restart "$tmp/lim.ckpt.h5"
+fi
