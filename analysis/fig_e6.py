@@ -21,7 +21,7 @@ import pgfresults as pr
 def integrator(r):
     o = r.options
     name = o.get("ts_type", "rk")
-    sub = o.get("ts_%s_type" % name, "5dp" if name == "rk" else "")
+    sub = o.get("ts_%s_type" % name, "3bs" if name == "rk" else "")
     label = name + (" " + sub if sub else "")
     if "ts_adapt_type" in o:
         label += " / " + o["ts_adapt_type"]

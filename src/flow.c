@@ -49,6 +49,7 @@ struct _p_PgfFlow {
   PetscInt       rejected0; /* rejected steps before the restart */
   PgfStopReason  stop;
   PetscBool      nonfinite;
+  PetscBool      armijo; /* -ts_adapt_type armijo */
 };
 
 /* v and F at U, kept with U for reuse; timed and counted. */
@@ -185,6 +186,19 @@ static PetscErrorCode Observe(PgfFlow flow, Vec U)
   if (!same) PetscCall(Evaluate(flow, U));
   flow->F = flow->Fcache;
   flow->D = flow->Dcache;
+  PetscFunctionReturn(0);
+}
+
+/* F and D at U for the Armijo adapt: an evaluation unless U is the last
+   evaluated state. */
+static PetscErrorCode Objective(void *ctx, Vec U, PetscReal *F, PetscReal *D)
+{
+  PgfFlow flow = (PgfFlow)ctx;
+
+  PetscFunctionBegin;
+  PetscCall(Observe(flow, U));
+  *F = flow->F;
+  *D = flow->D;
   PetscFunctionReturn(0);
 }
 
@@ -356,6 +370,12 @@ static PetscErrorCode PostStep(TS ts)
     flow->stop = PGF_STOP_STALLED;
     PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
     PetscFunctionReturn(0);
+  }
+  if (flow->armijo) {
+    TSAdapt adapt;
+
+    PetscCall(TSGetAdapt(ts, &adapt));
+    PetscCall(PgfTSAdaptArmijoAccepted(adapt, U));
   }
   PetscCall(PgfModelProx(flow->model, t - tprev, U, &changed));
   if (changed) PetscCall(TSRestartStep(ts));
@@ -589,6 +609,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     /* the assembled Jacobian: its rows of the local particles, and its LU factor */
     if (assembled) PetscCall(PgfModelReserve(model, 2 * state * m * dof, "the assembled Jacobian"));
   }
+  PetscCall(PgfTSAdaptRegisterArmijo());
   PetscCall(PetscNew(&f));
   f->model  = model;
   f->comm   = comm;
@@ -615,7 +636,9 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(TSSetErrorIfStepFails(f->ts, PETSC_FALSE));
   PetscCall(TSSetExactFinalTime(f->ts, TS_EXACTFINALTIME_MATCHSTEP));
 
-  /* Defaults (README.md, Running): RK 5(4) Dormand-Prince with the dsp controller;
+  /* Defaults (README.md, Running): RK 5(4) Dormand-Prince with the dsp
+     controller and tolerances 1e-6, refined below by the model's own default
+     or else the default for trajectories;
      implicit types get Newton with a matrix-free Jacobian and no
      preconditioner (or, with -snes_mf, SNES's own matrix-free operator), and retry a failed nonlinear solve with a smaller step. */
   PetscCall(TSSetType(f->ts, TSRK));
@@ -682,6 +705,21 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCall(PCSetType(pc, PCNONE));
   }
   PetscCall(PgfModelSetTSDefaults(model, f->ts));
+  {
+    PetscBool rk;
+
+    /* Trajectories, unless the model chose its own integrator (deconv):
+       RK 3(2) Bogacki-Shampine, dsp with the PI33 filter, tolerances 1e-5,
+       chosen by measurement on E3 (README "Running"); the steps are mostly
+       limited by stability, where three stages per step cost less than
+       5dp's seven at the same distance to a tight run */
+    PetscCall(PetscObjectTypeCompare((PetscObject)f->ts, TSRK, &rk));
+    if (rk) {
+      PetscCall(TSRKSetType(f->ts, TSRK3BS));
+      PetscCall(TSAdaptDSPSetFilter(adapt, "PI33"));
+      PetscCall(TSSetTolerances(f->ts, 1e-5, NULL, 1e-5, NULL));
+    }
+  }
   *flow = f;
   PetscFunctionReturn(0);
 }
@@ -857,6 +895,16 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
     PgfCheckInput(comm, euler && fixed, "-batch_size needs -ts_type euler with a fixed step (-ts_adapt_type none, the default with it)");
   } else PetscCall(TSSetFromOptions(flow->ts));
+  {
+    TSAdapt   adapt;
+    PetscBool euler;
+
+    PetscCall(TSGetAdapt(flow->ts, &adapt));
+    PetscCall(PetscObjectTypeCompare((PetscObject)adapt, PGF_TSADAPT_ARMIJO, &flow->armijo));
+    PetscCall(PetscObjectTypeCompare((PetscObject)flow->ts, TSEULER, &euler));
+    PgfCheckInput(comm, !flow->armijo || euler, "-ts_adapt_type armijo is a line search for gradient descent: it needs -ts_type euler");
+    if (flow->armijo) PetscCall(PgfTSAdaptArmijoSetObjective(adapt, Objective, flow));
+  }
   if (flow->J) PetscCall(SetUpMatrixFree(flow));
   PetscCall(PgfConvexCreate(flow->model, &flow->convex));
   PetscCall(TSGetMaxTime(flow->ts, &flow->tmax));

@@ -77,6 +77,14 @@ PETSC_INTERN PetscErrorCode PgfParamsDestroy(void);
 /* Column-major dense products through BLAS, with PetscBLASInt conversion. */
 PETSC_INTERN PetscErrorCode PgfGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);
 
+/* Armijo step control for gradient descent (adapt.c): -ts_type euler
+   -ts_adapt_type armijo. The flow gives it F and D at a state and, after
+   each accepted step, lets it replace a step it shortened. */
+#define PGF_TSADAPT_ARMIJO "armijo"
+PETSC_INTERN PetscErrorCode PgfTSAdaptRegisterArmijo(void);
+PETSC_INTERN PetscErrorCode PgfTSAdaptArmijoSetObjective(TSAdapt, PetscErrorCode (*)(void *, Vec, PetscReal *, PetscReal *), void *);
+PETSC_INTERN PetscErrorCode PgfTSAdaptArmijoAccepted(TSAdapt, Vec);
+
 /* Checkpoints (checkpoint.c): the particles and the flow's scalar state,
    each field stored as the dataset /state/NAME of one value. */
 typedef enum {
