@@ -65,7 +65,7 @@ if selected checkpoint; then
   # machine still writes the checkpoint in time) but exits 1 itself. Open
   # MPI 5's kills the ranks 0.2 s after SIGTERM, with no setting: send it
   # SIGUSR1 (tested above; README, Software stacks).
-  if mpiexec --version 2>/dev/null | grep -q 'Open MPI) [0-4]\.'; then
+  if mpiexec --version 2>/dev/null | grep -qE '\) [0-4]\.'; then
     OMPI_MCA_odls_base_sigkill_timeout=120 signalled TERM "$tmp/mterm.h5" $MPIEXEC -n 2 $PGFLOW
     t "checkpoint: SIGTERM to mpiexec (2 ranks): checkpoint written, stop_reason signal" bash -c "
       cat $tmp/mterm.h5.log; [ -f $tmp/mterm.ckpt.h5 ] && [ \$($RESULTS attr $tmp/mterm.h5 stop_reason) = signal ]"
