@@ -75,8 +75,8 @@ fi
 if selected faults-nonfinite; then
   # Non-finite states end with status 3 and the last finite state kept;
   # inputs that overflow at the start are refused (2).
-  t "faults-nonfinite: adaptive rk with -ts_dt 1e5: exit 3, finite final state, readable file" bash -c "
-    $PGFLOW $fsmall -ts_dt 1e5 -ts_max_time 1e7 -output $tmp/nf.h5 >/dev/null 2>$tmp/nf.err; rc=\$?
+  t "faults-nonfinite: adaptive rk 5dp with -ts_dt 1e5: exit 3, finite final state, readable file" bash -c "
+    $PGFLOW $fsmall -ts_rk_type 5dp -ts_dt 1e5 -ts_max_time 1e7 -output $tmp/nf.h5 >/dev/null 2>$tmp/nf.err; rc=\$?
     one_line $tmp/nf.err 'non-finite' && [ \$rc = 3 ] && $RESULTS check $tmp/nf.h5 && [ \$($RESULTS attr $tmp/nf.h5 stop_reason) = nonfinite ] &&
       $PY -c 'import h5py, numpy, sys; f = h5py.File(sys.argv[1]); sys.exit(not numpy.isfinite(f[\"/final/theta\"][:]).all())' $tmp/nf.h5"
   t "faults-nonfinite: implicit bdf with -ts_dt 1e5 ends with a documented status and at most one line, never a trace" bash -c "
