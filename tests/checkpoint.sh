@@ -60,18 +60,10 @@ if selected checkpoint; then
     $MPIEXEC -n 3 $PGFLOW $small -ts_max_time 1e6 -ts_max_steps \$((s + 20)) -output $tmp/usr1.h5 -restart $tmp/usr1.ckpt.h5 || exit 1
     $RESULTS check $tmp/usr1.h5 && [ \$($RESULTS attr $tmp/usr1.h5 completed) = 1 ] &&
       [ \$($RESULTS attr $tmp/usr1.h5 stop_reason) = max_steps ]"
-  # Open MPI 4's mpiexec passes SIGTERM on to the ranks (then SIGKILL after
-  # odls_base_sigkill_timeout, 1 s by default: raised here so that a loaded
-  # machine still writes the checkpoint in time) but exits 1 itself. Open
-  # MPI 5's kills the ranks 0.2 s after SIGTERM, with no setting: send it
-  # SIGUSR1 (tested above; README, Software stacks).
-  if mpiexec --version 2>/dev/null | grep -qE '\) [0-4]\.'; then
-    OMPI_MCA_odls_base_sigkill_timeout=120 signalled TERM "$tmp/mterm.h5" $MPIEXEC -n 2 $PGFLOW
-    t "checkpoint: SIGTERM to mpiexec (2 ranks): checkpoint written, stop_reason signal" bash -c "
-      cat $tmp/mterm.h5.log; [ -f $tmp/mterm.ckpt.h5 ] && [ \$($RESULTS attr $tmp/mterm.h5 stop_reason) = signal ]"
-  else
-    skip "checkpoint: SIGTERM to mpiexec: this mpiexec ($(mpiexec --version 2>/dev/null | head -n 1)) gives the ranks no time after SIGTERM; SIGUSR1 is the signal to send it"
-  fi
+  # SIGTERM to mpiexec itself is not tested: Open MPI answers it by
+  # aborting the job (Open MPI 4 gives the ranks about 1 s, Open MPI 5
+  # 0.2 s), so it depends on timing; README says to send SIGUSR1 to
+  # mpiexec, tested above, or SIGTERM to the ranks (SLURM's scancel does).
 
   # User mistakes: exit 2 and one line naming the option.
   bad() {
