@@ -63,7 +63,7 @@ submit() { env -u MPIEXEC timeout 60 sbatch --parsable "$@"; }
 run_job() {
   local id
   id=$(submit "$@") || return 1
-  wait_job "$id" 300
+  wait_job "$id" "${PGF_JOB_WAIT:-900}"
 }
 # on_nodes ARGS...: srun --mpi=pmix from here, bounded in time.
 on_nodes() { timeout 300 srun --mpi=pmix "$@"; }
