@@ -23,10 +23,12 @@ else
 endif
 CC        = mpicc
 CFLAGS    = -std=c11 -O3 -g -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE $(VECFLAGS)
-# The activations' loops (src/vmath.c) vectorize under #pragma omp simd, with
-# their selects only without trapping math; no FMA contraction, so that every
-# vector width and the scalar code round alike.
-VECFLAGS  = -fopenmp-simd -fno-trapping-math -ffp-contract=off
+# The activations' loops (src/vmath.c) and the population kernels vectorize
+# under #pragma omp simd, with their selects only without trapping math and
+# their square roots only without errno (pgflow never reads errno after a
+# math function); no FMA contraction, so that every vector width and the
+# scalar code round alike.
+VECFLAGS  = -fopenmp-simd -fno-trapping-math -fno-math-errno -ffp-contract=off
 CPPFLAGS  = -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PETSC_PC) $(HDF5_PC) 2>/dev/null) -DPGF_GIT='"$(GIT)"'
 LDLIBS    = $(EXTERNAL_LIBS) $(shell $(PKG_CONFIG) --libs $(PETSC_PC) $(HDF5_PC) 2>/dev/null) -ldl -lm
 GIT       = $(shell git describe --always --dirty 2>/dev/null || echo unknown)

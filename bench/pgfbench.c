@@ -28,65 +28,121 @@ static PetscReal CpuTime(void)
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+/* Best wall and CPU times of the calls timed so far (largest over the
+   ranks once reduced). */
+typedef struct {
+  PetscReal wall, cpu;
+} Best;
+
+/* Times one call of the model's right-hand side into best. */
+static PetscErrorCode TimeRHSOnce(PgfModel model, Vec U, Vec V, Best *best)
+{
+  PetscReal      F, c0;
+  PetscLogDouble t0, t1;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Barrier(PetscObjectComm((PetscObject)U)));
+  PetscCall(PetscTime(&t0));
+  c0 = CpuTime();
+  PetscCall(PgfModelEvaluate(model, U, V, &F));
+  best->cpu = PetscMin(best->cpu, CpuTime() - c0);
+  PetscCall(PetscTime(&t1));
+  best->wall = PetscMin(best->wall, (PetscReal)(t1 - t0));
+  PetscFunctionReturn(0);
+}
+
+/* Times one DGEMM C = A B (n x p times p x mloc) into best. */
+static PetscErrorCode TimeGemmOnce(MPI_Comm comm, PetscInt n, PetscInt p, PetscInt mloc, const PetscReal *A, const PetscReal *B, PetscReal *C, Best *best)
+{
+  PetscReal      c0;
+  PetscLogDouble t0, t1;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Barrier(comm));
+  PetscCall(PetscTime(&t0));
+  c0 = CpuTime();
+  PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n));
+  best->cpu = PetscMin(best->cpu, CpuTime() - c0);
+  PetscCall(PetscTime(&t1));
+  best->wall = PetscMin(best->wall, (PetscReal)(t1 - t0));
+  PetscFunctionReturn(0);
+}
+
+/* Seconds per call of the model's right-hand side (rhs, if model is not
+   NULL), the aggregate DGEMM GFLOP/s over the ranks, each rank multiplying
+   n x p by p x mloc (gemm), and on several ranks (serial not NULL) seconds
+   per call of the same problem on rank 0 alone (alone, given on rank 0
+   only): the best of reps, in wall time and in CPU time (which time-sharing
+   of the cores does not inflate), largest over the ranks. The calls
+   alternate, so that a slow spell of a shared machine weighs on both sides
+   of a ratio alike. */
+static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alone, PetscBool serial, PetscInt n, PetscInt p, PetscInt mloc, PetscInt reps, PetscReal rhs[2], PetscReal gemm[2], PetscReal *rhs1)
+{
+  Vec        U = NULL, V = NULL, U1 = NULL, V1 = NULL;
+  PetscReal *A, *B, *C, F, times[3];
+  Best       brhs = {PETSC_MAX_REAL, PETSC_MAX_REAL}, bgemm = {PETSC_MAX_REAL, PETSC_MAX_REAL}, b1 = {PETSC_MAX_REAL, PETSC_MAX_REAL};
+
+  PetscFunctionBegin;
+  if (model) {
+    PetscCall(PgfModelCreateVec(model, &U));
+    PetscCall(VecDuplicate(U, &V));
+    PetscCall(PgfModelInitialize(model, U));
+    PetscCall(PgfModelEvaluate(model, U, V, &F)); /* warm up */
+  }
+  if (alone) {
+    PetscCall(PgfModelCreateVec(alone, &U1));
+    PetscCall(VecDuplicate(U1, &V1));
+    PetscCall(PgfModelInitialize(alone, U1));
+    PetscCall(PgfModelEvaluate(alone, U1, V1, &F));
+  }
+  PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * mloc, &C));
+  for (PetscInt k = 0; k < n * p; k++) A[k] = PgfRandNormal(1, PGF_STREAM_INPUTS, k, 0);
+  for (PetscInt k = 0; k < p * mloc; k++) B[k] = PgfRandNormal(2, PGF_STREAM_INPUTS, k, 0);
+  PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n)); /* warm up */
+  for (PetscInt r = 0; r < reps; r++) {
+    if (model) PetscCall(TimeRHSOnce(model, U, V, &brhs));
+    PetscCall(TimeGemmOnce(comm, n, p, mloc, A, B, C, &bgemm));
+    if (alone) PetscCall(TimeRHSOnce(alone, U1, V1, &b1));
+    if (serial) PetscCallMPI(MPI_Barrier(comm)); /* the other ranks wait for rank 0 */
+  }
+  PetscCall(PetscFree3(A, B, C));
+  PetscCall(VecDestroy(&V));
+  PetscCall(VecDestroy(&U));
+  PetscCall(VecDestroy(&V1));
+  PetscCall(VecDestroy(&U1));
+  times[0] = brhs.wall;
+  times[1] = brhs.cpu;
+  times[2] = alone ? b1.wall : 0;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, times, 3, MPIU_REAL, MPI_MAX, comm));
+  if (rhs) rhs[0] = times[0], rhs[1] = times[1];
+  if (rhs1) *rhs1 = times[2];
+  gemm[0] = 2.0 * n * p * mloc / bgemm.wall * 1e-9;
+  gemm[1] = 2.0 * n * p * mloc / bgemm.cpu * 1e-9;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, gemm, 2, MPIU_REAL, MPI_SUM, comm));
+  PetscFunctionReturn(0);
+}
+
 /* Seconds per call of the model's right-hand side: the best of reps, in
-   wall time and (cpu, if not NULL) in CPU time, largest over the ranks. */
+   wall time and in CPU time, largest over the ranks. */
 static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best, PetscReal *cpu)
 {
-  Vec            U, V;
-  PetscReal      F, times[2];
-  PetscLogDouble t0, t1;
+  Vec       U, V;
+  PetscReal F, times[2];
+  Best      b = {PETSC_MAX_REAL, PETSC_MAX_REAL};
 
   PetscFunctionBegin;
   PetscCall(PgfModelCreateVec(model, &U));
   PetscCall(VecDuplicate(U, &V));
   PetscCall(PgfModelInitialize(model, U));
   PetscCall(PgfModelEvaluate(model, U, V, &F)); /* warm up */
-  times[0] = times[1] = PETSC_MAX_REAL;
-  for (PetscInt r = 0; r < reps; r++) {
-    PetscReal c0;
-
-    PetscCallMPI(MPI_Barrier(PetscObjectComm((PetscObject)U)));
-    PetscCall(PetscTime(&t0));
-    c0 = CpuTime();
-    PetscCall(PgfModelEvaluate(model, U, V, &F));
-    times[1] = PetscMin(times[1], CpuTime() - c0);
-    PetscCall(PetscTime(&t1));
-    times[0] = PetscMin(times[0], (PetscReal)(t1 - t0));
-  }
+  for (PetscInt r = 0; r < reps; r++) PetscCall(TimeRHSOnce(model, U, V, &b));
+  times[0] = b.wall;
+  times[1] = b.cpu;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, times, 2, MPIU_REAL, MPI_MAX, PetscObjectComm((PetscObject)U)));
   *best = times[0];
   if (cpu) *cpu = times[1];
   PetscCall(VecDestroy(&V));
   PetscCall(VecDestroy(&U));
-  PetscFunctionReturn(0);
-}
-
-/* Aggregate DGEMM GFLOP/s over the ranks, each multiplying n x p by p x
-   mloc, in wall time and in CPU time (cpu). */
-static PetscErrorCode TimeGemm(MPI_Comm comm, PetscInt n, PetscInt p, PetscInt mloc, PetscInt reps, PetscReal *gflops, PetscReal *cpu)
-{
-  PetscReal     *A, *B, *C, best = PETSC_MAX_REAL, cbest = PETSC_MAX_REAL, c0;
-  PetscLogDouble t0, t1;
-
-  PetscFunctionBegin;
-  PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * mloc, &C));
-  for (PetscInt k = 0; k < n * p; k++) A[k] = PgfRandNormal(1, PGF_STREAM_INPUTS, k, 0);
-  for (PetscInt k = 0; k < p * mloc; k++) B[k] = PgfRandNormal(2, PGF_STREAM_INPUTS, k, 0);
-  PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n));
-  for (PetscInt r = 0; r < reps; r++) {
-    PetscCallMPI(MPI_Barrier(comm));
-    PetscCall(PetscTime(&t0));
-    c0 = CpuTime();
-    PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n));
-    cbest = PetscMin(cbest, CpuTime() - c0);
-    PetscCall(PetscTime(&t1));
-    best = PetscMin(best, (PetscReal)(t1 - t0));
-  }
-  *gflops = 2.0 * n * p * mloc / best * 1e-9;
-  *cpu    = 2.0 * n * p * mloc / cbest * 1e-9;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, gflops, 1, MPIU_REAL, MPI_SUM, comm));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, cpu, 1, MPIU_REAL, MPI_SUM, comm));
-  PetscCall(PetscFree3(A, B, C));
   PetscFunctionReturn(0);
 }
 
@@ -162,7 +218,7 @@ static PetscErrorCode AllreduceModel(MPI_Comm comm, PetscInt reps, FILE *fp, Pet
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode MakeModel(const char[], const char[], PgfModel *);
+static PetscErrorCode MakeModel(MPI_Comm, const char[], const char[], PgfModel *);
 
 /* -allreduce: only MPI_Allreduce's times and fit (jobs/scaling.sbatch runs
    it across nodes), with the number of nodes the ranks are on. */
@@ -197,7 +253,7 @@ static PetscErrorCode TimeLocal(PetscInt n, PetscInt mloc, PetscInt reps, PetscR
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim 100 -samples %" PetscInt_FMT " -particles %" PetscInt_FMT, n, mloc * size));
-  PetscCall(MakeModel("twolayer", opts, &model));
+  PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
   PetscCall(TimeRHS(model, reps, t, NULL));
   PetscCall(PgfModelDestroy(&model));
   PetscFunctionReturn(0);
@@ -240,12 +296,12 @@ static PetscErrorCode CommunicationModel(MPI_Comm comm, PetscInt reps, PetscReal
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode MakeModel(const char problem[], const char options[], PgfModel *model)
+static PetscErrorCode MakeModel(MPI_Comm comm, const char problem[], const char options[], PgfModel *model)
 {
   PetscFunctionBegin;
   PetscCall(PetscOptionsClear(NULL));
   PetscCall(PetscOptionsInsertString(NULL, options));
-  PetscCall(PgfModelCreate(PETSC_COMM_WORLD, problem, model));
+  PetscCall(PgfModelCreate(comm, problem, model));
   PetscCall(PgfModelSetFromOptions(*model));
   PetscFunctionReturn(0);
 }
@@ -275,6 +331,7 @@ int main(int argc, char **argv)
   const char *core;
   FILE       *fp = NULL;
   PgfModel    model;
+  MPI_Comm    self; /* rank 0 alone, on several ranks */
   PetscBool   given;
 
   PetscCall(PgfInitialize(&argc, &argv, help));
@@ -301,7 +358,7 @@ int main(int argc, char **argv)
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
     const char *act = sizes[s].act;
     PetscInt    n = sizes[s].n, m = sizes[s].m, d = sizes[s].d, limit = sizes[s].limit, p = d + 1, mloc;
-    PetscReal   t, tcpu, gemm, gemmcpu, rate, ratecpu, mib[2];
+    PetscReal   t, tcpu, gemm, gemmcpu, gflops[2], rate, ratecpu, mib[2];
     char        lim[64] = "";
     PetscBool   run     = (PetscBool)!given;
 
@@ -310,12 +367,15 @@ int main(int argc, char **argv)
 
     if (limit) PetscCall(PetscSNPrintf(lim, sizeof(lim), " -memory_limit %" PetscInt_FMT "M", limit));
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation %s -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT "%s", act, d, n, m, lim));
-    PetscCall(MakeModel("twolayer", opts, &model));
+    PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
     PetscCall(TimeRHS(model, reps, &t, &tcpu));
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
     PetscCall(PgfModelDestroy(&model));
-    PetscCall(TimeGemm(PETSC_COMM_WORLD, n, p, mloc, reps, &gemm, &gemmcpu));
+    /* the model is gone first: the memory figures are the model's alone */
+    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, NULL, NULL, PETSC_FALSE, n, p, mloc, reps, NULL, gflops, NULL));
+    gemm    = gflops[0];
+    gemmcpu = gflops[1];
     rate    = 4.0 * n * m * p / t * 1e-9;
     ratecpu = 4.0 * n * m * p / tcpu * 1e-9;
     if (!limit && !strcmp(act, "relu")) rate1 = PetscMax(rate1, rate / size);
@@ -324,28 +384,37 @@ int main(int argc, char **argv)
   }
   /* The population loss (population.c): m (m + m0) kernel pairs, two
      products of 2 mloc (m + m0) p flops each on every rank, against DGEMM
-     of the inner products' shape (local m x p times p x m). */
+     of the inner products' shape (local m x p times p x m), and on several
+     ranks against the same problem on rank 0 alone (the speedup), timed
+     alternately in the same process. */
+  PetscCallMPI(MPI_Comm_split(PETSC_COMM_WORLD, size > 1 && rank ? MPI_UNDEFINED : 0, 0, &self));
   for (PetscInt a = 0; a < 2; a++) {
     const char *act = a ? "erf" : "relu";
     PetscInt    m = 4096, d = 100, m0 = 10, mloc;
-    PetscReal   t, tcpu, gemm, gemmcpu, rate;
+    PetscReal   rhs[2], gflops[2], rate, ratecpu, t1;
+    PgfModel    alone = NULL;
+    char        speedup[96] = "";
 
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-population true -bias false -activation %s -dim %" PetscInt_FMT " -particles %" PetscInt_FMT " -teacher_neurons %" PetscInt_FMT, act, d, m, m0));
-    PetscCall(MakeModel("twolayer", opts, &model));
-    PetscCall(TimeRHS(model, reps, &t, &tcpu));
+    PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
+    if (size > 1 && !rank) PetscCall(MakeModel(self, "twolayer", opts, &alone));
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
+    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, model, alone, (PetscBool)(size > 1), m, d, mloc, reps, rhs, gflops, &t1));
     PetscCall(PgfModelDestroy(&model));
-    PetscCall(TimeGemm(PETSC_COMM_WORLD, m, d, mloc, reps, &gemm, &gemmcpu));
-    rate = 4.0 * m * (m + m0) * d / t * 1e-9;
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "population %-4s m %6" PetscInt_FMT " d %4" PetscInt_FMT ": %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f)\n", act, m, d, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(4.0 * m * (m + m0) * d / tcpu * 1e-9 / gemmcpu)));
-    if (fp) fprintf(fp, "  {\"problem\": \"population\", \"activation\": \"%s\", \"m\": %d, \"d\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f},\n", act, (int)m, (int)d, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(4.0 * m * (m + m0) * d / tcpu * 1e-9 / gemmcpu));
+    if (alone) PetscCall(PgfModelDestroy(&alone));
+    rate    = 4.0 * m * (m + m0) * d / rhs[0] * 1e-9;
+    ratecpu = 4.0 * m * (m + m0) * d / rhs[1] * 1e-9;
+    if (size > 1) PetscCall(PetscSNPrintf(speedup, sizeof(speedup), ", on 1 rank %.4e s: speedup %.2f", (double)t1, (double)(t1 / rhs[0])));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "population %-4s m %6" PetscInt_FMT " d %4" PetscInt_FMT ": %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f)%s\n", act, m, d, (double)rhs[0], (double)rate, (double)gflops[0], (double)(rate / gflops[0]), (double)(ratecpu / gflops[1]), speedup));
+    if (fp) fprintf(fp, "  {\"problem\": \"population\", \"activation\": \"%s\", \"m\": %d, \"d\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f, \"seconds_per_rhs_one_rank\": %.6e},\n", act, (int)m, (int)d, (double)rhs[0], (double)rate, (double)gflops[0], (double)(rate / gflops[0]), (double)(ratecpu / gflops[1]), (double)(size > 1 ? t1 : rhs[0]));
   }
+  if (self != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&self));
   for (PetscInt q = 1; q <= 2; q++) {
     PetscInt  m = 10000, fc = 20, K = q == 1 ? 2 * fc + 1 : (2 * fc + 1) * (2 * fc + 1);
     PetscReal t, mib[2];
 
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-torus_dim %" PetscInt_FMT " -cutoff %" PetscInt_FMT " -particles %" PetscInt_FMT " -min_separation 0.05", q, fc, m));
-    PetscCall(MakeModel("deconv", opts, &model));
+    PetscCall(MakeModel(PETSC_COMM_WORLD, "deconv", opts, &model));
     PetscCall(TimeRHS(model, reps, &t, NULL));
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelDestroy(&model));

@@ -12,6 +12,7 @@
    position gradients. Selected by -problem twolayer -population true. */
 #include "modelimpl.h"
 #include "options.h"
+#include "vmath.h"
 
 typedef enum { ACT_RELU,
   ACT_SIGMOID,
@@ -26,6 +27,7 @@ static const char *const losses[]       = {"square", "logistic"};
 static const char *const inputs[]       = {"gaussian", "sphere"};
 
 #define COLUMN_BLOCK 512 /* columns per block, the same on every rank */
+#define ROW_BLOCK    512 /* local particles per block: G, ROW_BLOCK x COLUMN_BLOCK, stays in cache */
 
 typedef struct {
   PetscInt     d, m0;
@@ -70,11 +72,12 @@ static inline PetscReal Asin(PetscReal x)
      A B - q^2 = 1 + |a|^2 + |b|^2 + (|a|^2 |b|^2 - q^2) >= 1. */
 static inline void ReluKernel(PetscReal q, PetscReal na, PetscReal ina, PetscReal nb, PetscReal inb, PetscReal *k, PetscReal *alpha, PetscReal *beta)
 {
-  PetscReal c = PetscMax(-1, PetscMin(1, q * ina * inb)), pmp = PETSC_PI / 2 + Asin(c), s = PetscSqrtReal((1 - c) * (1 + c));
+  const PetscReal i2pi = 1 / (2 * PETSC_PI); /* a product, not a division (which costs as much as a square root) */
+  PetscReal       c = PetscMax(-1, PetscMin(1, q * ina * inb)), pmp = PETSC_PI / 2 + Asin(c), s = PetscSqrtReal((1 - c) * (1 + c));
 
-  *k     = (na * nb * s + pmp * q) / (2 * PETSC_PI);
-  *alpha = ina * inb > 0 ? pmp / (2 * PETSC_PI) : 0;
-  *beta  = s * nb * ina / (2 * PETSC_PI);
+  *k     = (na * nb * s + pmp * q) * i2pi;
+  *alpha = ina * inb > 0 ? pmp * i2pi : 0;
+  *beta  = s * nb * ina * i2pi;
 }
 
 static inline void ErfKernel(PetscReal q, PetscReal na, PetscReal ina, PetscReal nb, PetscReal inb, PetscReal *k, PetscReal *alpha, PetscReal *beta)
@@ -103,17 +106,19 @@ static inline void Column(KernelFn kernel, PetscInt mloc, const PetscReal *restr
   }
 }
 
-/* The fused pass over a block of columns c0 .. c0 + nc - 1, G holding the
-   inner products theta_i . theta_j (mloc x nc): accumulates P (particle
-   columns) or Q (teacher columns) and S, and leaves coef_j alpha_ij in G for
-   the second product. */
-static void KernelBlock(Population *pp, PetscInt m, PetscInt mloc, const PetscReal *na, const PetscReal *ina, PetscInt c0, PetscInt nc, PetscReal *G)
+/* The fused pass over a block of nr local particles r0 .. r0 + nr - 1 and
+   nc columns c0 .. c0 + nc - 1, G holding the inner products theta_i .
+   theta_j (nr x nc): accumulates P (particle columns) or Q (teacher
+   columns) and S, and leaves coef_j alpha_ij in G for the second product.
+   The loops vectorize (vmath.h). */
+PGF_CLONES static void KernelBlock(Population *pp, PetscInt m, PetscInt r0, PetscInt nr, const PetscReal *na, const PetscReal *ina, PetscInt c0, PetscInt nc, PetscReal *G)
 {
   for (PetscInt jj = 0; jj < nc; jj++) {
-    PetscInt j = c0 + jj;
+    PetscInt   j   = c0 + jj;
+    PetscReal *acc = (j < m ? pp->P : pp->Q) + r0;
 
-    if (pp->act == ACT_RELU) Column(ReluKernel, mloc, na, ina, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * mloc], j < m ? pp->P : pp->Q, pp->S);
-    else Column(ErfKernel, mloc, na, ina, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * mloc], j < m ? pp->P : pp->Q, pp->S);
+    if (pp->act == ACT_RELU) Column(ReluKernel, nr, na + r0, ina + r0, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * nr], acc, pp->S + r0);
+    else Column(ErfKernel, nr, na + r0, ina + r0, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * nr], acc, pp->S + r0);
   }
 }
 
@@ -153,13 +158,17 @@ static PetscErrorCode PopulationEvaluate(PgfModel model, const PetscScalar *u, P
   PetscCall(PetscArrayzero(pp->Q, mloc));
   PetscCall(PetscArrayzero(pp->S, mloc));
   if (v) PetscCall(PetscArrayzero(v, mloc * dof));
-  for (PetscInt c0 = 0; c0 < ncol && mloc; c0 += COLUMN_BLOCK) {
+  for (PetscInt c0 = 0; c0 < ncol; c0 += COLUMN_BLOCK) {
     PetscInt           nc   = PetscMin(COLUMN_BLOCK, ncol - c0);
     const PetscScalar *cols = &pp->uall[c0 * dof + 1];
 
-    PetscCall(PgfGemm("T", "N", mloc, nc, p, 1.0, &uloc[1], dof, cols, dof, 0.0, pp->G, mloc));
-    KernelBlock(pp, m, mloc, na, ina, c0, nc, pp->G);
-    if (v) PetscCall(PgfGemm("N", "T", p, mloc, nc, 1.0, cols, dof, pp->G, mloc, 1.0, &v[1], dof));
+    for (PetscInt r0 = 0; r0 < mloc; r0 += ROW_BLOCK) {
+      PetscInt nr = PetscMin(ROW_BLOCK, mloc - r0);
+
+      PetscCall(PgfGemm("T", "N", nr, nc, p, 1.0, &uloc[r0 * dof + 1], dof, cols, dof, 0.0, pp->G, nr));
+      KernelBlock(pp, m, r0, nr, na, ina, c0, nc, pp->G);
+      if (v) PetscCall(PgfGemm("N", "T", p, nr, nc, 1.0, cols, dof, pp->G, nr, 1.0, &v[r0 * dof + 1], dof));
+    }
   }
   for (PetscInt i = 0; i < mloc; i++) {
     const PetscScalar *ui = &uloc[i * dof];
@@ -250,7 +259,7 @@ static PetscErrorCode PopulationSetFromOptions(PgfModel model)
   PetscCall(PetscMalloc2(m0, &pp->twt, m0 * p, &pp->ttheta));
   PgfTwoLayerTeacher(model->seed, m0, p, pp->teacher_norm, pp->twt, pp->ttheta);
   PetscCall(PetscMalloc4((model->m + m0) * dof, &pp->uall, model->m + m0, &pp->norm, model->m + m0, &pp->inorm, model->m + m0, &pp->coef));
-  PetscCall(PetscMalloc4(PetscMax(1, mloc) * COLUMN_BLOCK, &pp->G, mloc, &pp->P, mloc, &pp->Q, mloc, &pp->S));
+  PetscCall(PetscMalloc4(PetscMax(1, PetscMin(mloc, ROW_BLOCK)) * COLUMN_BLOCK, &pp->G, mloc, &pp->P, mloc, &pp->Q, mloc, &pp->S));
   for (PetscInt k = 0; k < m0; k++) {
     PetscScalar *col = &pp->uall[(model->m + k) * dof];
 

@@ -21,15 +21,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* On x86-64 the loops are also compiled for AVX2 and AVX-512 and the best
-   one for the processor is picked at load time (no FMA in either: the same
-   bits as the baseline SSE2 code). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#  define PGF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#  define PGF_CLONES
-#endif
-
 /* x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2 (+ rounding): k is
    read from the low bits of x/ln2 + 1.5 2^52, and ln2 is split in a head
    with 32 significant bits and a tail so that k ln2_hi and x - k ln2_hi are

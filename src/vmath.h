@@ -5,6 +5,16 @@
 
 #include <petscsys.h>
 
+/* Vectorized loops (these, and the kernel pass of population.c) are also
+   compiled for AVX2 and AVX-512 on x86-64, and the best one for the
+   processor is picked at load time (no FMA in either: the same bits as the
+   baseline SSE2 code). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#  define PGF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#  define PGF_CLONES
+#endif
+
 /* s[k] = 1/(1 + e^-z[k]) (s may be z). */
 PETSC_INTERN void PgfSigmoidArray(PetscInt n, const PetscReal *z, PetscReal *s);
 /* s[k] = tanh(z[k]) (s may be z). */
