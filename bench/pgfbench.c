@@ -392,7 +392,7 @@ int main(int argc, char **argv)
     const char *act = a ? "erf" : "relu";
     PetscInt    m = 4096, d = 100, m0 = 10, mloc;
     PetscReal   rhs[2], gflops[2], rate, ratecpu, t1;
-    PgfModel    alone = NULL;
+    PgfModel    alone       = NULL;
     char        speedup[96] = "";
 
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-population true -bias false -activation %s -dim %" PetscInt_FMT " -particles %" PetscInt_FMT " -teacher_neurons %" PetscInt_FMT, act, d, m, m0));

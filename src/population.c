@@ -27,7 +27,7 @@ static const char *const losses[]       = {"square", "logistic"};
 static const char *const inputs[]       = {"gaussian", "sphere"};
 
 #define COLUMN_BLOCK 512 /* columns per block, the same on every rank */
-#define ROW_BLOCK    512 /* local particles per block: G, ROW_BLOCK x COLUMN_BLOCK, stays in cache */
+#define ROW_BLOCK 512 /* local particles per block: G, ROW_BLOCK x COLUMN_BLOCK, stays in cache */
 
 typedef struct {
   PetscInt     d, m0;
