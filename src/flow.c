@@ -584,6 +584,8 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscInt    m, npos, dof, rstart, mloc;
   PetscInt    nmax, n, N;
   char        type[64] = "";
+  const char *deftype;
+  PetscBool   typegiven;
 
   PetscFunctionBegin;
   PetscCall(PgfModelGetComm(model, &comm));
@@ -599,7 +601,9 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(PgfOptionsInt(comm, "-jacobian_assemble_max", "Assemble an analytic Jacobian when m dof is at most this (else matrix-free; deconv)", nmax, 0, PETSC_MAX_INT, &nmax));
   PetscOptionsEnd();
   assembled = (PetscBool)(hasjac && m * dof <= nmax);
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-ts_type", type, sizeof(type), &typegiven));
+  PetscCall(PgfModelGetDefaultTSType(model, &deftype));
+  if (!typegiven && deftype) PetscCall(PetscStrncpy(type, deftype, sizeof(type)));
   {
     PetscReal state = sizeof(PetscScalar) * (PetscReal)mloc * dof, nvec = StateVectors(type);
     char      what[128];
@@ -705,6 +709,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
     PetscCall(PCSetType(pc, PCNONE));
   }
   PetscCall(PgfModelSetTSDefaults(model, f->ts));
+  if (!typegiven && deftype) PetscCall(TSSetType(f->ts, deftype));
   {
     PetscBool rk;
 

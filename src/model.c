@@ -171,6 +171,13 @@ PetscErrorCode PgfModelHJacobian(PgfModel model, const PetscScalar u[], PetscInt
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode PgfModelGetDefaultTSType(PgfModel model, const char **type)
+{
+  PetscFunctionBegin;
+  *type = model->tstype;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelSetTSDefaults(PgfModel model, TS ts)
 {
   PetscFunctionBegin;

@@ -75,8 +75,9 @@ typedef struct {
   /* Optional, for velocities that depend on the step of the integrator
    (mini-batch SGD): called before the evaluations of step k. */
   PetscErrorCode (*setstep)(PgfModel, PetscInt);
-  /* Optional: the problem's default integrator, set before TSSetFromOptions
-   so that the command line still wins. */
+  /* Optional: the problem's integrator settings (for its tstype, and for
+   types the command line may choose), set before TSSetFromOptions so that
+   the command line still wins. */
   PetscErrorCode (*tsdefaults)(PgfModel, TS);
   /* Write /data and /truth. */
   PetscErrorCode (*writeproblem)(PgfModel, PgfOutput);
@@ -89,16 +90,17 @@ struct _p_PgfModel {
   PgfModelOps ops;
   void       *data;
 
-  PetscBool  samplegroups; /* the problem splits its samples (-sample_groups): set by its create() */
-  PetscInt   m; /* particles, global */
-  PetscInt   npos; /* position coordinates per particle */
-  PetscInt   dof; /* 1 + npos */
-  PetscInt   N; /* length of the predictor h */
-  PetscInt   rstart; /* first local particle (of the state vector) */
-  PetscInt   mloc; /* local particles (of the state vector) */
-  PetscInt64 seed;
-  PetscReal  memory_limit; /* bytes of working memory per rank (-memory_limit) */
-  PetscReal  reserved; /* bytes of it reserved so far (PgfModelReserve), largest over the ranks */
+  PetscBool   samplegroups; /* the problem splits its samples (-sample_groups): set by its create() */
+  const char *tstype; /* the problem's default TS type (NULL: pgflow's, rk), set by its setfromoptions */
+  PetscInt    m; /* particles, global */
+  PetscInt    npos; /* position coordinates per particle */
+  PetscInt    dof; /* 1 + npos */
+  PetscInt    N; /* length of the predictor h */
+  PetscInt    rstart; /* first local particle (of the state vector) */
+  PetscInt    mloc; /* local particles (of the state vector) */
+  PetscInt64  seed;
+  PetscReal   memory_limit; /* bytes of working memory per rank (-memory_limit) */
+  PetscReal   reserved; /* bytes of it reserved so far (PgfModelReserve), largest over the ranks */
 
   /* -sample_groups (model.c): with G > 1 the operations predict, velocity
    and regularizer act on the nact particles of this rank's particle group

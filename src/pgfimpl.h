@@ -30,7 +30,9 @@ PETSC_INTERN PetscErrorCode PgfModelHasAcceptable(PgfModel, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfModelGetRidge(PgfModel, const PetscReal **, PetscReal *);
 /* Rows j0 .. j0 + nj - 1 of dh/du for the local particles (see modelimpl.h). */
 PETSC_INTERN PetscErrorCode PgfModelHJacobian(PgfModel, const PetscScalar[], PetscInt, PetscInt, PetscInt, PetscReal[]);
-/* The problem's default integrator, before TSSetFromOptions. */
+/* The problem's default TS type (NULL: pgflow's default, rk) and its
+   integrator settings, before TSSetFromOptions. */
+PETSC_INTERN PetscErrorCode PgfModelGetDefaultTSType(PgfModel, const char **);
 PETSC_INTERN PetscErrorCode PgfModelSetTSDefaults(PgfModel, TS);
 PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
 /* The integrator's step before its evaluations (mini-batch SGD); *changed
