@@ -82,10 +82,12 @@ fi
 
 if selected population-restart; then
   # A checkpoint after step 30 and a restart: bitwise on the same rank count
-  # with fixed Euler steps; with the adaptive default on another rank count,
-  # to 1e-10 (the restarted Runge-Kutta step recomputes its first stage at
-  # the state instead of reusing the last stage of the previous step).
-  for ty in "euler -ts_dt 0.1" "rk"; do
+  # with fixed Euler steps and with Runge-Kutta under the basic controller
+  # (the restarted step recomputes its first stage at the state, the same
+  # value the previous step's last stage had); with the default dsp
+  # controller, whose filter remembers the previous step's error (reset by
+  # a restart), on another rank count to 1e-10.
+  for ty in "euler -ts_dt 0.1" "rk -ts_adapt_type basic" "rk"; do
     rs="$pop -activation erf -ts_max_time 20 -ts_rtol 1e-9 -ts_atol 1e-9 -ts_type $ty"
     np 2 $PGFLOW $rs -output "$tmp/pck-ref.h5" >/dev/null 2>&1
     np 2 $PGFLOW $rs -ts_max_steps 30 -checkpoint_interval 1e-9 -output "$tmp/pck.h5" >/dev/null 2>&1
