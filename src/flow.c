@@ -887,26 +887,20 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     PgfCheckInput(comm, !set || create, "-ts_type must be a PETSc TS type such as rk, euler, bdf, beuler, cn, theta, arkimex, rosw (got '%s')", type);
   }
   PetscCall(CheckTSOptions(comm));
-  /* mini-batch SGD: fixed steps of forward Euler only */
-  PetscCall(PgfModelUsesStep(flow->model, &usesstep));
-  if (usesstep) {
+  {
     TSAdapt   adapt;
     PetscBool euler, fixed;
 
+    /* mini-batch SGD: fixed steps of forward Euler only (none is its
+       default step control); Armijo: gradient descent only */
+    PetscCall(PgfModelUsesStep(flow->model, &usesstep));
     PetscCall(TSGetAdapt(flow->ts, &adapt));
-    PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
+    if (usesstep) PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
     PetscCall(TSSetFromOptions(flow->ts));
     PetscCall(PetscObjectTypeCompare((PetscObject)flow->ts, TSEULER, &euler));
     PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
-    PgfCheckInput(comm, euler && fixed, "-batch_size needs -ts_type euler with a fixed step (-ts_adapt_type none, the default with it)");
-  } else PetscCall(TSSetFromOptions(flow->ts));
-  {
-    TSAdapt   adapt;
-    PetscBool euler;
-
-    PetscCall(TSGetAdapt(flow->ts, &adapt));
     PetscCall(PetscObjectTypeCompare((PetscObject)adapt, PGF_TSADAPT_ARMIJO, &flow->armijo));
-    PetscCall(PetscObjectTypeCompare((PetscObject)flow->ts, TSEULER, &euler));
+    PgfCheckInput(comm, !usesstep || (euler && fixed), "-batch_size needs -ts_type euler with a fixed step (-ts_adapt_type none, the default with it)");
     PgfCheckInput(comm, !flow->armijo || euler, "-ts_adapt_type armijo is a line search for gradient descent: it needs -ts_type euler");
     if (flow->armijo) PetscCall(PgfTSAdaptArmijoSetObjective(adapt, Objective, flow));
   }
