@@ -99,7 +99,7 @@ PetscErrorCode PgfConvexCreate(PgfModel model, PgfConvex *convex)
   PetscCall(PgfModelGetOwnership(model, &cv->rstart, &cv->mloc));
   PetscCall(PgfModelGetSampleGroups(model, &cv->groups));
   PetscCall(PgfModelGetMemoryLimit(model, &cv->memory_limit));
-  PetscCall(PgfModelHasHJacobian(model, &hasH));
+  PetscCall(PgfModelHasOperation(model, PGF_OP_HJACOBIAN, &hasH));
   PetscCallMPI(MPI_Comm_size(cv->comm, &cv->size));
   PetscCall(PgfModelGetRidge(model, &y, &lambda));
   cv->ntk_max = 4096;

@@ -591,9 +591,10 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(PgfModelGetComm(model, &comm));
   PetscCall(PgfModelGetSizes(model, &m, &npos, &dof, NULL));
   PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
-  PetscCall(PgfModelHasJacobian(model, &hasjac, &hasapply));
-  PetscCall(PgfModelHasJacobianSolve(model, &hassolve));
-  PetscCall(PgfModelHasAcceptable(model, &hasacceptable));
+  PetscCall(PgfModelHasOperation(model, PGF_OP_JACOBIAN, &hasjac));
+  PetscCall(PgfModelHasOperation(model, PGF_OP_JACOBIAN_APPLY, &hasapply));
+  PetscCall(PgfModelHasOperation(model, PGF_OP_JACOBIAN_SOLVE, &hassolve));
+  PetscCall(PgfModelHasOperation(model, PGF_OP_ACCEPTABLE, &hasacceptable));
   nmax = hassolve ? 0 : 6000;
   PetscOptionsBegin(comm, NULL, "Jacobian", NULL);
   /* a model's direct solve of the Newton systems beats dense LU at every
@@ -893,7 +894,7 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 
     /* mini-batch SGD: fixed steps of forward Euler only (none is its
        default step control); Armijo: gradient descent only */
-    PetscCall(PgfModelUsesStep(flow->model, &usesstep));
+    PetscCall(PgfModelHasOperation(flow->model, PGF_OP_SETSTEP, &usesstep));
     PetscCall(TSGetAdapt(flow->ts, &adapt));
     if (usesstep) PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
     PetscCall(TSSetFromOptions(flow->ts));

@@ -119,39 +119,17 @@ PetscErrorCode PgfModelGetMemoryLimit(PgfModel model, PetscReal *bytes)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PgfModelHasJacobian(PgfModel model, PetscBool *assembled, PetscBool *matfree)
+PetscErrorCode PgfModelHasOperation(PgfModel model, PgfModelOperation op, PetscBool *has)
 {
   PetscFunctionBegin;
-  if (assembled) *assembled = (PetscBool)(model->ops.jacobian != NULL);
-  if (matfree) *matfree = (PetscBool)(model->ops.jacobianapply != NULL);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfModelUsesStep(PgfModel model, PetscBool *uses)
-{
-  PetscFunctionBegin;
-  *uses = (PetscBool)(model->ops.setstep != NULL);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfModelHasAcceptable(PgfModel model, PetscBool *has)
-{
-  PetscFunctionBegin;
-  *has = (PetscBool)(model->ops.acceptable != NULL);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfModelHasJacobianSolve(PgfModel model, PetscBool *has)
-{
-  PetscFunctionBegin;
-  *has = (PetscBool)(model->ops.jacobiansolve != NULL);
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode PgfModelHasHJacobian(PgfModel model, PetscBool *has)
-{
-  PetscFunctionBegin;
-  *has = (PetscBool)(model->ops.hjacobian != NULL);
+  switch (op) {
+    case PGF_OP_JACOBIAN: *has = (PetscBool)(model->ops.jacobian != NULL); break;
+    case PGF_OP_JACOBIAN_APPLY: *has = (PetscBool)(model->ops.jacobianapply != NULL); break;
+    case PGF_OP_JACOBIAN_SOLVE: *has = (PetscBool)(model->ops.jacobiansolve != NULL); break;
+    case PGF_OP_HJACOBIAN: *has = (PetscBool)(model->ops.hjacobian != NULL); break;
+    case PGF_OP_ACCEPTABLE: *has = (PetscBool)(model->ops.acceptable != NULL); break;
+    case PGF_OP_SETSTEP: *has = (PetscBool)(model->ops.setstep != NULL); break;
+  }
   PetscFunctionReturn(0);
 }
 

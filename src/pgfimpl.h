@@ -17,14 +17,17 @@ PETSC_INTERN PetscErrorCode PgfModelGetType(PgfModel, const char **);
 PETSC_INTERN PetscErrorCode PgfModelGetSeed(PgfModel, PetscInt64 *);
 PETSC_INTERN PetscErrorCode PgfModelGetSampleGroups(PgfModel, PetscInt *);
 PETSC_INTERN PetscErrorCode PgfModelGetMemoryLimit(PgfModel, PetscReal *);
-/* Whether the model has an analytic Jacobian of v, assembled and applied
-   matrix-free; whether it has the Jacobian of h (baselines and spectra). */
-PETSC_INTERN PetscErrorCode PgfModelHasJacobian(PgfModel, PetscBool *, PetscBool *);
-PETSC_INTERN PetscErrorCode PgfModelHasHJacobian(PgfModel, PetscBool *);
-/* Whether the model solves the Newton systems of its Jacobian directly. */
-PETSC_INTERN PetscErrorCode PgfModelHasJacobianSolve(PgfModel, PetscBool *);
-/* Whether the model may judge a state unacceptable (PgfModelAcceptable). */
-PETSC_INTERN PetscErrorCode PgfModelHasAcceptable(PgfModel, PetscBool *);
+/* The optional operations of a model that the flow and the baselines
+   adapt to (modelimpl.h describes each). */
+typedef enum {
+  PGF_OP_JACOBIAN, /* dv/du assembled */
+  PGF_OP_JACOBIAN_APPLY, /* dv/du applied matrix-free */
+  PGF_OP_JACOBIAN_SOLVE, /* a direct solve of the Newton systems */
+  PGF_OP_HJACOBIAN, /* dh/du (baselines and spectra) */
+  PGF_OP_ACCEPTABLE, /* may judge a state unacceptable (PgfModelAcceptable) */
+  PGF_OP_SETSTEP /* velocities depend on the integrator's step (SGD) */
+} PgfModelOperation;
+PETSC_INTERN PetscErrorCode PgfModelHasOperation(PgfModel, PgfModelOperation, PetscBool *);
 /* The labels of the square loss (NULL for another loss) and the l2
    strength on the weights. */
 PETSC_INTERN PetscErrorCode PgfModelGetRidge(PgfModel, const PetscReal **, PetscReal *);
@@ -38,8 +41,6 @@ PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
 /* The integrator's step before its evaluations (mini-batch SGD); *changed
    when the velocities at a state change with it. */
 PETSC_INTERN PetscErrorCode PgfModelSetStep(PgfModel, PetscInt, PetscBool *);
-/* Whether the model's velocities depend on the integrator's step (SGD). */
-PETSC_INTERN PetscErrorCode PgfModelUsesStep(PgfModel, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfModelReserve(PgfModel, PetscReal, const char[]);
 PETSC_INTERN PetscErrorCode PgfModelAvailableMemory(PgfModel, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);

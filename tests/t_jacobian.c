@@ -21,7 +21,8 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsGetString(NULL, NULL, "-problem", problem, sizeof(problem), NULL));
   PetscCall(PgfModelCreate(PETSC_COMM_WORLD, problem, &model));
   PetscCall(PgfModelSetFromOptions(model));
-  PetscCall(PgfModelHasJacobian(model, &hasjac, &hasapply));
+  PetscCall(PgfModelHasOperation(model, PGF_OP_JACOBIAN, &hasjac));
+  PetscCall(PgfModelHasOperation(model, PGF_OP_JACOBIAN_APPLY, &hasapply));
   PetscCheck(hasjac, PETSC_COMM_WORLD, PETSC_ERR_SUP, "-problem %s has no assembled Jacobian", problem);
   PetscCall(PgfModelGetSizes(model, &m, NULL, &dof, NULL));
   PetscCall(PgfModelGetOwnership(model, &rstart, &mloc));
@@ -92,7 +93,7 @@ int main(int argc, char **argv)
     maxerr = PetscMax(maxerr, diff / ynorm);
     /* The direct solve of (shift I + scale J) x = b: residual of its x,
        for a small and a large shift and both signs of the scale. */
-    PetscCall(PgfModelHasJacobianSolve(model, &hassolve));
+    PetscCall(PgfModelHasOperation(model, PGF_OP_JACOBIAN_SOLVE, &hassolve));
     if (hassolve) {
       const PetscReal shifts[3][2] = {{1e-3, 1}, {0.7, 1}, {50, -1}};
 
