@@ -123,7 +123,7 @@ if selected population-input; then
   input_error "population-input: -refit" "-refit cannot be used with -population true" $P -refit
   input_error "population-input: -spectrum" "-spectrum cannot be used with -population true" $P -spectrum true
   input_error "population-input: -sample_groups 2 (2 ranks)" "-sample_groups cannot be used with -population true" \
-    $MPIEXEC -q -n 2 $P -sample_groups 2
+    ranks 2 $P -sample_groups 2
   input_error "population-input: -activation foo" "-activation must be one of relu, sigmoid, tanh, erf" $P -activation foo
 fi
 
