@@ -106,8 +106,7 @@ if selected slurm; then
     else
       trap 'tools/slurm-cluster stop >/dev/null 2>&1; rm -rf "$tmp" "$work"' EXIT
     fi
-    cp "$tmp/cluster.log" "$tmp/log"
-    t "slurm: tools/slurm-cluster start --nodes $nodes brings the nodes up" test $cluster -eq 0
+    t "slurm: tools/slurm-cluster start --nodes $nodes brings the nodes up" bash -c "cat $tmp/cluster.log; [ $cluster -eq 0 ]"
   fi
 
   if [ $cluster -eq 0 ]; then
