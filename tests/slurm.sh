@@ -69,9 +69,10 @@ run_job() {
 on_nodes() { timeout 300 srun --mpi=pmix "$@"; }
 # attr FILE NAME: a root attribute of a results file.
 attr() { "$RESULTS" attr "$1" "$2"; }
-# limit_of: the -memory_limit default pgflow -help prints, in GiB.
-limit_of() { sed -n 's/.*-memory_limit <now \([0-9.e+]*\)G.*/\1/p' | head -n 1; }
-export -f job_field wait_job submit run_job on_nodes attr
+# limit_of: the -memory_limit default pgflow -help prints, in GiB (PETSc
+# 3.18 prints '-memory_limit <now 3G ...', 3.22 '-memory_limit: <now 3G ...').
+limit_of() { sed -n 's/.*-memory_limit:\{0,1\} <now \([0-9.e+]*\)G.*/\1/p' | head -n 1; }
+export -f job_field wait_job submit run_job on_nodes attr limit_of
 export RESULTS
 
 if selected slurm; then
@@ -171,10 +172,10 @@ EOF
     # the ranks on that node, whatever the ranks on other nodes.
     one=$($PGFLOW -help 2>&1 | limit_of)
     t "slurm: default -memory_limit with 2 nodes x 1 rank is the whole node's 3/4 ($one G)" bash -c "
-      v=\$(on_nodes -N 2 -n 2 $PGFLOW -help 2>&1 | sed -n 's/.*-memory_limit <now \([0-9.e+]*\)G.*/\1/p' | head -n 1)
+      v=\$(on_nodes -N 2 -n 2 $PGFLOW -help 2>&1 | limit_of)
       echo \"2 x 1: \$v G, 1 rank alone: $one G\"; [ -n \"\$v\" ] && [ \"\$v\" = '$one' ]"
     t "slurm: default -memory_limit with 2 nodes x 2 ranks is half of it" bash -c "
-      v=\$(on_nodes -N 2 -n 4 --overcommit $PGFLOW -help 2>&1 | sed -n 's/.*-memory_limit <now \([0-9.e+]*\)G.*/\1/p' | head -n 1)
+      v=\$(on_nodes -N 2 -n 4 --overcommit $PGFLOW -help 2>&1 | limit_of)
       echo \"2 x 2: \$v G, 1 rank alone: $one G\"
       [ -n \"\$v\" ] && awk -v a=\"\$v\" -v b='$one' 'BEGIN { exit !(a / b > 0.499 && a / b < 0.501) }'"
 
