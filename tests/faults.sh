@@ -19,9 +19,12 @@ wait_for() {
   done
   return 1
 }
-# catches PID SIGNUM: the process has installed a handler for the signal.
+# catches PID SIGNUM: the process runs pgflow (not the shell forked to start
+# it: a bash with an EXIT trap catches SIGTERM too, until its exec) and has
+# installed a handler for the signal.
 catches() {
   local mask
+  [ "$(cat "/proc/$1/comm" 2>/dev/null)" = pgflow ] || return 1
   mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
   [ -n "$mask" ] && (((16#$mask >> ($2 - 1)) & 1))
 }
