@@ -266,6 +266,8 @@ static PetscErrorCode PopulationSetFromOptions(PgfModel model)
   model->N    = 0;
   dof         = 1 + p;
   mloc        = model->mloc;
+  /* every particle on every rank (the all-pairs loss), and a block of pairs */
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * ((model->m + m0) * (dof + 3.0) + PetscMin(mloc, ROW_BLOCK) * (PetscReal)COLUMN_BLOCK + 3.0 * mloc), "the particles gathered on every rank for the population loss"));
   PetscCall(PetscMalloc2(m0, &pp->twt, m0 * p, &pp->ttheta));
   PgfTwoLayerTeacher(model->seed, m0, p, pp->teacher_norm, pp->twt, pp->ttheta);
   PetscCall(PetscMalloc4((model->m + m0) * dof, &pp->uall, model->m + m0, &pp->norm, model->m + m0, &pp->inorm, model->m + m0, &pp->coef));

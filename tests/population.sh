@@ -124,6 +124,7 @@ if selected population-input; then
   input_error "population-input: -spectrum" "-spectrum cannot be used with -population true" $P -spectrum true
   input_error "population-input: -sample_groups 2 (2 ranks)" "-sample_groups cannot be used with -population true" \
     ranks 2 $P -sample_groups 2
+  input_error "population-input: -memory_limit below the particles gathered on every rank" "-memory_limit .*the particles gathered on every rank" $P -particles 200000 -dim 100 -memory_limit 16M
   input_error "population-input: -activation foo" "-activation must be one of relu, sigmoid, tanh, erf" $P -activation foo
 fi
 
