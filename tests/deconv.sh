@@ -61,6 +61,15 @@ if selected deconv-ranks; then
 fi
 
 if selected deconv-e1; then
+  # The default integrator: Rosenbrock-W with the smooth lift, ARK IMEX with
+  # fb (README, Running), as /parameters records the type that ran; a type
+  # given on the command line wins.
+  for c in "signed_square:rosw:" "fb:arkimex:" "signed_square:bdf:-ts_type bdf"; do
+    IFS=: read -r lift want extra <<<"$c"
+    t "deconv-e1: the integrator with -lift $lift${extra:+ and $extra} is $want" bash -c "
+      $PGFLOW -options_file jobs/e1-small.opts -lift $lift $extra -ts_max_steps 3 -output $tmp/ty.h5 >/dev/null || exit 1
+      ty=\$(analysis/pgf-python analysis/pgfresults.py $tmp/ty.h5 /parameters ts_type); echo ts_type \$ty; [ \"\$ty\" = $want ]"
+  done
   for seed in 0 1 2; do
     t "deconv-e1: m = 100, seed $seed reaches gap below 1e-10 (2 ranks)" bash -c "
       $MPIEXEC -n 2 $PGFLOW -options_file jobs/e1-small.opts -stop_gap 1e-10 -seed $seed -output $tmp/e1.h5 || exit 1
