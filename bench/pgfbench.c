@@ -34,6 +34,19 @@ typedef struct {
   PetscReal wall, cpu;
 } Best;
 
+/* The model's initial state U, a velocity V, and one evaluation to warm up. */
+static PetscErrorCode RHSSetUp(PgfModel model, Vec *U, Vec *V)
+{
+  PetscReal F;
+
+  PetscFunctionBegin;
+  PetscCall(PgfModelCreateVec(model, U));
+  PetscCall(VecDuplicate(*U, V));
+  PetscCall(PgfModelInitialize(model, *U));
+  PetscCall(PgfModelEvaluate(model, *U, *V, &F));
+  PetscFunctionReturn(0);
+}
+
 /* Times one call of the model's right-hand side into best. */
 static PetscErrorCode TimeRHSOnce(PgfModel model, Vec U, Vec V, Best *best)
 {
@@ -87,31 +100,25 @@ static PetscErrorCode IdleBarrier(MPI_Comm comm)
 
 /* Seconds per call of the model's right-hand side (rhs, if model is not
    NULL), the aggregate DGEMM GFLOP/s over the ranks, each rank multiplying
-   n x p by p x mloc (gemm), and on several ranks (serial) seconds per call
-   of the same problem on rank 0 alone (alone, given on rank 0 only) and
-   the GFLOP/s of the same DGEMM there (alone1): the best of reps, in wall time and in CPU time (which time-sharing
-   of the cores does not inflate), largest over the ranks. The calls
-   alternate, so that a slow spell of a shared machine weighs on both sides
-   of a ratio alike. */
-static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alone, PetscBool serial, PetscInt n, PetscInt p, PetscInt mloc, PetscInt reps, PetscReal rhs[2], PetscReal gemm[2], PetscReal alone1[2])
+   n x p by p x mloc (gemm), and with a model on several ranks, seconds per
+   call of the same problem on rank 0 alone (alone, given on rank 0 only)
+   and the GFLOP/s of the same DGEMM there (alone1): the best of reps, in
+   wall time and in CPU time (which time-sharing of the cores does not
+   inflate), largest over the ranks. The calls alternate, so that a slow
+   spell of a shared machine weighs on both sides of a ratio alike. */
+static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alone, PetscInt n, PetscInt p, PetscInt mloc, PetscInt reps, PetscReal rhs[2], PetscReal gemm[2], PetscReal alone1[2])
 {
-  Vec        U = NULL, V = NULL, U1 = NULL, V1 = NULL;
-  PetscReal *A, *B, *C, F, times[4];
-  Best       brhs = {PETSC_MAX_REAL, PETSC_MAX_REAL}, bgemm = {PETSC_MAX_REAL, PETSC_MAX_REAL}, b1 = {PETSC_MAX_REAL, PETSC_MAX_REAL}, bg1 = {PETSC_MAX_REAL, PETSC_MAX_REAL};
+  Vec         U = NULL, V = NULL, U1 = NULL, V1 = NULL;
+  PetscReal  *A, *B, *C, times[4];
+  Best        brhs = {PETSC_MAX_REAL, PETSC_MAX_REAL}, bgemm = {PETSC_MAX_REAL, PETSC_MAX_REAL}, b1 = {PETSC_MAX_REAL, PETSC_MAX_REAL}, bg1 = {PETSC_MAX_REAL, PETSC_MAX_REAL};
+  PetscMPIInt size;
+  PetscBool   serial; /* rank 0 also runs alone while the others wait */
 
   PetscFunctionBegin;
-  if (model) {
-    PetscCall(PgfModelCreateVec(model, &U));
-    PetscCall(VecDuplicate(U, &V));
-    PetscCall(PgfModelInitialize(model, U));
-    PetscCall(PgfModelEvaluate(model, U, V, &F)); /* warm up */
-  }
-  if (alone) {
-    PetscCall(PgfModelCreateVec(alone, &U1));
-    PetscCall(VecDuplicate(U1, &V1));
-    PetscCall(PgfModelInitialize(alone, U1));
-    PetscCall(PgfModelEvaluate(alone, U1, V1, &F));
-  }
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  serial = (PetscBool)(model && size > 1);
+  if (model) PetscCall(RHSSetUp(model, &U, &V));
+  if (alone) PetscCall(RHSSetUp(alone, &U1, &V1));
   PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * mloc, &C));
   for (PetscInt k = 0; k < n * p; k++) A[k] = PgfRandNormal(1, PGF_STREAM_INPUTS, k, 0);
   for (PetscInt k = 0; k < p * mloc; k++) B[k] = PgfRandNormal(2, PGF_STREAM_INPUTS, k, 0);
@@ -146,14 +153,11 @@ static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alo
 static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best, PetscReal *cpu)
 {
   Vec       U, V;
-  PetscReal F, times[2];
+  PetscReal times[2];
   Best      b = {PETSC_MAX_REAL, PETSC_MAX_REAL};
 
   PetscFunctionBegin;
-  PetscCall(PgfModelCreateVec(model, &U));
-  PetscCall(VecDuplicate(U, &V));
-  PetscCall(PgfModelInitialize(model, U));
-  PetscCall(PgfModelEvaluate(model, U, V, &F)); /* warm up */
+  PetscCall(RHSSetUp(model, &U, &V));
   for (PetscInt r = 0; r < reps; r++) PetscCall(TimeRHSOnce(model, U, V, &b));
   times[0] = b.wall;
   times[1] = b.cpu;
@@ -392,7 +396,7 @@ int main(int argc, char **argv)
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
     PetscCall(PgfModelDestroy(&model));
     /* the model is gone first: the memory figures are the model's alone */
-    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, NULL, NULL, PETSC_FALSE, n, p, mloc, reps, NULL, gflops, NULL));
+    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, NULL, NULL, n, p, mloc, reps, NULL, gflops, NULL));
     gemm    = gflops[0];
     gemmcpu = gflops[1];
     rate    = 4.0 * n * m * p / t * 1e-9;
@@ -418,7 +422,7 @@ int main(int argc, char **argv)
     PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
     if (size > 1 && !rank) PetscCall(MakeModel(self, "twolayer", opts, &alone));
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
-    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, model, alone, (PetscBool)(size > 1), m, d, mloc, reps, rhs, gflops, one));
+    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, model, alone, m, d, mloc, reps, rhs, gflops, one));
     PetscCall(PgfModelDestroy(&model));
     if (alone) PetscCall(PgfModelDestroy(&alone));
     rate    = 4.0 * m * (m + m0) * d / rhs[0] * 1e-9;
