@@ -136,7 +136,9 @@ typedef enum {
   PGF_STOP_SIGNAL,
   PGF_STOP_NONFINITE,
   PGF_STOP_DIVERGED,
-  PGF_STOP_STALLED
+  PGF_STOP_STALLED,
+  PGF_STOP_CHECKPOINT, /* a checkpoint could not be written */
+  PGF_STOP_UNDERFLOW /* every step, however short, raised F */
 } PgfStopReason;
 PETSC_EXTERN const char *const PgfStopReasons[];
 
@@ -147,6 +149,10 @@ PETSC_EXTERN PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow);
 PETSC_EXTERN PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow);
 /* Where checkpoints go, and every how many seconds (0: on signals only). */
 PETSC_EXTERN PetscErrorCode PgfFlowSetCheckpoint(PgfFlow flow, const char path[], PetscReal interval);
+/* The run the checkpoints belong to: its id (PGF_RUN_ID_LEN - 1 hexadecimal
+   digits, also in its results file) and its results file. */
+#define PGF_RUN_ID_LEN 33
+PETSC_EXTERN PetscErrorCode PgfFlowSetOwner(PgfFlow flow, const char run_id[], const char output[]);
 /* Continue from a checkpoint: gives the results file's counts and times at it. */
 PETSC_EXTERN PetscErrorCode PgfFlowRestart(PgfFlow flow, const char path[], PetscInt *nsnap, PetscReal *tsnap, PetscInt *nhist, PetscReal *t);
 /* The starting state (initial or restarted) and its objective, checked finite. */

@@ -9,7 +9,11 @@
 
 #define HISTORY_BUFFER 4096
 
-const char *const PgfStopReasons[] = {"running", "max_time", "max_steps", "stop_loss", "stop_gap", "stop_dissipation", "signal", "nonfinite", "diverged", "stalled"};
+const char *const PgfStopReasons[] = {"running", "max_time", "max_steps", "stop_loss", "stop_gap", "stop_dissipation", "signal", "nonfinite", "diverged", "stalled", "checkpoint_failed", "step_underflow"};
+
+/* Above this relative mismatch of the energy balance, a run's summary and
+   /stats warn that its steps did not resolve the flow (README "Running"). */
+#define ENERGY_WARNING 1e-2
 
 struct _p_PgfFlow {
   PgfModel  model;
@@ -30,11 +34,16 @@ struct _p_PgfFlow {
   PetscReal stop_loss, stop_dissipation, stop_gap, progress_interval;
   char      checkpoint[PETSC_MAX_PATH_LEN];
   PetscReal checkpoint_interval; /* seconds of wall time; 0: on signals only */
+  char      run_id[PGF_RUN_ID_LEN], output[PETSC_MAX_PATH_LEN]; /* the run the checkpoints belong to */
+  char      checkpoint_failure[1024]; /* why the last checkpoint could not be written ("": it was) */
 
   /* run state */
   PgfOutput      out;
   PetscReal     *wloc, *thetaloc;
   PetscReal      tmax, F, D, F0, tgood, gap;
+  PetscReal      Fgood, Dgood; /* F and D at the last good state */
+  PetscBool      monotone; /* F may not rise over an accepted step (a gradient flow) */
+  PetscInt       rises; /* accepted steps undone since F rose */
   PetscInt       next_snap; /* index of the next snapshot time */
   PetscReal      tsnap; /* time of the last snapshot written */
   PetscReal      qt[3], qD[3], integral; /* pending quadrature nodes of the energy balance */
@@ -279,12 +288,36 @@ static PetscErrorCode WriteSnapshot(PgfFlow flow, Vec U, PetscReal t)
   PetscFunctionReturn(0);
 }
 
+/* Steps rejected so far: by the integrator, and undone since F rose,
+   before and since a restart. */
+static PetscErrorCode Rejected(PgfFlow flow, PetscInt *rejected)
+{
+  PetscFunctionBegin;
+  PetscCall(TSGetStepRejections(flow->ts, rejected));
+  *rejected += flow->rejected0 + flow->rises;
+  PetscFunctionReturn(0);
+}
+
+/* The last good state: accepted, with finite F and D. */
+static PetscErrorCode KeepGood(PgfFlow flow, Vec U, PetscReal t)
+{
+  PetscFunctionBegin;
+  PetscCall(VecCopy(U, flow->good));
+  flow->tgood = t;
+  flow->Fgood = flow->F;
+  flow->Dgood = flow->D;
+  PetscFunctionReturn(0);
+}
+
 /* The complete state after an accepted step, the results file's rows
-   written up to it. */
+   written up to it. A checkpoint that cannot be written (its disk full,
+   say) ends the run, which still closes its results file with /final: the
+   failure is kept in checkpoint_failure and reported at the end. */
 static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
 {
-  PetscReal state[PGF_CKPT_FIELDS], dt;
-  PetscInt  step, rejected, nsnap, nhist;
+  PetscReal      state[PGF_CKPT_FIELDS], dt;
+  PetscInt       step, rejected, nsnap, nhist;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(PGF_Checkpoint, U, 0, 0, 0));
@@ -293,11 +326,11 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
   PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
   PetscCall(TSGetTimeStep(flow->ts, &dt));
   PetscCall(TSGetStepNumber(flow->ts, &step));
-  PetscCall(TSGetStepRejections(flow->ts, &rejected));
+  PetscCall(Rejected(flow, &rejected));
   state[PGF_CKPT_T]         = t;
   state[PGF_CKPT_DT]        = dt;
   state[PGF_CKPT_STEP]      = step;
-  state[PGF_CKPT_REJECTED]  = flow->rejected0 + rejected;
+  state[PGF_CKPT_REJECTED]  = rejected;
   state[PGF_CKPT_NRHS]      = (PetscReal)flow->nrhs;
   state[PGF_CKPT_NCALLS]    = (PetscReal)flow->ncalls;
   state[PGF_CKPT_F0]        = flow->F0;
@@ -311,7 +344,14 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
     state[PGF_CKPT_QT0 + k] = flow->qt[k];
     state[PGF_CKPT_QD0 + k] = flow->qD[k];
   }
-  PetscCall(PgfCheckpointWrite(flow->model, flow->checkpoint, U, state));
+  ierr = PgfCheckpointWrite(flow->model, flow->checkpoint, U, state, flow->run_id, flow->output);
+  if (ierr) {
+    char *message;
+
+    PetscCall(PetscErrorMessage(ierr, NULL, &message));
+    PetscCall(PetscStrncpy(flow->checkpoint_failure, message ? message : "cannot write the checkpoint", sizeof(flow->checkpoint_failure)));
+    if (!flow->stop) flow->stop = PGF_STOP_CHECKPOINT;
+  }
   PetscCall(PetscLogEventEnd(PGF_Checkpoint, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -320,9 +360,9 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U, PetscReal t)
 static PetscErrorCode StopOnSignal(PgfFlow flow, Vec U, PetscReal t)
 {
   PetscFunctionBegin;
-  if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
-  PetscCall(PetscPrintf(flow->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
   flow->stop = PGF_STOP_SIGNAL;
+  if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
+  if (!flow->checkpoint_failure[0]) PetscCall(PetscPrintf(flow->comm, "pgflow: signal received: checkpoint written to %s at t = %g, stopping\n", flow->checkpoint, (double)t));
   PetscFunctionReturn(0);
 }
 
@@ -344,7 +384,45 @@ static PetscErrorCode CheckpointIfDue(PgfFlow flow, Vec U, PetscReal t)
   if (due == 2) {
     PetscCall(StopOnSignal(flow, U, t));
     PetscCall(TSSetConvergedReason(flow->ts, TS_CONVERGED_USER));
-  } else if (flow->checkpoint[0]) PetscCall(WriteCheckpoint(flow, U, t));
+  } else if (flow->checkpoint[0]) {
+    PetscCall(WriteCheckpoint(flow, U, t));
+    if (flow->stop) PetscCall(TSSetConvergedReason(flow->ts, TS_CONVERGED_USER));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Along a gradient flow F decreases (dF/dt = -D), so a step that raised it
+   beyond the rounding of F (doc/math.md section 2, "Steps that raise F")
+   went wrong however the integrator judged its error: it is undone and
+   retried at a quarter of its length (fewer evaluations than a half where
+   an explicit method's steps keep reaching its stability limit), and the
+   run ends (status 3) once the step is below 1e-12 max(1, t). *undone says
+   whether it was. */
+static PetscErrorCode UndoRise(PgfFlow flow, TS ts, Vec U, PetscReal t, PetscReal tprev, PetscBool *undone)
+{
+  PetscReal dt  = (t - tprev) / 4;
+  PetscReal tol = 256 * PETSC_MACHINE_EPSILON * PetscMax(PetscAbsReal(flow->Fgood), PetscAbsReal(flow->F0));
+  PetscInt  step;
+
+  PetscFunctionBegin;
+  *undone = (PetscBool)(flow->monotone && flow->F - flow->Fgood > tol);
+  if (!*undone) PetscFunctionReturn(0);
+  flow->rises++;
+  PetscCall(VecCopy(flow->good, U));
+  flow->F = flow->Fgood;
+  flow->D = flow->Dgood;
+  PetscCall(TSSetTime(ts, tprev));
+  PetscCall(TSGetStepNumber(ts, &step));
+  PetscCall(TSSetStepNumber(ts, step - 1));
+  if (dt < 1e-12 * PetscMax(1, PetscAbsReal(tprev))) {
+    flow->stop = PGF_STOP_UNDERFLOW;
+    PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(TSSetTimeStep(ts, dt));
+  PetscCall(TSRestartStep(ts));
+  /* the undone step may have reached the final time or step count */
+  PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_ITERATING));
   PetscFunctionReturn(0);
 }
 
@@ -356,7 +434,7 @@ static PetscErrorCode PostStep(TS ts)
   PgfFlow           flow;
   Vec               U;
   PetscReal         t, tprev, *row;
-  PetscBool         changed;
+  PetscBool         changed, undone;
   PetscLogDouble    now;
 
   PetscFunctionBeginUser;
@@ -386,14 +464,15 @@ static PetscErrorCode PostStep(TS ts)
     PetscCall(TSSetConvergedReason(ts, TS_DIVERGED_STEP_REJECTED));
     PetscFunctionReturn(0);
   }
-  PetscCall(VecCopy(U, flow->good));
-  flow->tgood = t;
-  row         = &flow->history[flow->nhistory++ * PGF_HISTORY_COLUMNS];
-  row[0]      = t;
-  row[1]      = t - tprev;
-  row[2]      = flow->F;
-  row[3]      = flow->D;
-  row[4]      = (PetscReal)flow->nrhs;
+  PetscCall(UndoRise(flow, ts, U, t, tprev, &undone));
+  if (undone) PetscFunctionReturn(0);
+  PetscCall(KeepGood(flow, U, t));
+  row    = &flow->history[flow->nhistory++ * PGF_HISTORY_COLUMNS];
+  row[0] = t;
+  row[1] = t - tprev;
+  row[2] = flow->F;
+  row[3] = flow->D;
+  row[4] = (PetscReal)flow->nrhs;
   if (flow->nhistory == HISTORY_BUFFER) PetscCall(FlushHistory(flow));
   QuadratureAdd(flow, t, flow->D);
   PetscCall(PetscTime(&now));
@@ -825,7 +904,11 @@ static PetscErrorCode CheckTSOptions(MPI_Comm comm)
 }
 
 /* The integrator's settings as resolved, for the results file's
-   /parameters (PETSc reads them itself). */
+   /parameters (PETSc reads them itself). Those that change the trajectory
+   (the type, the step control and its tolerances, a fixed step) are
+   recorded in checkpoints too, and a restart must give the same: the
+   continued results file would otherwise hold two integrators' steps under
+   one set of parameters. The final time and the step count may change. */
 static PetscErrorCode RecordTS(TS ts)
 {
   TSType      type;
@@ -833,7 +916,7 @@ static PetscErrorCode RecordTS(TS ts)
   TSAdapt     adapt;
   PetscReal   rtol, atol, tmax, dt;
   PetscInt    steps;
-  PetscBool   rk;
+  PetscBool   rk, fixed;
 
   PetscFunctionBegin;
   PetscCall(TSGetType(ts, &type));
@@ -843,27 +926,31 @@ static PetscErrorCode RecordTS(TS ts)
   PetscCall(TSGetMaxTime(ts, &tmax));
   PetscCall(TSGetMaxSteps(ts, &steps));
   PetscCall(TSGetTimeStep(ts, &dt));
+  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, &rk));
+  PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
+  PetscCall(PgfParamsAddReal("-ts_max_time", tmax));
+  PetscCall(PgfParamsAddInt("-ts_max_steps", steps));
+  if (!fixed) PetscCall(PgfParamsAddReal("-ts_dt", dt));
+  PgfParamsModelScope(PETSC_TRUE);
   PetscCall(PgfParamsAdd("-ts_type", type));
   PetscCall(PgfParamsAdd("-ts_adapt_type", atype));
   PetscCall(PgfParamsAddReal("-ts_rtol", rtol));
   PetscCall(PgfParamsAddReal("-ts_atol", atol));
-  PetscCall(PgfParamsAddReal("-ts_max_time", tmax));
-  PetscCall(PgfParamsAddInt("-ts_max_steps", steps));
-  PetscCall(PgfParamsAddReal("-ts_dt", dt));
-  PetscCall(PetscObjectTypeCompare((PetscObject)ts, TSRK, &rk));
+  if (fixed) PetscCall(PgfParamsAddReal("-ts_dt", dt));
   if (rk) {
     TSRKType rktype;
 
     PetscCall(TSRKGetType(ts, &rktype));
     PetscCall(PgfParamsAdd("-ts_rk_type", rktype));
   }
+  PgfParamsModelScope(PETSC_FALSE);
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 {
   MPI_Comm  comm = flow->comm;
-  PetscBool hasgap, usesstep;
+  PetscBool hasgap, usesstep, nonsmooth;
 
   PetscFunctionBegin;
   flow->nsnap             = 30;
@@ -903,7 +990,13 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     PetscCall(PetscObjectTypeCompare((PetscObject)adapt, PGF_TSADAPT_ARMIJO, &flow->armijo));
     PgfCheckInput(comm, !usesstep || (euler && fixed), "-batch_size needs -ts_type euler with a fixed step (-ts_adapt_type none, the default with it)");
     PgfCheckInput(comm, !flow->armijo || euler, "-ts_adapt_type armijo is a line search for gradient descent: it needs -ts_type euler");
+    /* forward Euler has no error estimate: its steps are fixed unless
+       Armijo chooses them, and /parameters says so */
+    if (euler && !flow->armijo) PetscCall(TSAdaptSetType(adapt, TSADAPTNONE));
     if (flow->armijo) PetscCall(PgfTSAdaptArmijoSetObjective(adapt, Objective, flow));
+    /* mini-batches and proximal steps may raise F: they are exempt */
+    PetscCall(PgfModelNonsmooth(flow->model, &nonsmooth));
+    flow->monotone = (PetscBool)(!usesstep && !nonsmooth);
   }
   if (flow->J) PetscCall(SetUpMatrixFree(flow));
   PetscCall(PgfConvexCreate(flow->model, &flow->convex));
@@ -913,12 +1006,21 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 }
 
 /* Where checkpoints go (path) and how often (seconds of wall time; 0: on
-   SIGTERM, SIGINT and SIGUSR1 only). */
+   stop signals only). */
 PetscErrorCode PgfFlowSetCheckpoint(PgfFlow flow, const char path[], PetscReal interval)
 {
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(flow->checkpoint, path, sizeof(flow->checkpoint)));
   flow->checkpoint_interval = interval;
+  PetscFunctionReturn(0);
+}
+
+/* The run that the checkpoints belong to: its id and results file. */
+PetscErrorCode PgfFlowSetOwner(PgfFlow flow, const char run_id[], const char output[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(flow->run_id, run_id, sizeof(flow->run_id)));
+  PetscCall(PetscStrncpy(flow->output, output, sizeof(flow->output)));
   PetscFunctionReturn(0);
 }
 
@@ -964,14 +1066,13 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   struct rusage  usage;
   PetscInt64     timed   = flow->nrhs - flow->nrhs0; /* evaluations this process timed */
   PetscReal      each    = timed ? flow->rhs_time / timed : 0;
-  const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes"};
-  PetscReal      values[8];
-  PetscBool      nonsmooth;
+  const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes", "energy_warning"};
+  PetscReal      values[9];
+  PetscBool      nonsmooth, warn;
 
   PetscFunctionBegin;
   PetscCall(TSGetStepNumber(flow->ts, &steps));
-  PetscCall(TSGetStepRejections(flow->ts, &rejected));
-  rejected += flow->rejected0;
+  PetscCall(Rejected(flow, &rejected));
   PetscCall(PetscTime(&now));
   if (!getrusage(RUSAGE_SELF, &usage)) peak = 1024.0 * usage.ru_maxrss;
   PetscCall(PetscPrintf(comm, "stopped at t = %g (%s) after %" PetscInt_FMT " accepted and %" PetscInt_FMT " rejected steps\n", (double)t, PgfStopReasons[flow->stop], steps, rejected));
@@ -981,6 +1082,9 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   mismatch = nonsmooth ? (PetscReal)NAN : drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop)
                                                     : 0;
   PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : ""));
+  /* only a gradient flow keeps the balance (mini-batches do not) */
+  warn = (PetscBool)(flow->monotone && mismatch > ENERGY_WARNING);
+  if (warn) PetscCall(PetscPrintf(comm, "pgflow: warning: the energy balance is off by %.1e (more than %g): the steps did not resolve the flow; lower -ts_rtol, or -ts_dt with fixed steps\n", (double)mismatch, ENERGY_WARNING));
   PetscCall(PetscPrintf(comm, "right-hand side: %" PetscInt64_FMT " evaluations for %" PetscInt64_FMT " calls (integrator, Jacobian products, monitor), %.3e s each\n", flow->nrhs, flow->ncalls, (double)each));
   /* each rank's MPI time against its own right-hand-side time (both timed
      on that rank), the largest over the ranks; and the largest peak memory */
@@ -997,7 +1101,8 @@ static PetscErrorCode Summary(PgfFlow flow, PetscReal t)
   values[5] = most[1];
   values[6] = mismatch;
   values[7] = most[2];
-  PetscCall(PgfOutputSetGroupAttributes(flow->out, "/stats", 8, names, values));
+  values[8] = warn;
+  PetscCall(PgfOutputSetGroupAttributes(flow->out, "/stats", 9, names, values));
   PetscFunctionReturn(0);
 }
 
@@ -1094,8 +1199,7 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
     QuadratureAdd(flow, 0, flow->D);
     flow->next_snap = 1;
   }
-  PetscCall(VecCopy(U, flow->good));
-  flow->tgood = t;
+  PetscCall(KeepGood(flow, U, t));
   PetscCall(StopIfSignalled(flow, U, t));
   if (!Signalled(flow)) {
     ierr = TSSolve(ts, U);
@@ -1111,6 +1215,7 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   if (reason < 0) {
     /* the last good state is the final one */
     if (flow->stop == PGF_STOP_STALLED) PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: time stopped advancing at t = %g: the step is below the resolution of t; the state at t = %g is kept as the final one\n", (double)t, (double)flow->tgood));
+    else if (flow->stop == PGF_STOP_UNDERFLOW) PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: at t = %g every step, down to %g, raised the objective F, which the flow decreases: the step underflowed; the state at t = %g is kept as the final one\n", (double)t, (double)(1e-12 * PetscMax(1, PetscAbsReal(t))), (double)flow->tgood));
     else PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: the %s at t = %g; the last good state, at t = %g, is kept as the final one\n", flow->nonfinite ? "state became non-finite" : "integrator diverged", (double)t, (double)flow->tgood));
     U = flow->good;
     t = flow->tgood;
@@ -1129,8 +1234,12 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   if (reason >= 0) PetscCall(StopIfSignalled(flow, U, t));
   PetscCall(PgfOutputSetAttributeString(out, "stop_reason", PgfStopReasons[flow->stop]));
   PetscCall(Summary(flow, t));
-  if (reason < 0) *status = flow->nonfinite ? PGF_EXIT_NONFINITE : PGF_EXIT_FAILURE;
+  if (reason < 0) *status = flow->nonfinite || flow->stop == PGF_STOP_UNDERFLOW ? PGF_EXIT_NONFINITE : PGF_EXIT_FAILURE;
   else *status = Signalled(flow) ? PGF_EXIT_SIGNAL : PGF_EXIT_OK;
+  if (flow->checkpoint_failure[0]) {
+    PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: error: %s; the results file %s holds the run up to t = %g\n", flow->checkpoint_failure, flow->output, (double)t));
+    *status = PGF_EXIT_FAILURE;
+  }
   flow->out = NULL;
   PetscFunctionReturn(0);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define PgfCallH5(comm, expr)                                                                     \
   do {                                                                                            \
@@ -385,13 +386,26 @@ PetscErrorCode PgfOutputFlush(PgfOutput out)
 
 PetscErrorCode PgfOutputDestroy(PgfOutput *out)
 {
+  PgfOutput o = *out;
+  int       failed;
+
   PetscFunctionBegin;
-  if (!*out) PetscFunctionReturn(0);
-  PgfCallOut(*out, H5Pclose((*out)->lcpl));
-  PgfCallOut(*out, H5Pclose((*out)->dxpl));
-  PgfCallOut(*out, H5Fclose((*out)->file));
-  PetscCall(PetscFree((*out)->path));
-  PetscCall(PetscFree(*out));
+  if (!o) PetscFunctionReturn(0);
+  *out = NULL;
+  /* everything is released even when the last writes fail (a full disk) */
+  failed = H5Pclose(o->lcpl) < 0;
+  failed = (H5Pclose(o->dxpl) < 0) || failed;
+  failed = (H5Fclose(o->file) < 0) || failed;
+  if (failed) {
+    PetscErrorCode ierr;
+
+    ierr = PetscError(o->comm, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_WRITE, PETSC_ERROR_INITIAL, "cannot write %s (HDF5 H5Fclose failed): the disk may be full or the file system failing", o->path);
+    PetscCall(PetscFree(o->path));
+    PetscCall(PetscFree(o));
+    return ierr;
+  }
+  PetscCall(PetscFree(o->path));
+  PetscCall(PetscFree(o));
   PetscFunctionReturn(0);
 }
 
@@ -505,6 +519,35 @@ static PetscErrorCode CheckInputFile(MPI_Comm comm, const char option[], const c
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
   PgfCheckInput(comm, err <= 0, "%s %s: cannot open this file (%s)", option, path, strerror(err));
   PgfCheckInput(comm, err == 0, "%s %s: not a regular file (a directory?)", option, path);
+  PetscFunctionReturn(0);
+}
+
+/* A string attribute of the root of an HDF5 file, read by rank 0: *found is
+   false when the file is missing, not HDF5 or without it. Collective. */
+PetscErrorCode PgfReadAttributeStringIfAny(MPI_Comm comm, const char path[], const char name[], char value[], size_t len, PetscBool *found)
+{
+  PetscMPIInt rank;
+  int         ok = 0;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  value[0] = 0;
+  if (!rank) {
+    hid_t file, attr = -1, type = -1;
+
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (access(path, R_OK) == 0 && (file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0) {
+      ok             = H5Aexists(file, name) > 0 && (attr = H5Aopen(file, name, H5P_DEFAULT)) >= 0 && (type = H5Aget_type(attr)) >= 0 && H5Tget_class(type) == H5T_STRING && H5Tget_size(type) <= len && H5Aread(attr, type, value) >= 0;
+      value[len - 1] = 0;
+      if (type >= 0) H5Tclose(type);
+      if (attr >= 0) H5Aclose(attr);
+      H5Fclose(file);
+    }
+    if (!ok) value[0] = 0;
+  }
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(value, (PetscMPIInt)len, MPI_CHAR, 0, comm));
+  *found = (PetscBool)ok;
   PetscFunctionReturn(0);
 }
 

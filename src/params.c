@@ -8,7 +8,7 @@
 typedef struct {
   char     *name, *value;
   char      kind; /* 's' string, 'i' integer, 'r' real: how the results file stores it */
-  PetscBool model; /* defines the problem (read while the model sets up) */
+  PetscBool model; /* defines the trajectory: read while the model sets up, or the integrator settings a restart must keep */
 } Param;
 
 static Param    *params;
@@ -21,7 +21,8 @@ static const char *const petsc_known[] = {"-help", "-log_view", "-options_left",
 /* Prefixes of options that PETSc's infrastructure reads outside any object. */
 static const char *const petsc_global[] = {"-log", "-malloc", "-info", "-options_", "-on_error", "-fp_trap", "-no_signal_handler", "-debugger", "-start_in_debugger", "-stop_for_debugger", "-skip_petscrc", "-history", "-objects_dump", "-checkstack", "-check_pointer_intensity", "-viewer", "-use_gpu_aware_mpi", "-mpi_linear_solver_server", "-pgf_debug"};
 
-/* Marks the options read between two calls as problem-defining. */
+/* Marks the options read between two calls as defining the trajectory
+   (checkpoints record them; a restart must give the same). */
 void PgfParamsModelScope(PetscBool on)
 {
   in_model = on;

@@ -73,6 +73,7 @@ PETSC_INTERN void           PgfParamsGet(PetscInt, const char **, const char **,
 PETSC_INTERN PetscErrorCode PgfOutputWriteParameters(PgfOutput, PetscBool);
 /* A parameter recorded in the /parameters of an HDF5 file, as text; *found
    is false when the file has none of that name. */
+PETSC_INTERN PetscErrorCode PgfReadAttributeStringIfAny(MPI_Comm, const char[], const char[], char[], size_t, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfReadParameter(MPI_Comm, const char[], const char[], const char[], char[], size_t, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfParamsCheckUnused(MPI_Comm, const char[]);
 PETSC_INTERN PetscErrorCode PgfParamsDestroy(void);
@@ -112,5 +113,7 @@ typedef enum {
   PGF_CKPT_HISTORY,
   PGF_CKPT_FIELDS
 } PgfCheckpointField;
-PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfModel, const char[], Vec, const PetscReal[]);
+/* A checkpoint records the run id and results file of its run, so that a
+   restart continues that run's own results file. */
+PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfModel, const char[], Vec, const PetscReal[], const char[], const char[]);
 PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfModel, const char[], Vec, PetscReal[]);

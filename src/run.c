@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* OpenBLAS 0.3.21 does not recognise recent processors and falls back to a
@@ -73,7 +75,7 @@ static PetscErrorCode WriteNodes(MPI_Comm comm, PgfOutput out)
 
 /* Root attributes of the results file (README, Results file); completed
    stays 0 until the run ends well. */
-static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
+static PetscErrorCode WriteAttributes(PgfModel model, const char run_id[], PgfOutput out)
 {
   PetscMPIInt size;
   PetscInt    m;
@@ -95,6 +97,7 @@ static PetscErrorCode WriteAttributes(PgfModel model, PgfOutput out)
   PetscCall(PgfOutputSetAttributeInt(out, "ranks", size));
   PetscCall(PgfOutputSetAttributeInt(out, "seed", seed));
   PetscCall(PgfOutputSetAttributeString(out, "version", PGFLOW_VERSION));
+  PetscCall(PgfOutputSetAttributeString(out, "run_id", run_id));
   PetscCall(PgfOutputSetAttributeString(out, "options", options));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", 0));
   PetscCall(PgfOutputSetAttributeString(out, "stop_reason", PgfStopReasons[PGF_STOP_RUNNING]));
@@ -170,30 +173,105 @@ static PetscErrorCode CheckNotSame(MPI_Comm comm, const char out_option[], const
   PetscFunctionReturn(0);
 }
 
-/* Rank 0 holds an exclusive lock on the results file for the whole run, so
-   that a second run writing the same file is refused instead of both
-   corrupting it; the kernel releases the lock when the process ends, crash
-   included. File systems without flock (some parallel ones) only warn. */
-static PetscErrorCode LockResults(MPI_Comm comm, const char path[], int *fd)
+/* Rank 0 holds an exclusive lock on path (created when missing) for the
+   whole run, so that a second run writing the same file is refused instead
+   of both corrupting it; the kernel releases the lock when the process
+   ends, crash included. A lock file removed by its holder at the end may be
+   locked here just before: locking is retried until the file locked is the
+   one at path. File systems without flock (some parallel ones) only warn. */
+static PetscErrorCode Lock(MPI_Comm comm, const char option[], const char given[], const char path[], int *fd)
 {
   PetscMPIInt rank;
-  int         err[2] = {0, 0}; /* what failed: 1 open, 2 locked; errno */
+  int         err[2] = {0, 0}; /* what failed: 1 open, 2 locked, 3 no flock; errno */
 
   PetscFunctionBegin;
   *fd = -1;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) {
+  while (!rank) {
+    struct stat held, named;
+
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (*fd < 0) err[0] = 1, err[1] = errno;
     else if (flock(*fd, LOCK_EX | LOCK_NB)) {
       err[1] = errno;
       err[0] = errno == EWOULDBLOCK ? 2 : 3;
+    } else if (!fstat(*fd, &held) && (stat(path, &named) || held.st_ino != named.st_ino || held.st_dev != named.st_dev)) {
+      close(*fd);
+      continue;
     }
+    break;
   }
   PetscCallMPI(MPI_Bcast(err, 2, MPI_INT, 0, comm));
-  PgfCheckInput(comm, err[0] != 1, "-output %s: cannot create this file (%s)", path, strerror(err[1]));
-  PgfCheckInput(comm, err[0] != 2, "-output %s: another pgflow run is writing this file (it is locked); wait for it to end or choose another -output", path);
+  PgfCheckInput(comm, err[0] != 1, "%s %s: cannot create %s (%s)", option, given, path, strerror(err[1]));
+  PgfCheckInput(comm, err[0] != 2, "%s %s: another pgflow run is writing %s (%s is locked); wait for it to end or choose another %s", option, given, given, path, option);
   if (err[0] == 3) PetscCall(PetscPrintf(comm, "pgflow: warning: cannot lock %s (%s): this file system does not protect it from a second run writing it\n", path, strerror(err[1])));
+  PetscFunctionReturn(0);
+}
+
+/* The checkpoint is replaced by renaming a new file onto it: its lock is
+   on CHECKPOINT.lock, which the run removes when it ends. */
+static PetscErrorCode LockCheckpoint(MPI_Comm comm, const char checkpoint[], char **lockpath, int *fd)
+{
+  size_t len = strlen(checkpoint) + sizeof(".lock");
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(len, lockpath));
+  PetscCall(PetscSNPrintf(*lockpath, len, "%s.lock", checkpoint));
+  PetscCall(Lock(comm, "-checkpoint", checkpoint, *lockpath, fd));
+  PetscFunctionReturn(0);
+}
+
+static void Unlock(int fd, const char removable[])
+{
+  if (fd < 0) return;
+  if (removable) unlink(removable);
+  close(fd);
+}
+
+/* A new run's id: 128 random bits as hexadecimal digits, the same on every
+   rank. */
+static PetscErrorCode NewRunId(MPI_Comm comm, char id[PGF_RUN_ID_LEN])
+{
+  unsigned char bytes[(PGF_RUN_ID_LEN - 1) / 2];
+  PetscMPIInt   rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
+      /* no entropy source: the clock and the process */
+      struct timespec now;
+      unsigned long   mix;
+
+      clock_gettime(CLOCK_REALTIME, &now);
+      mix = (unsigned long)now.tv_sec * 1000003u ^ (unsigned long)now.tv_nsec ^ ((unsigned long)getpid() << 20);
+      for (size_t k = 0; k < sizeof(bytes); k++, mix = mix * 6364136223846793005ul + 1442695040888963407ul) bytes[k] = (unsigned char)(mix >> 33);
+    }
+    for (size_t k = 0; k < sizeof(bytes); k++) snprintf(id + 2 * k, 3, "%02x", bytes[k]);
+  }
+  PetscCallMPI(MPI_Bcast(id, PGF_RUN_ID_LEN, MPI_CHAR, 0, comm));
+  PetscFunctionReturn(0);
+}
+
+/* The run a restart continues: the checkpoint's own, whose results file
+   -output must be (a checkpoint another run overwrote, or a results file
+   of another run, would mix two runs silently), unless the user asked for
+   a new results file (-new_output), which starts a new run. Checkpoints
+   written before run ids existed continue as before. */
+static PetscErrorCode ContinuedRun(MPI_Comm comm, const char restart[], const char output[], PetscBool new_output, char run_id[PGF_RUN_ID_LEN])
+{
+  char      owner[PETSC_MAX_PATH_LEN], theirs[PGF_RUN_ID_LEN];
+  PetscBool versioned, found;
+
+  PetscFunctionBegin;
+  PetscCall(PgfReadAttributeStringIfAny(comm, restart, "run_id", run_id, PGF_RUN_ID_LEN, &versioned));
+  if (new_output || !versioned) {
+    PetscCall(NewRunId(comm, run_id));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PgfReadAttributeStringIfAny(comm, restart, "output", owner, sizeof(owner), &found));
+  PetscCall(PgfReadAttributeStringIfAny(comm, output, "run_id", theirs, sizeof(theirs), &found));
+  PgfCheckInput(comm, found && !strcmp(theirs, run_id), "-restart %s: this checkpoint belongs to the results file %s, and -output %s %s; continue that file with -output %s, or add -new_output to start a new results file from the checkpoint", restart, owner, output, found ? "holds another run's results" : "does not hold its results", owner);
   PetscFunctionReturn(0);
 }
 
@@ -218,16 +296,18 @@ static PetscErrorCode OpenResults(PgfModel model, const char path[], PetscBool r
 
 PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
 {
-  PgfModel    model;
-  PgfFlow     flow;
-  PgfOutput   out;
-  PetscInt    counts[2], m;
-  PetscMPIInt size;
-  PetscReal   interval, times[2];
-  char        problem[64] = "twolayer", path[PETSC_MAX_PATH_LEN], own[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN], data[PETSC_MAX_PATH_LEN], *checkpoint;
-  const char *core, *type;
-  PetscBool   help, created, set;
-  int         lock;
+  PgfModel       model;
+  PgfFlow        flow;
+  PgfOutput      out;
+  PetscInt       counts[2], m;
+  PetscMPIInt    size;
+  PetscReal      interval, times[2];
+  char           problem[64] = "twolayer", path[PETSC_MAX_PATH_LEN], own[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN], data[PETSC_MAX_PATH_LEN], *checkpoint, *ckptlock = NULL;
+  char           run_id[PGF_RUN_ID_LEN];
+  const char    *core, *type;
+  PetscBool      help, created, set, new_output;
+  int            lock, ckptfd;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   *status = PGF_EXIT_OK;
@@ -240,7 +320,9 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(PgfOptionsString(comm, "-checkpoint", "Checkpoint file (HDF5), written on SIGTERM, SIGINT, SIGUSR1 and every -checkpoint_interval (default: -output with .h5 replaced by .ckpt.h5)", "", own, sizeof(own)));
   PetscCall(PgfOptionsReal(comm, "-checkpoint_interval", "Seconds of wall time between checkpoints (0: on signals only)", 0, 0, PETSC_MAX_REAL, &interval));
   PetscCall(PgfOptionsString(comm, "-restart", "Continue from this checkpoint file", "", restart, sizeof(restart)));
+  PetscCall(PgfOptionsBool(comm, "-new_output", "With -restart: a new results file at -output from the checkpoint on (else -output must be the checkpoint's own)", PETSC_FALSE, &new_output));
   PetscOptionsEnd();
+  PgfCheckInput(comm, !new_output || restart[0], "-new_output applies to -restart only (a run without -restart always starts a new results file)");
   if (own[0]) PetscCall(PetscStrallocpy(own, &checkpoint));
   else {
     size_t len = strlen(path), stem = len > 3 && !strcmp(path + len - 3, ".h5") ? len - 3 : len;
@@ -272,14 +354,23 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(CheckNotSame(comm, "-checkpoint", checkpoint, "-output", path));
   PetscCall(CheckNotSame(comm, "-checkpoint", checkpoint, "-data", data));
   if (own[0]) PetscCall(CheckDirectory(comm, "-checkpoint", checkpoint));
-  if (restart[0]) PetscCall(PgfFlowRestart(flow, restart, &counts[0], &times[0], &counts[1], &times[1]));
+  if (restart[0]) {
+    PetscCall(PgfFlowRestart(flow, restart, &counts[0], &times[0], &counts[1], &times[1]));
+    PetscCall(ContinuedRun(comm, restart, path, new_output, run_id));
+  } else PetscCall(NewRunId(comm, run_id));
+  PetscCall(PgfFlowSetOwner(flow, run_id, path));
   PetscCall(PgfFlowSetUp(flow));
-  PetscCall(LockResults(comm, path, &lock));
-  PetscCall(OpenResults(model, path, (PetscBool)(restart[0] != 0), counts, times, &out, &created));
+  /* the checkpoint's lock first: a refused run leaves no results file */
+  PetscCall(LockCheckpoint(comm, checkpoint, &ckptlock, &ckptfd));
+  ierr = Lock(comm, "-output", path, path, &lock);
+  if (ierr) Unlock(ckptfd, ckptlock);
+  PetscCall(ierr);
+  PetscCall(OpenResults(model, path, (PetscBool)(restart[0] && !new_output), counts, times, &out, &created));
   if (restart[0] && !created) PetscCall(PetscPrintf(comm, "pgflow: continuing from %s; results appended to %s\n", restart, path));
+  else if (new_output) PetscCall(PetscPrintf(comm, "pgflow: continuing from %s; a new results file, %s, holds the run from the restart on\n", restart, path));
   else if (restart[0]) PetscCall(PetscPrintf(comm, "pgflow: continuing from %s; %s does not hold the results up to it: a new results file holds them from the restart on\n", restart, path));
   PetscCall(PgfSetInputPhase(PETSC_FALSE));
-  PetscCall(WriteAttributes(model, out));
+  PetscCall(WriteAttributes(model, run_id, out));
   if (created) PetscCall(PgfModelWriteProblem(model, out));
 
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -290,7 +381,9 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(PgfFlowSolve(flow, out, status));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", *status == PGF_EXIT_OK));
   PetscCall(PgfOutputDestroy(&out));
-  if (lock >= 0) close(lock);
+  Unlock(lock, NULL);
+  Unlock(ckptfd, ckptlock);
+  PetscCall(PetscFree(ckptlock));
   PetscCall(PetscPrintf(comm, "results written to %s\n", path));
   PetscCall(PgfFlowDestroy(&flow));
   PetscCall(PgfModelDestroy(&model));
