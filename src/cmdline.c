@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_DEPTH 16
 
@@ -184,12 +185,18 @@ static int CheckFile(Check *c, const char *path)
   return bad;
 }
 
+static int Readable(const char *path)
+{
+  struct stat st;
+
+  return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, R_OK);
+}
+
 int PgfCheckCommandLine(int argc, char **argv, char msg[], size_t len)
 {
   Check       c   = {msg, len, {NULL}, 0};
   const char *env = getenv("PETSC_OPTIONS"), *home = getenv("HOME");
   char        rc[PATH_MAX];
-  struct stat st;
 
   msg[0] = 0;
   if (CheckWords(&c, "command line", argc - 1, argv + 1)) return 1;
@@ -197,17 +204,18 @@ int PgfCheckCommandLine(int argc, char **argv, char msg[], size_t len)
     char *copy = strdup(env), *s = copy, *w[1024];
     int   n = 0, bad;
 
-    /* PETSc splits PETSC_OPTIONS as a line of a file, at blanks only */
+    /* PETSc splits PETSC_OPTIONS at blanks only, a quoted word whole */
     while (n < 1024 && (w[n] = Token(&s))) n += w[n][0] != 0;
     bad = CheckWords(&c, "PETSC_OPTIONS", n, w);
     free(copy);
     if (bad) return 1;
   }
-  /* the files PETSc reads by itself, unless told not to */
+  /* the files PETSc reads by itself, unless told not to; it skips those it
+     cannot read (a directory, no permission) without a word */
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "-skip_petscrc")) return 0;
-  if (home && snprintf(rc, sizeof(rc), "%s/.petscrc", home) < (int)sizeof(rc) && !stat(rc, &st) && CheckFile(&c, rc)) return 1;
-  if (!stat(".petscrc", &st) && CheckFile(&c, ".petscrc")) return 1;
-  if (!stat("petscrc", &st) && CheckFile(&c, "petscrc")) return 1;
+  if (home && snprintf(rc, sizeof(rc), "%s/.petscrc", home) < (int)sizeof(rc) && Readable(rc) && CheckFile(&c, rc)) return 1;
+  if (Readable(".petscrc") && CheckFile(&c, ".petscrc")) return 1;
+  if (Readable("petscrc") && CheckFile(&c, "petscrc")) return 1;
   return 0;
 }
