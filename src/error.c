@@ -5,7 +5,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-static PetscBool input_phase, debug;
+static PetscBool input_phase, initializing, debug;
 static char      first_message[1024], first_function[128];
 static int       first_number;
 
@@ -31,29 +31,47 @@ static PetscErrorCode PgfErrorHandler(MPI_Comm comm, int line, const char *fun, 
   return n;
 }
 
+/* Ranks other than 0 give rank 0 a moment to say a failure all ranks met:
+   whether it did shows as the signal by which mpiexec ends the other ranks
+   after rank 0's MPI_Abort (pgflow catches it: src/signals.c). Returns
+   whether this rank should still say it. */
+static PetscBool SayAfterRankZero(PetscMPIInt rank)
+{
+  if (!rank) return PETSC_TRUE;
+  for (unsigned left = 2; left && !PgfSignalReceived();) left = sleep(left);
+  return (PetscBool)!PgfSignalReceived();
+}
+
 /* Maps an error returned to main() to its exit status and prints one line.
    An input mistake was detected by every rank alike: rank 0 says it. Any
-   other failure is said by the rank that met it; ranks other than 0 wait a
-   moment first, so that a failure met by all ranks is said once, by rank 0,
-   whose MPI_Abort ends the others. */
+   other failure is said by the rank that met it, after rank 0
+   (SayAfterRankZero), whose MPI_Abort ends the others. A mistake in the
+   options PetscInitialize reads is met by rank 0 alone when rank 0 reads the
+   file, while the other ranks wait in a collective: it ends every rank the
+   same way. */
 int PgfExitStatusFromError(PetscErrorCode ierr)
 {
-  PetscMPIInt rank  = 0;
+  PetscMPIInt rank = 0, size = 1;
   PetscBool   input = (PetscBool)(ierr == PGF_ERR_INPUT || input_phase);
   size_t      len   = strlen(first_message);
 
   if (!ierr) return PGF_EXIT_OK;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
   while (len && (first_message[len - 1] == '\n' || first_message[len - 1] == ' ')) first_message[--len] = 0;
   for (char *c = first_message; *c; c++)
     if (*c == '\n') *c = ' ';
+  if (input && initializing && size > 1) {
+    if (SayAfterRankZero(rank)) fprintf(stderr, "pgflow: %s\n", first_message[0] ? first_message : "invalid options");
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, PGF_EXIT_INPUT);
+  }
   if (input) {
     if (!rank) fprintf(stderr, "pgflow: %s\n", first_message[0] ? first_message : "invalid input");
     fflush(stderr);
     return PGF_EXIT_INPUT;
   }
-  if (rank) sleep(2);
-  fprintf(stderr, "pgflow: error: %s (PETSc error %d in %s)%s\n", first_message[0] ? first_message : "internal failure", first_number ? first_number : (int)ierr, first_function[0] ? first_function : "pgflow", debug ? "" : "; rerun with -pgf_debug for a trace");
+  if (SayAfterRankZero(rank)) fprintf(stderr, "pgflow: error: %s (PETSc error %d in %s)%s\n", first_message[0] ? first_message : "internal failure", first_number ? first_number : (int)ierr, first_function[0] ? first_function : "pgflow", debug ? "" : "; rerun with -pgf_debug for a trace");
   fflush(stderr);
   return PGF_EXIT_FAILURE;
 }
@@ -106,8 +124,13 @@ PetscErrorCode PgfInitializeApplication(int *argc, char ***argv, const char help
   PetscFunctionBegin;
   debug = debugging;
   if (!debug) PetscCall(PetscOptionsSetValue(NULL, "-no_signal_handler", NULL));
-  PetscCall(PetscInitialize(argc, argv, NULL, help));
+  /* PetscInitialize reads the options files, PETSC_OPTIONS and the command
+     line: what it refuses is the user's, said in one line, so the handler
+     is in place before it starts. */
   PetscCall(PetscPushErrorHandler(PgfErrorHandler, NULL));
+  input_phase = initializing = PETSC_TRUE;
+  PetscCall(PetscInitialize(argc, argv, NULL, help));
+  input_phase = initializing = PETSC_FALSE;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-pgf_debug", &debug));
   PgfSignalsCatch(debug);
   BlasSingleThreaded();

@@ -256,3 +256,46 @@ if selected faults-limits; then
   input_error "faults-limits: -restart with another -samples" "written with -samples 200, the options give -samples 300" \
     $PGFLOW $fsmall -samples 300 -restart "$tmp/lim.ckpt.h5"
 fi
+
+if selected faults-optionsfile; then
+  # An options file is checked line by line as PETSc 3.18 reads it
+  # (PetscOptionsInsertFile): one option and at most one value per line, or
+  # 'alias -new -old'; a value may be quoted to hold blanks. What PETSc
+  # refuses is one line naming the file and the line; what it accepts runs.
+  optsfile() { printf -- '-particles 5\n%s\n' "$2" >"$tmp/$1.opts"; }
+  optsfile two '-ts_rtol 1e-5 -ts_atol 1e-5'
+  optsfile twonames '-ts_rtol -ts_atol'
+  optsfile twovalues '-ts_rtol 1e-5 2e-5'
+  optsfile badname '-_x 1'
+  optsfile aliasword 'alias n -particles'
+  optsfile aliasone 'alias -n'
+  optsfile dashes '--ts_rtol 1e-5'
+  input_error "faults-optionsfile: two options on one line" "two.opts, line 2: two options on one line (-ts_rtol and -ts_atol)" $PGFLOW -options_file "$tmp/two.opts"
+  input_error "faults-optionsfile: two option names on one line" "twonames.opts, line 2: two options on one line" $PGFLOW -options_file "$tmp/twonames.opts"
+  input_error "faults-optionsfile: an option with two values" "twovalues.opts, line 2: -ts_rtol has more than one value" $PGFLOW -options_file "$tmp/twovalues.opts"
+  input_error "faults-optionsfile: a dash and no letter (-_x)" "badname.opts, line 2: '-_x' is not an option name" $PGFLOW -options_file "$tmp/badname.opts"
+  input_error "faults-optionsfile: alias of a word that is no option" "aliasword.opts, line 2: alias needs two option names" $PGFLOW -options_file "$tmp/aliasword.opts"
+  input_error "faults-optionsfile: alias with one name" "aliasone.opts, line 2: alias -n needs the option it stands for" $PGFLOW -options_file "$tmp/aliasone.opts"
+  input_error "faults-optionsfile: two dashes (PETSc would keep the option unused)" "dashes.opts, line 2: '--ts_rtol': options start with one dash" $PGFLOW -options_file "$tmp/dashes.opts"
+  t "faults-optionsfile: a mistake in a nested options file names that file and line (2 ranks)" bash -c "
+    printf -- '-options_file %s\n' $tmp/two.opts >$tmp/outer.opts
+    ranks 2 $PGFLOW -options_file $tmp/outer.opts -output $tmp/nest.h5 >/dev/null 2>$tmp/nest.err; rc=\$?
+    one_line $tmp/nest.err 'two.opts, line 2: two options' && [ \$rc = 2 ]"
+  # Lines PETSc accepts: a quoted value holding a blank, ALIAS in capitals,
+  # indentation, tabs and a comment after the value.
+  mkdir -p "$tmp/with space"
+  printf -- '\t-output "%s"  # quoted: it holds a blank\nALIAS -n -particles\n  -n 7\n-ts_max_time 1\n' "$tmp/with space/r.h5" >"$tmp/accepted.opts"
+  t "faults-optionsfile: a quoted value with a blank, ALIAS, indentation and comments run" bash -c "
+    $PGFLOW -dim 3 -samples 200 -teacher_neurons 3 -options_file $tmp/accepted.opts >/dev/null &&
+      $RESULTS check '$tmp/with space/r.h5' &&
+      [ \"\$($PY -c 'import h5py, sys; print(h5py.File(sys.argv[1], \"r\")[\"parameters\"].attrs[\"particles\"])' '$tmp/with space/r.h5')\" = 7 ]"
+  # What the check leaves to PETSc (YAML files, file names with \${VAR},
+  # the prefix stack) still ends in one line and status 2, on every rank.
+  printf 'ts_rtol: [1, 2\n' >"$tmp/bad.yaml"
+  input_error "faults-optionsfile: a YAML options file PETSc cannot parse" "YAML" $PGFLOW -options_file "$tmp/bad.yaml"
+  input_error "faults-optionsfile: -prefix_pop without -prefix_push in PETSC_OPTIONS" "More prefixes popped than pushed" env PETSC_OPTIONS=-prefix_pop $PGFLOW
+  t "faults-optionsfile: a mistake found by PETSc in a file rank 0 reads alone: one line, status 2 (2 ranks)" bash -c "
+    export OPTSDIR=$tmp
+    ranks 2 $PGFLOW -options_file '\${OPTSDIR}/two.opts' -output $tmp/var.h5 >/dev/null 2>$tmp/var.err; rc=\$?
+    one_line $tmp/var.err 'two.opts line 2: extra token -ts_atol' && [ \$rc = 2 ] && [ ! -e $tmp/var.h5 ]"
+fi
