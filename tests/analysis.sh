@@ -158,18 +158,43 @@ PYEOF
       $PY analysis/fig_e2.py $a/${kind}2-8.h5 $a/${kind}2-16.h5 -o $a/fig/e2$kind && png $a/fig/e2$kind.png"
   done
 
-  # The real data set: conversion, then a small logistic run and its errors.
-  t "analysis: make_dataset converts breast_cancer (shapes, labels, standardization, split)" bash -c "
-    $PY analysis/make_dataset.py breast_cancer $a/bc.h5 --seed 3 &&
-    $PY analysis/make_dataset.py breast_cancer $a/bc-again.h5 --seed 3 &&
-    $PY analysis/make_dataset.py breast_cancer $a/bc-other.h5 --seed 4 &&
-    $PY - $a <<'PYEOF'
+  # The skips of a machine without python3-sklearn, or without a python3
+  # that imports numpy, h5py and matplotlib (where they cannot be installed):
+  # the tests that need them are reported as skipped, with the reason.
+  t "analysis: without python3-sklearn, the data set tests are reported as skipped with the package, none failed" bash -c "
+    PGF_SKLEARN_DATA=$tmp/no-sklearn bash tests/run analysis-dataset >$tmp/nosk.out 2>&1; rc=\$?; cat $tmp/nosk.out
+    [ \$rc -eq 0 ] && grep -q '^0 passed, 0 failed, 3 skipped' $tmp/nosk.out &&
+      [ \$(grep -c '^skipped analysis-dataset: .*(needs python3-sklearn: $tmp/no-sklearn/breast_cancer.csv not found)' $tmp/nosk.out) = 3 ]"
+  t "analysis: without numpy, h5py and matplotlib, the tests that need them are reported as skipped with the packages" bash -c "
+    env -u PGF_PYTHON PATH=$tmp/nopy:\$PATH PGF_PYTHON_NO_SYSTEM=1 bash tests/run analysis-dataset >$tmp/nopy.out 2>&1; rc=\$?; cat $tmp/nopy.out
+    [ \$rc -eq 0 ] && grep -q '^0 passed, 0 failed, 3 skipped' $tmp/nopy.out &&
+      [ \$(grep -c '^skipped analysis-dataset: .*(needs a python3 with numpy, h5py and matplotlib: apt-get install python3-numpy python3-h5py python3-matplotlib)' $tmp/nopy.out) = 3 ]"
+  t "analysis: make-figures and the Makefile target parse" bash -c "
+    bash -n analysis/make-figures && make -n figures | grep -q analysis/make-figures"
+fi
+
+# The real data sets, from Debian's python3-sklearn (PGF_SKLEARN_DATA: where
+# its csv files are): conversion, then a small logistic run and its errors.
+if selected analysis-dataset; then
+  sk=${PGF_SKLEARN_DATA:-/usr/lib/python3/dist-packages/sklearn/datasets/data}
+  ds="$tmp/ds"
+  mkdir -p "$ds"
+  if [ ! -f "$sk/breast_cancer.csv" ] || [ ! -f "$sk/digits.csv.gz" ]; then
+    for name in "make_dataset converts breast_cancer" "make_dataset converts digits" "fig_dataset reports training and test error"; do
+      skip "analysis-dataset: $name (needs python3-sklearn: $sk/$([ -f "$sk/breast_cancer.csv" ] && echo digits.csv.gz || echo breast_cancer.csv) not found)"
+    done
+  else
+    t "analysis-dataset: make_dataset converts breast_cancer (shapes, labels, standardization, split)" bash -c "
+      $PY analysis/make_dataset.py --data-dir $sk breast_cancer $ds/bc.h5 --seed 3 &&
+      $PY analysis/make_dataset.py --data-dir $sk breast_cancer $ds/bc-again.h5 --seed 3 &&
+      $PY analysis/make_dataset.py --data-dir $sk breast_cancer $ds/bc-other.h5 --seed 4 &&
+      $PY - $ds <<'PYEOF'
 import sys
 import h5py
 import numpy as np
 
-a = sys.argv[1]
-f, g, o = (h5py.File(a + n, 'r') for n in ('/bc.h5', '/bc-again.h5', '/bc-other.h5'))
+ds = sys.argv[1]
+f, g, o = (h5py.File(ds + n, 'r') for n in ('/bc.h5', '/bc-again.h5', '/bc-other.h5'))
 X, y, Xt, yt = (f[n][()] for n in ('X', 'y', 'X_test', 'y_test'))
 assert X.shape == (398, 30) and y.shape == (398,), (X.shape, y.shape)
 assert Xt.shape == (171, 30) and yt.shape == (171,), (Xt.shape, yt.shape)
@@ -183,26 +208,25 @@ assert not any(tuple(np.round(r, 9)) in train for r in Xt), 'a test row is in th
 assert np.array_equal(X, g['X'][()]) and not np.array_equal(X, o['X'][()]), 'split by seed'
 print('ok', X.shape, Xt.shape)
 PYEOF"
-  t "analysis: make_dataset converts digits (64 pixels, constant columns kept finite)" bash -c "
-    $PY analysis/make_dataset.py digits $a/dg.h5 --positive 0,1 &&
-    $PY -c \"
+    t "analysis-dataset: make_dataset converts digits (64 pixels, constant columns kept finite)" bash -c "
+      $PY analysis/make_dataset.py --data-dir $sk digits $ds/dg.h5 --positive 0,1 &&
+      $PY -c \"
 import h5py, numpy as np
-f = h5py.File('$a/dg.h5', 'r')
+f = h5py.File('$ds/dg.h5', 'r')
 assert f['X'].shape[1] == 64 and f['X'].shape[0] + f['X_test'].shape[0] == 1797
 assert np.isfinite(f['X'][()]).all() and set(np.unique(f['y'][()])) == {-1.0, 1.0}
 \""
-  np 2 $PGFLOW -data "$a/bc.h5" -activation relu -loss logistic -particles 20 -init_scale 0.1 \
-    -ts_max_time 5 -snapshots 6 -output "$a/bc-run.h5" >"$a/bc-run.log" 2>&1
-  t "analysis: fig_dataset reports training and test error" bash -c "
-    $PY analysis/fig_dataset.py $a/bc-run.h5 --data $a/bc.h5 -o $a/fig/bc && png $a/fig/bc.png &&
-    $PY -c \"
+    np 2 $PGFLOW -data "$ds/bc.h5" -activation relu -loss logistic -particles 20 -init_scale 0.1 \
+      -ts_max_time 5 -snapshots 6 -output "$ds/bc-run.h5" >"$ds/bc-run.log" 2>&1
+    t "analysis-dataset: fig_dataset reports training and test error" bash -c "
+      $PY analysis/fig_dataset.py $ds/bc-run.h5 --data $ds/bc.h5 -o $ds/fig/bc && png $ds/fig/bc.png &&
+      $PY -c \"
 import sys; sys.path.insert(0, 'analysis')
 import numpy as np, pgfresults as pr
-r = pr.Results('$a/bc-run.h5')
+r = pr.Results('$ds/bc-run.h5')
 h = pr.predict(r['/final/w'], r['/final/theta'], r['/data/X'], 'relu')
 F = np.mean(np.logaddexp(0, -r['/data/y'] * h))
 assert abs(F - r.final_loss()) < 1e-10, (F, r.final_loss())
 \""
-  t "analysis: make-figures and the Makefile target parse" bash -c "
-    bash -n analysis/make-figures && make -n figures | grep -q analysis/make-figures"
+  fi
 fi

@@ -11,12 +11,13 @@ if selected build; then
   printf 'prefix=%s\nName: PETSc\nDescription: PETSc\nVersion: 3.99.0\nCflags: -I${prefix}/include\nLibs: -L${prefix}/lib -lpetsc\n' "$fake" >"$fake/lib/pkgconfig/PETSc.pc"
   echo "PETSC_EXTERNAL_LIB_BASIC = -lscalapack-of-petsc -lblas-of-petsc -lhdf5" >"$fake/lib/petsc/conf/petscvariables"
 
-  t "build: make check skips tools/install-deps when pkg-config finds PETSc and HDF5" bash -c "
-    env -u PETSC_DIR make -n deps | grep install-deps; [ \${PIPESTATUS[1]} -eq 1 ]"
+  t "build: make check runs tools/install-deps --found when pkg-config finds PETSc and HDF5" bash -c "
+    env -u PETSC_DIR make -n deps | grep -q 'tools/install-deps --found'"
   t "build: make check runs tools/install-deps when neither pkg-config nor PETSC_DIR finds PETSc" bash -c "
-    env -u PETSC_DIR PKG_CONFIG_LIBDIR=$tmp/none PKG_CONFIG_PATH= make -n deps | grep -q 'tools/install-deps'"
-  t "build: make check skips tools/install-deps with PETSC_DIR set" bash -c "
-    PKG_CONFIG_LIBDIR=$tmp/none PKG_CONFIG_PATH= make -n deps PETSC_DIR=$fake PETSC_ARCH= | grep install-deps; [ \${PIPESTATUS[1]} -eq 1 ]"
+    env -u PETSC_DIR PKG_CONFIG_LIBDIR=$tmp/none PKG_CONFIG_PATH= make -n deps | grep 'tools/install-deps'; [ \${PIPESTATUS[1]} -eq 0 ] &&
+      ! env -u PETSC_DIR PKG_CONFIG_LIBDIR=$tmp/none PKG_CONFIG_PATH= make -n deps | grep -q -- --found"
+  t "build: make check runs tools/install-deps --found with PETSC_DIR set" bash -c "
+    PKG_CONFIG_LIBDIR=$tmp/none PKG_CONFIG_PATH= make -n deps PETSC_DIR=$fake PETSC_ARCH= | grep \"PETSC_DIR='$fake' bash tools/install-deps --found\""
   t "build: with PETSC_DIR, that PETSc, and ScaLAPACK and BLAS from its petscvariables" bash -c "
     make -n -B bin/pgflow PETSC_DIR=$fake PETSC_ARCH= | grep -- '-o bin/pgflow' >$tmp/link
     cat $tmp/link; grep -q -- '-lscalapack-of-petsc -lblas-of-petsc' $tmp/link && grep -q -- '-L$fake/lib -lpetsc' $tmp/link &&
@@ -27,6 +28,10 @@ if selected build; then
     t "build: tools/install-deps without root or sudo names the missing packages and exits 1" bash -c "
       runuser -u nobody -- bash tools/install-deps pgflow-no-such-package </dev/null 2>$tmp/deps.err; rc=\$?
       cat $tmp/deps.err; [ \$rc -eq 1 ] && [ \$(wc -l <$tmp/deps.err) -eq 1 ] && grep -q 'missing packages pgflow-no-such-package' $tmp/deps.err"
+    t "build: tools/install-deps --found (PETSc found) without root or sudo names the missing packages in one line and exits 0" bash -c "
+      runuser -u nobody -- bash tools/install-deps --found pgflow-no-such-package </dev/null 2>$tmp/deps.err; rc=\$?
+      cat $tmp/deps.err; [ \$rc -eq 0 ] && [ \$(wc -l <$tmp/deps.err) -eq 1 ] &&
+        grep -q 'missing packages pgflow-no-such-package: .*the tests that need them are skipped' $tmp/deps.err"
     t "build: tools/check-newer-stack without root exits 77 (cannot run here) with the reason" bash -c "
       runuser -u nobody -- bash tools/check-newer-stack --build-only </dev/null 2>$tmp/stack.err; rc=\$?
       cat $tmp/stack.err; [ \$rc -eq 77 ] && grep -q 'needs root' $tmp/stack.err"

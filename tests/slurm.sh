@@ -5,7 +5,11 @@
 # node-local /tmp, per-node defaults. The suite skips with the reason when
 # the cluster cannot start (not root, no sudo, no namespaces: status 77).
 # Ranks are launched by `srun --mpi=pmix`. Every file a job reads or writes
-# is under $work, in the repository's build/ (each node has its own /tmp).
+# is under $work, in the repository's build/ (each node has its own /tmp, but
+# sees the repository, also when it is under /tmp). A cluster that was up
+# before the suite (tools/slurm-cluster status) is used as it is and left
+# running; otherwise the suite also tries start where SLURM's default port is
+# taken and where munged already runs, and stops what it started.
 # shellcheck disable=SC2154  # tmp, RESULTS, PGFLOW, t, skip, selected come from tests/run
 
 # job_field JOBID FIELD: a field of `scontrol show job` (e.g. JobState, Restarts).
@@ -65,6 +69,14 @@ run_job() {
   id=$(submit "$@") || return 1
   wait_job "$id" "${PGF_JOB_WAIT:-900}"
 }
+# nothing_left: no daemon, namespace, link, mount or state of the emulated cluster.
+nothing_left() {
+  ! ip netns list | grep -q pgf-n && ! ip link | grep -q -e pgfbr0 -e pgfv &&
+    [ -z "$(ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^slurm(d|ctld|stepd)$/')" ] &&
+    ! grep -q -e pgflow- -e /run/netns/pgf- /proc/mounts && ! ls -d /run/pgflow-slurm-hold.* 2>/dev/null &&
+    ! tools/slurm-cluster status
+}
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
 # on_nodes ARGS...: srun --mpi=pmix from here, bounded in time.
 on_nodes() { timeout 300 srun --mpi=pmix "$@"; }
 # attr FILE NAME: a root attribute of a results file.
@@ -72,7 +84,7 @@ attr() { "$RESULTS" attr "$1" "$2"; }
 # limit_of: the -memory_limit default pgflow -help prints, in GiB (PETSc
 # 3.18 prints '-memory_limit <now 3G ...', 3.22 '-memory_limit: <now 3G ...').
 limit_of() { sed -n 's/.*-memory_limit:\{0,1\} <now \([0-9.e+]*\)G.*/\1/p' | head -n 1; }
-export -f job_field wait_job submit run_job on_nodes attr limit_of
+export -f job_field wait_job submit run_job on_nodes attr limit_of nothing_left as_root
 export RESULTS
 
 if selected slurm; then
@@ -94,21 +106,73 @@ if selected slurm; then
     [ \$(attr $tmp/prov.h5 ranks_per_node) = 3 ]"
 
   nodes=${PGF_SLURM_NODES:-3}
-  tools/slurm-cluster start --nodes "$nodes" >"$tmp/cluster.log" 2>&1
-  cluster=$?
-  if [ $cluster -eq 77 ]; then
-    skip "slurm: every job test: $(tail -n 1 "$tmp/cluster.log")"
-  else
-    work=$(mktemp -d "$PWD/build/slurm-tests.XXXXXX")
-    # Stop the cluster at the end, also when the run is interrupted, unless
-    # it was running before this suite.
-    if grep -q "already running" "$tmp/cluster.log"; then
-      trap 'rm -rf "$tmp" "$work"' EXIT
-    else
-      trap 'tools/slurm-cluster stop >/dev/null 2>&1; rm -rf "$tmp" "$work"' EXIT
+  # Decided from the cluster's state, not from start's messages.
+  was_up=0
+  tools/slurm-cluster status >/dev/null 2>&1 && was_up=1
+  listener="" own_munged=""
+  # What the suite started besides the cluster, stopped at the end by PID.
+  fixtures_stop() {
+    [ -z "$listener" ] || kill "$listener" 2>/dev/null
+    [ -z "$own_munged" ] || as_root kill "$own_munged" 2>/dev/null
+    listener="" own_munged=""
+  }
+  # Relative to the repository, where jobs start: no space in the path, even
+  # when the checkout's path has one.
+  work=$(mktemp -d build/slurm-tests.XXXXXX)
+  trap 'fixtures_stop; rm -rf "$tmp" "$work"' EXIT
+  cluster=0
+  if [ $was_up -eq 0 ]; then
+    # A SLURM controller on its default port 6817, as on a machine with
+    # slurm-wlm running: a listener there, unless something listens already.
+    if ! grep -Eq '^ *[0-9]+: [0-9A-F]+:1AA1 [0-9A-F:]+ 0A ' /proc/net/tcp /proc/net/tcp6 && command -v python3 >/dev/null; then
+      python3 -c '
+import signal, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 6817))
+s.listen()
+print("listening", flush=True)
+signal.pause()' >"$tmp/listener.out" 2>&1 &
+      listener=$!
+      wait_for "$tmp/listener.out" '^listening' 30 >/dev/null || echo "note   slurm: no listener on port 6817 ($(cat "$tmp/listener.out"))"
     fi
-    t "slurm: tools/slurm-cluster start --nodes $nodes brings the nodes up" bash -c "cat $tmp/cluster.log; [ $cluster -eq 0 ]"
+    # Told to use the taken port, start fails in one line and undoes all.
+    PGF_SLURM_PORT=6817 tools/slurm-cluster start --nodes 2 >"$tmp/taken.out" 2>"$tmp/taken.err"
+    cluster=$?
+    if [ $cluster -ne 77 ]; then
+      t "slurm: start on the taken port 6817 fails with one line naming it and leaves nothing behind" bash -c "
+        cat '$tmp/taken.out' '$tmp/taken.err'
+        [ $cluster -eq 1 ] && [ \$(wc -l <'$tmp/taken.err') -eq 1 ] && grep -q 'port 6817' '$tmp/taken.err' && nothing_left"
+      # munged already running (and not the cluster's), as on a workstation
+      # with munge: start says so, and the cluster is still the suite's own.
+      if ! { munge -n | unmunge; } >/dev/null 2>&1 && [ -s /etc/munge/munge.key ]; then
+        as_root runuser -u munge -- /usr/sbin/munged --force &&
+          own_munged=$(cat /run/munge/munged.pid 2>/dev/null)
+      fi
+    fi
   fi
+  if [ $cluster -ne 77 ]; then
+    tools/slurm-cluster start --nodes "$nodes" >"$tmp/cluster.log" 2>&1
+    cluster=$?
+  fi
+  if [ $cluster -eq 77 ]; then
+    skip "slurm: every job test: $(tail -n 1 "$tmp/cluster.log" "$tmp/taken.err" 2>/dev/null | grep slurm-cluster | tail -n 1)"
+  else
+    # Stop the cluster at the end, also when the run is interrupted, unless
+    # it was up before this suite.
+    [ $was_up -eq 1 ] || trap 'tools/slurm-cluster stop >/dev/null 2>&1; fixtures_stop; rm -rf "$tmp" "$work"' EXIT
+    t "slurm: tools/slurm-cluster start --nodes $nodes brings the nodes up" bash -c "cat '$tmp/cluster.log'; [ $cluster -eq 0 ]"
+    if [ -n "$listener" ]; then
+      t "slurm: with port 6817 taken, the cluster comes up on a port of its own" bash -c "
+        c=\$(sed -n 's/^export SLURM_CONF=//p' '$tmp/cluster.log'); grep '^Slurm.*Port=' \"\$c\" &&
+        grep -q '^SlurmctldPort=' \"\$c\" && ! grep -q '^SlurmctldPort=6817\$' \"\$c\""
+    fi
+    if [ -n "$own_munged" ]; then
+      t "slurm: with munged already running, start says so and the suite still stops the cluster at its end" bash -c "
+        grep -q 'munged already running' '$tmp/cluster.log' && [ $was_up -eq 0 ]"
+    fi
+  fi
+  [ -z "$listener" ] || { kill "$listener" 2>/dev/null; listener=""; }
 
   if [ $cluster -eq 0 ]; then
     eval "$(tools/slurm-cluster env)"
@@ -290,7 +354,7 @@ assert all(s > 0 for b, s in r['allreduce_times']) and 'alpha_s' in r['allreduce
     t "slurm: fig_e7 draws the scaling table with predicted against measured Allreduce times" bash -c "
       analysis/pgf-python analysis/fig_e7.py $work/e7/scaling.csv --allreduce $work/e7 -o $work/e7/fig && [ -s $work/e7/fig.png ]"
 
-    if ! grep -q "already running" "$tmp/cluster.log"; then
+    if [ $was_up -eq 0 ]; then
       # A crash: slurmctld and a slurmd killed, the state file left behind;
       # the next start removes what the crashed run made, then starts anew.
       t "slurm: after a crash, start --nodes 2 cleans the previous run's nodes and comes up" bash -c "
@@ -299,11 +363,34 @@ assert all(s > 0 for b, s in r['allreduce_times']) and 'alpha_s' in r['allreduce
         done < <(grep -e '^slurmctld ' -e '^slurmd ' \${PGF_SLURM_DIR:-/tmp/pgflow-slurm}/cluster.state | head -n 2)
         tools/slurm-cluster start --nodes 2 && [ \$(ip netns list | grep -c '^pgf-n') = 2 ] &&
         [ \$(sinfo -h -N -o %N | sort -u | wc -l) = 2 ] && [ \$(ps -eo stat=,comm= | awk '\$1 !~ /^Z/ && \$2 == \"slurmd\"' | wc -l) = 2 ]"
+      # A checkout under /tmp, with a space in its path: the nodes (private
+      # /tmp) see the directory start and the jobs run from.
+      sub="$tmp/a checkout"
+      mkdir -p "$sub"
+      echo "seen from the node" >"$sub/marker"
+      t "slurm: started from a directory under /tmp with a space, 2 nodes run a job there" bash -c "
+        cd '$sub' && '$PWD/tools/slurm-cluster' start --nodes 2 | tee /dev/stderr | grep -q 'the nodes share .*$sub' &&
+        out=\$(timeout 60 srun -N 2 -n 2 bash -c 'echo \$(hostname): \$(cat marker)') && echo \"\$out\" &&
+        [ \$(echo \"\$out\" | grep -c '^n[0-9]*: seen from the node\$') = 2 ]"
       t "slurm: tools/slurm-cluster stop leaves no daemon, namespace, link or mount" bash -c "
-        tools/slurm-cluster stop || exit 1
-        ! ip netns list | grep -q pgf-n && ! ip link | grep -q -e pgfbr0 -e pgfv &&
-        [ -z \"\$(ps -eo stat=,comm= | awk '\$1 !~ /^Z/ && \$2 ~ /^slurm(d|ctld|stepd)\$/')\" ] && ! grep -q -e pgflow- -e /run/netns/pgf- /proc/mounts &&
-        ! ls -d /run/pgflow-slurm-hold.* 2>/dev/null && ! tools/slurm-cluster status"
+        tools/slurm-cluster stop && nothing_left"
+      # What a run left without its state file: removed by start when no
+      # process is in it, else named in one line, with nothing made.
+      t "slurm: start removes a bridge and namespace left without a state file, then stop leaves nothing" bash -c "
+        as_root ip link add pgfbr0 type bridge && as_root ip netns add pgf-n9 || exit 1
+        tools/slurm-cluster start --nodes 2 | tee /dev/stderr | grep -q 'removing what an earlier run left.*pgfbr0.*pgf-n9' &&
+        tools/slurm-cluster stop && nothing_left"
+      as_root ip netns add pgf-n9 && as_root ip link add pgfbr0 type bridge &&
+        { as_root ip netns exec pgf-n9 tail -f /dev/null & }
+      holder=$!
+      t "slurm: start refuses in one line a leftover namespace with a process in it, making nothing" bash -c "
+        tools/slurm-cluster start --nodes 2 2>'$tmp/left.err'; rc=\$?; cat '$tmp/left.err'
+        [ \$rc -eq 1 ] && [ \$(wc -l <'$tmp/left.err') = 1 ] && grep -q 'pgf-n9.*ip link delete pgfbr0' '$tmp/left.err' &&
+        [ ! -e \${PGF_SLURM_DIR:-/tmp/pgflow-slurm}/cluster.state ]"
+      as_root kill "$holder"
+      wait "$holder" 2>/dev/null
+      as_root ip netns delete pgf-n9
+      as_root ip link delete pgfbr0
     fi
   fi
 fi
