@@ -39,7 +39,8 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 MPIEXEC ?= mpiexec --oversubscribe
 NP      ?= 2
 
-LIBSRC  = $(filter-out src/pgflow.c,$(wildcard src/*.c))
+# A problem is a file of src/ or, with the files of a family, a folder of src/problems/.
+LIBSRC  = $(filter-out src/pgflow.c,$(wildcard src/*.c src/problems/*/*.c))
 LIBOBJ  = $(LIBSRC:src/%.c=build/src/%.o)
 TESTS   = $(patsubst tests/%.c,bin/tests/%,$(wildcard tests/*.c))
 

@@ -11,6 +11,7 @@ sign(h(x)) != y, with h(x) = (1/m) sum_i w_i s(theta_i . (x, 1)) evaluated from
 import h5py
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -22,7 +23,7 @@ def errors(r, X, y):
 
 
 def main():
-    ap = pr.parser(__doc__.split("\n")[0], many=False)
+    ap = pp.parser(__doc__.split("\n")[0], many=False)
     ap.add_argument("--data", required=True, help="the data set file, with /X_test and /y_test")
     args = ap.parse_args()
     r = pr.Results(args.inputs[0])
@@ -33,7 +34,7 @@ def main():
     train = errors(r, r["/data/X"], r["/data/y"])
     test = errors(r, Xte, yte)
 
-    fig, (a1, a2) = pr.plt.subplots(1, 2, figsize=(12, 5))
+    fig, (a1, a2) = pp.plt.subplots(1, 2, figsize=(12, 5))
     tp = np.where(t > 0, t, np.nan)
     a1.semilogx(tp, train, "o-", ms=3, label="training (n = %d)" % len(r["/data/y"]))
     a1.semilogx(tp, test, "s-", ms=3, label="test (n = %d)" % len(yte))
@@ -42,13 +43,13 @@ def main():
     a1.set_title("final error: training %.3f, test %.3f" % (train[-1], test[-1]))
     a1.grid(True, which="both", alpha=0.3)
     a1.legend()
-    pr.loglog(a2, r["/history/t"], r["/history/loss"], label="training objective F")
+    pp.loglog(a2, r["/history/t"], r["/history/loss"], label="training objective F")
     a2.set_ylabel("%s loss" % r.opt("loss", "square"))
     a2.set_title("training objective")
     a2.grid(True, which="both", alpha=0.3)
     a2.legend()
     fig.suptitle("%s: two-layer %s network, m = %d" % (name, r.opt("activation", "relu"), r.m))
-    pr.save(fig, pr.output_path(args, "errors"), r.caption())
+    pp.save(fig, pp.output_path(args, "errors"), r.caption())
     print("final time %.4g: training error %.4f, test error %.4f, training loss %.4g"
           % (t[-1], train[-1], test[-1], r.final_loss()))
 

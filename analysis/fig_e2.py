@@ -9,6 +9,7 @@ spikes, and the duality gap (and loss) against time, log-log.
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -37,8 +38,8 @@ def gap_panel(ax, r):
     t = r["/snapshots/t"]
     gap = r.get("/snapshots/gap")
     if gap is not None:
-        pr.loglog(ax, t, gap, label="duality gap", marker=".")
-    pr.loglog(ax, r["/history/t"], r["/history/loss"], label="objective F")
+        pp.loglog(ax, t, gap, label="duality gap", marker=".")
+    pp.loglog(ax, r["/history/t"], r["/history/loss"], label="objective F")
     ax.set_ylabel("gap, objective")
     ax.set_title("final gap %.2g at t = %.3g" % (float(gap[-1]) if gap is not None else float("nan"), float(t[-1])))
     ax.grid(True, which="both", alpha=0.3)
@@ -46,15 +47,15 @@ def gap_panel(ax, r):
 
 
 def main():
-    args = pr.parser(__doc__.split("\n")[0]).parse_args()
+    args = pp.parser(__doc__.split("\n")[0]).parse_args()
     runs = sorted((r for r in pr.load(args.inputs) if r.problem == "deconv"), key=lambda r: r.m)
     if not runs:
         pr.die("no deconvolution results among " + " ".join(args.inputs))
-    fig, axes = pr.plt.subplots(len(runs), 2, figsize=(11, 5 * len(runs)), squeeze=False)
+    fig, axes = pp.plt.subplots(len(runs), 2, figsize=(11, 5 * len(runs)), squeeze=False)
     for row, r in zip(axes, runs):
         particles_panel(row[0], r)
         gap_panel(row[1], r)
-    pr.save_deconv(fig, args, runs, "e2", 2)
+    pp.save_deconv(fig, args, runs, "e2", 2)
 
 
 if __name__ == "__main__":

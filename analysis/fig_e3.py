@@ -10,6 +10,7 @@ against time, log-log.
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -24,7 +25,7 @@ def trajectory_panel(fig, ax, r):
     else:
         paths = theta
         ax.set_title("%s: theta_i (input plane)" % act)
-    norm = pr.trajectories(ax, t, paths)
+    norm = pp.trajectories(ax, t, paths)
     ax.plot(paths[-1, :, 0], paths[-1, :, 1], "k.", ms=2)
     if tt is not None:
         tm = (np.abs(tw)[:, None] * tt[:, :2]) if act == "relu" else tt[:, :2]
@@ -42,12 +43,12 @@ def trajectory_panel(fig, ax, r):
     ax.set_aspect("equal")
     ax.set_xlabel("coordinate 1")
     ax.set_ylabel("coordinate 2")
-    pr.colorbar(fig, ax, norm)
+    pp.colorbar(fig, ax, norm)
 
 
 def loss_panel(ax, r):
-    pr.loglog(ax, r["/history/t"], r["/history/loss"], label="loss F(t)")
-    pr.loglog(ax, r["/snapshots/t"], r["/snapshots/loss"], label="snapshots", ls="", marker=".")
+    pp.loglog(ax, r["/history/t"], r["/history/loss"], label="loss F(t)")
+    pp.loglog(ax, r["/snapshots/t"], r["/snapshots/loss"], label="snapshots", ls="", marker=".")
     ax.set_ylabel("loss")
     ax.set_title("final loss %.3g at t = %.3g" % (r.final_loss(), float(np.ravel(r["/final/t"])[0])))
     ax.grid(True, which="both", alpha=0.3)
@@ -55,17 +56,17 @@ def loss_panel(ax, r):
 
 
 def main():
-    args = pr.parser(__doc__.split("\n")[0]).parse_args()
+    args = pp.parser(__doc__.split("\n")[0]).parse_args()
     runs = [r for r in pr.load(args.inputs) if r.problem == "twolayer"]
     if not runs:
         pr.die("no two-layer results among " + " ".join(args.inputs))
-    fig, axes = pr.plt.subplots(len(runs), 2, figsize=(12, 5 * len(runs)), squeeze=False,
+    fig, axes = pp.plt.subplots(len(runs), 2, figsize=(12, 5 * len(runs)), squeeze=False,
                                 gridspec_kw={"width_ratios": [1.1, 1]})
     for row, r in zip(axes, runs):
         trajectory_panel(fig, row[0], r)
         loss_panel(row[1], r)
     fig.suptitle("E3: two-layer network, d = %s, m = %d" % (runs[0].opt("dim", "?"), runs[0].m))
-    pr.save(fig, pr.output_path(args, "e3"), "\n".join(r.caption() for r in runs))
+    pp.save(fig, pp.output_path(args, "e3"), "\n".join(r.caption() for r in runs))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ from collections import defaultdict
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
 def main():
-    args = pr.parser(__doc__.split("\n")[0]).parse_args()
+    args = pp.parser(__doc__.split("\n")[0]).parse_args()
     runs = [r for r in pr.load(args.inputs) if r.problem == "twolayer"]
     if not runs:
         pr.die("no two-layer results among " + " ".join(args.inputs))
@@ -24,7 +25,7 @@ def main():
     for r in runs:
         by_act[r.opt("activation", "relu")].append(r)
     acts = sorted(by_act)
-    fig, axes = pr.plt.subplots(1, len(acts), figsize=(6 * len(acts), 5), squeeze=False)
+    fig, axes = pp.plt.subplots(1, len(acts), figsize=(6 * len(acts), 5), squeeze=False)
     captions = []
     for ax, act in zip(axes[0], acts):
         group = by_act[act]
@@ -50,7 +51,7 @@ def main():
             group[0].caption(1000, ("output", "particles", "seed")).split(" | ", 1)[1]))
     fig.suptitle("E4: final loss against the number of particles")
     caption = "\n".join(c[i:i + 150] for c in captions for i in range(0, len(c), 150))
-    pr.save(fig, pr.output_path(args, "e4"), caption)
+    pp.save(fig, pp.output_path(args, "e4"), caption)
 
 
 if __name__ == "__main__":

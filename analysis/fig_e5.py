@@ -14,6 +14,7 @@ per m (the first seed).
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -26,13 +27,13 @@ def medians(ax, ms, loss, style, label, color):
 
 
 def main():
-    args = pr.parser(__doc__.split("\n")[0]).parse_args()
+    args = pp.parser(__doc__.split("\n")[0]).parse_args()
     runs = [r for r in pr.load(args.inputs) if r.get("/baseline/loss") is not None]
     if not runs:
         pr.die("no results with /baseline (runs with -baseline rf) among " + " ".join(args.inputs))
     runs.sort(key=lambda r: (r.m, int(r.attrs.get("seed", 0))))
     refits = [r for r in runs if r.get("/snapshots/refit_loss") is not None]
-    fig, axes = pr.plt.subplots(1, 2 if refits else 1, figsize=(12 if refits else 6, 5), squeeze=False)
+    fig, axes = pp.plt.subplots(1, 2 if refits else 1, figsize=(12 if refits else 6, 5), squeeze=False)
     ax = axes[0][0]
     ms = np.array([r.m for r in runs])
     flow = np.array([r.final_loss() for r in runs])
@@ -53,11 +54,11 @@ def main():
         first = {}
         for r in refits:
             first.setdefault(r.m, r)
-        colors = pr.plt.cm.viridis(np.linspace(0, 0.9, len(first)))
+        colors = pp.plt.cm.viridis(np.linspace(0, 0.9, len(first)))
         for color, (m, r) in zip(colors, sorted(first.items())):
             t = np.ravel(r["/snapshots/t"])
-            pr.loglog(ax, t, np.ravel(r["/snapshots/loss"]), color=color, label="m = %d: flow" % m)
-            pr.loglog(ax, t, np.ravel(r["/snapshots/refit_loss"]), color=color, ls=":",
+            pp.loglog(ax, t, np.ravel(r["/snapshots/loss"]), color=color, label="m = %d: flow" % m)
+            pp.loglog(ax, t, np.ravel(r["/snapshots/refit_loss"]), color=color, ls=":",
                       label="m = %d: best weights on its positions" % m)
         ax.set_xlabel("time t")
         ax.set_ylabel("loss")
@@ -70,7 +71,7 @@ def main():
         sorted(np.unique(ms).tolist()), seeds,
         runs[0].caption(1000, ("output", "particles", "seed")).split(" | ", 1)[1])
     fig.suptitle("E5: the particle flow against its frozen-position baseline")
-    pr.save(fig, pr.output_path(args, "e5"), "\n".join(caption[i:i + 150] for i in range(0, len(caption), 150)))
+    pp.save(fig, pp.output_path(args, "e5"), "\n".join(caption[i:i + 150] for i in range(0, len(caption), 150)))
 
 
 if __name__ == "__main__":

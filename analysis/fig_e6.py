@@ -15,6 +15,7 @@ Wall time is not in the files: take it from pgflow's log or -log_view.
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -47,13 +48,13 @@ def mismatch(r):
 
 
 def main():
-    ap = pr.parser(__doc__.split("\n")[0])
+    ap = pp.parser(__doc__.split("\n")[0])
     ap.add_argument("--target", type=float, help="gap (deconv) or loss (two-layer) to reach")
     args = ap.parse_args()
     runs = pr.load(args.inputs)
     if not runs:
         pr.die("no results among " + " ".join(args.inputs))
-    fig, (a1, a2) = pr.plt.subplots(1, 2, figsize=(13, 5))
+    fig, (a1, a2) = pp.plt.subplots(1, 2, figsize=(13, 5))
     rows = []
     for r in runs:
         target = args.target or (1e-10 if r.problem == "deconv" else 1e-6)
@@ -83,7 +84,7 @@ def main():
     a2.set_xlabel("rhs evaluations to reach %s <= %.0e" % (what, rows[0][4]))
     a2.set_title("cost to target (grey: not reached)")
     fig.suptitle("E6: integrators on %s, m = %d" % (runs[0].problem, runs[0].m))
-    pr.save(fig, pr.output_path(args, "e6"), runs[0].caption())
+    pp.save(fig, pp.output_path(args, "e6"), runs[0].caption())
     print("%-30s %14s %12s %12s" % ("integrator", "evals->target", "evals total", "mismatch"))
     for label, reach, total, mm, _ in rows:
         print("%-30s %14s %12d %12.2e" % (label, "%d" % reach if np.isfinite(reach) else "-", total, mm))

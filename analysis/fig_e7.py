@@ -28,6 +28,7 @@ import os
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -155,7 +156,7 @@ def compare_rhs(ax, rows, tcp):
 
 
 def main():
-    ap = pr.parser(__doc__.split("\n")[0], many=False)
+    ap = pp.parser(__doc__.split("\n")[0], many=False)
     ap.add_argument("--allreduce", metavar="DIR", help="directory of allreduce-nK.json (jobs/scaling.sbatch)")
     args = ap.parse_args()
     rows = read_table(args.inputs[0])
@@ -163,7 +164,7 @@ def main():
     has_mpi = any(r.get("allreduce_fraction") for r in rows)
     ncols = 3 if has_mpi else 2
     nrows = 2 if runs else 1
-    fig, axes = pr.plt.subplots(nrows, ncols, figsize=(5 * ncols, 4.5 * nrows), squeeze=False)
+    fig, axes = pp.plt.subplots(nrows, ncols, figsize=(5 * ncols, 4.5 * nrows), squeeze=False)
     draw_scaling(axes[0], rows, has_mpi)
     if runs:
         tcp = compare_allreduce(axes[1][0], runs)
@@ -176,7 +177,7 @@ def main():
             ax.legend(fontsize=7)
     fig.suptitle("E7: scaling of the right-hand side" + (" and communication across nodes" if runs else ""))
     caption = "table: " + args.inputs[0] + ("; Allreduce: " + args.allreduce if runs else "")
-    pr.save(fig, pr.output_path(args, "e7"), caption)
+    pp.save(fig, pp.output_path(args, "e7"), caption)
 
 
 if __name__ == "__main__":

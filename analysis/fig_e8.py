@@ -16,6 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -41,7 +42,7 @@ def distance(flow, sgd):
 
 
 def main():
-    args = pr.parser(__doc__.split("\n")[0]).parse_args()
+    args = pp.parser(__doc__.split("\n")[0]).parse_args()
     runs = [r for r in pr.load(args.inputs) if r.problem == "twolayer" and r.opt("population", "false") != "true"]
     settings = defaultdict(list)
     for r in runs:
@@ -49,7 +50,7 @@ def main():
     settings = {d: g for d, g in settings.items() if any(batch(r) == 0 for r in g) and any(batch(r) > 0 for r in g)}
     if not settings:
         pr.die("need a flow run and SGD runs (-batch_size) of one setting among " + " ".join(args.inputs))
-    fig, axes = pr.plt.subplots(len(settings), 2, figsize=(13, 4.5 * len(settings)), squeeze=False)
+    fig, axes = pp.plt.subplots(len(settings), 2, figsize=(13, 4.5 * len(settings)), squeeze=False)
     captions = []
     print("setting      B       dt    distance  mean |ln|  final loss")
     for (a1, a2), d in zip(axes, sorted(settings, key=float)):
@@ -58,7 +59,7 @@ def main():
         sgd = sorted((r for r in group if batch(r) > 0), key=lambda r: (batch(r), -float(r.opt("ts_dt", "0"))))
         n = int(flow.opt("samples", "0"))
         bs = sorted({batch(r) for r in sgd})
-        colours = dict(zip(bs, pr.plt.cm.viridis(np.linspace(0, 0.85, len(bs)))))
+        colours = dict(zip(bs, pp.plt.cm.viridis(np.linspace(0, 0.85, len(bs)))))
         dts = sorted({float(r.opt("ts_dt")) for r in sgd}, reverse=True)
         styles = dict(zip(dts, [":", "--", "-.", (0, (1, 3)), (0, (5, 5))]))
         t, F = curve(flow)
@@ -93,7 +94,7 @@ def main():
         a2.legend(fontsize=8)
         captions.append(flow.caption(150, ("output", "ts_type", "batch_size", "ts_dt")))
     fig.suptitle("E8: mini-batch SGD against the flow")
-    pr.save(fig, pr.output_path(args, "e8"), "\n".join(captions))
+    pp.save(fig, pp.output_path(args, "e8"), "\n".join(captions))
 
 
 if __name__ == "__main__":

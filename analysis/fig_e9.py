@@ -18,6 +18,7 @@ from collections import defaultdict
 
 import numpy as np
 
+import pgfplot as pp
 import pgfresults as pr
 
 
@@ -27,13 +28,13 @@ def curve(r):
 
 
 def main():
-    args = pr.parser(__doc__.split("\n")[0]).parse_args()
+    args = pp.parser(__doc__.split("\n")[0]).parse_args()
     runs = [r for r in pr.load(args.inputs) if r.problem == "twolayer"]
     pop = [r for r in runs if r.opt("population", "false") == "true"]
     finite = [r for r in runs if r.opt("population", "false") != "true"]
     if not pop:
         pr.die("no population runs (-population true) among " + " ".join(args.inputs))
-    fig, (a1, a2) = pr.plt.subplots(1, 2, figsize=(13, 5))
+    fig, (a1, a2) = pp.plt.subplots(1, 2, figsize=(13, 5))
     by_act = defaultdict(list)
     for r in pop:
         by_act[r.opt("activation", "relu")].append(r)
@@ -53,7 +54,7 @@ def main():
     if m0 > 0:
         a1.axvline(m0, ls="--", color="tab:red", label="m = m0 = %d" % m0)
     ns = sorted({int(r.opt("samples", "1000")) for r in finite})
-    shades = dict(zip(ns, pr.plt.cm.plasma(np.linspace(0.15, 0.8, max(len(ns), 1)))))
+    shades = dict(zip(ns, pp.plt.cm.plasma(np.linspace(0.15, 0.8, max(len(ns), 1)))))
     shown = set()
     for r in sorted(finite, key=lambda r: int(r.opt("samples", "1000"))):
         n, act = int(r.opt("samples", "1000")), r.opt("activation", "relu")
@@ -88,7 +89,7 @@ def main():
     caption = pop[0].caption(150, ("output", "particles", "seed"))
     if finite:
         caption += "\n" + finite[0].caption(150, ("output", "samples", "seed"))
-    pr.save(fig, pr.output_path(args, "e9"), caption)
+    pp.save(fig, pp.output_path(args, "e9"), caption)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 /* The model layer's private header: the struct of a model and the table of
    operations every problem implements. Only model.c and the problem files
-   (twolayer.c, deconv.c, ...) include it; the flow, the output and the
+   (problems/twolayer/, deconv.c, ...) include it; the flow, the output and the
    baselines go through the accessors of pgfimpl.h. A new problem is one
    file that fills a PgfModelOps table and one PgfModelRegister line in
    PgfModelRegisterAll (model.c); doc/adding-a-problem.md says how. */
@@ -68,9 +68,10 @@ typedef struct {
    the l2 strength on the weights (0 without one). */
   PetscErrorCode (*ridge)(PgfModel, const PetscReal **, PetscReal *);
   /* Optional, for objectives not of the form R(h) + V (the population loss,
-   population.c): F and, unless v is NULL, the local particles' velocities in
-   one collective call doing its own communication (it sets comm_last);
-   predict, loss, velocity and regularizer are then unused. */
+   problems/twolayer/population.c): F and, unless v is NULL, the local
+   particles' velocities in one collective call doing its own communication
+   (it sets comm_last); predict, loss, velocity and regularizer are then
+   unused. */
   PetscErrorCode (*evaluate)(PgfModel, const PetscScalar *, PetscReal *, PetscScalar *);
   /* Optional, for velocities that depend on the step of the integrator
    (mini-batch SGD): called before the evaluations of step k. */
@@ -120,11 +121,5 @@ struct _p_PgfModel {
 /* The problems, registered by PgfModelRegisterAll. */
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
-/* twolayer -population true hands its model over to this one. */
-PETSC_INTERN PetscErrorCode PgfModelCreate_Population(PgfModel);
-/* The two-layer teacher (m0 weights +-1, positions on the sphere of radius
-   norm in R^p) and initial particle gi, shared by twolayer.c and population.c. */
-PETSC_INTERN void PgfTwoLayerTeacher(PetscInt64, PetscInt, PetscInt, PetscReal, PetscReal[], PetscReal[]);
-PETSC_INTERN void PgfTwoLayerInitialParticle(PetscInt64, PetscInt64, PetscBool, PetscInt, PetscReal, PetscScalar[]);
 /* The samples of this rank's sample group out of n: first and count. */
 PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);

@@ -1,39 +1,17 @@
-/* Two-layer neural networks (doc/math.md section 3).
+/* The two-layer network on n samples (doc/math.md sections 3 and 3b), the
+   evaluator of -problem twolayer without -population (twolayer.c).
    A particle is a hidden neuron u = (w, theta), theta in R^p; the predictor is
    the network's output on the n samples:
      h_j = (1/m) sum_i w_i s(theta_i . x~_j).
    Both passes are BLAS level 3 over blocks of samples: Z = Theta^T X_b, then
    one fused pass over Z applies the activation (vectorized: vmath.c). */
-#include "modelimpl.h"
-#include "options.h"
+#include "twolayerimpl.h"
 #include "vmath.h"
 
-typedef enum { ACT_RELU,
-  ACT_SIGMOID,
-  ACT_TANH,
-  ACT_ERF } Activation;
-typedef enum { LOSS_SQUARE,
-  LOSS_LOGISTIC } Loss;
-typedef enum { REG_NONE,
-  REG_L2,
-  REG_L1 } Regularizer;
-typedef enum { INPUT_GAUSSIAN,
-  INPUT_SPHERE } Inputs;
-static const char *const activations[]  = {"relu", "sigmoid", "tanh", "erf"};
-static const char *const losses[]       = {"square", "logistic"};
-static const char *const regularizers[] = {"none", "l2", "l1"};
-static const char *const inputs[]       = {"gaussian", "sphere"};
-
 typedef struct {
-  PetscInt    n, d, p, m0;
-  PetscInt    j0, nloc; /* this rank's samples: its sample group's (model.c) */
-  PetscBool   bias;
-  Activation  act;
-  Loss        loss;
-  Regularizer reg;
-  Inputs      input;
-  PetscReal   lambda, noise, teacher_norm, init_scale;
-  char        datafile[PETSC_MAX_PATH_LEN];
+  TwoLayerOptions opt;
+  PetscInt        n, d, p; /* samples, their dimension (the options', or -data's) and p = d + bias */
+  PetscInt        j0, nloc; /* this rank's samples: its sample group's (model.c) */
 
   PetscReal     *X; /* p x nloc, column-major: sample j0 + j is X[j p .. j p + p - 1] */
   PetscReal     *y; /* nloc labels */
@@ -45,7 +23,6 @@ typedef struct {
   PetscReal     *vw; /* local weight velocities, contiguous */
   PetscReal     *s; /* erf: s(z) of one sample's local particles */
   PetscReal     *D; /* stored smooth activations: the backward pass's block, the stored ones left as they are */
-  PetscInt       batch; /* -batch_size B, 0 for the full sample */
   PetscInt      *perm; /* n sample indices, shuffled to draw a batch */
   unsigned char *inbatch; /* nloc flags: this rank's samples in the batch of the current step */
   PetscInt       nb; /* samples per block */
@@ -99,11 +76,11 @@ static void ForwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscRe
   for (PetscInt j = 0; j < nj; j++) {
     const PetscReal *z = &Z[j * mloc];
 
-    if (tl->act == ACT_ERF) {
+    if (tl->opt.act == ACT_ERF) {
       PgfErfArray(mloc, z, tl->s);
       z = tl->s;
     }
-    h[j] += Dot(mloc, z, w, (PetscBool)(tl->act == ACT_RELU));
+    h[j] += Dot(mloc, z, w, (PetscBool)(tl->opt.act == ACT_RELU));
   }
 }
 
@@ -118,7 +95,7 @@ static void BackwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscR
     const PetscReal *z = &Z[j * mloc];
     PetscReal       *d = &D[j * mloc], *restrict s = tl->s, r = rho[j];
 
-    switch (tl->act) {
+    switch (tl->opt.act) {
       case ACT_RELU:
         /* branch-free, so that it vectorizes: signs of Z are random */
 #pragma omp simd
@@ -173,7 +150,7 @@ static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, Pets
 
     PetscCall(PreActivations(model, u, j0, nj, Z));
     PetscCall(PetscLogFlops(2.0 * nact * nj * (tl->p + 1)));
-    Keep(tl->act, nact * nj, Z);
+    Keep(tl->opt.act, nact * nj, Z);
     ForwardBlock(tl, nact, nj, Z, tl->w, &h[j0]);
     if (tl->mask) {
       unsigned char *restrict mk = &tl->mask[j0 * nact];
@@ -207,7 +184,7 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
     else {
       if (!tl->storeZ) { /* the same operations as in predict(): the same bits */
         PetscCall(PreActivations(model, u, j0, nj, Z));
-        Keep(tl->act, nact * nj, Z);
+        Keep(tl->opt.act, nact * nj, Z);
       }
       BackwardBlock(tl, nact, nj, Z, D, &rho[j0], tl->vw);
     }
@@ -218,12 +195,12 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
     PetscScalar *vi = &v[i * dof];
     PetscReal    wi = u[i * dof];
 
-    if (tl->act == ACT_RELU)
+    if (tl->opt.act == ACT_RELU)
       for (PetscInt k = 1; k < dof; k++) tl->vw[i] += u[i * dof + k] * vi[k];
     vi[0] = tl->vw[i];
     for (PetscInt k = 1; k < dof; k++) vi[k] *= wi;
-    if (tl->reg == REG_L2 && model->sgroup == 0) /* once over the sample groups */
-      for (PetscInt k = 0; k < dof; k++) vi[k] += tl->lambda * u[i * dof + k];
+    if (tl->opt.reg == REG_L2 && model->sgroup == 0) /* once over the sample groups */
+      for (PetscInt k = 0; k < dof; k++) vi[k] += tl->opt.lambda * u[i * dof + k];
   }
   PetscFunctionReturn(0);
 }
@@ -234,11 +211,11 @@ static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal
 {
   TwoLayer *tl    = (TwoLayer *)model->data;
   PetscReal sum   = 0;
-  PetscInt  denom = tl->batch ? tl->batch : tl->n; /* B = n: the same bits as without batches */
+  PetscInt  denom = tl->opt.batch ? tl->opt.batch : tl->n; /* B = n: the same bits as without batches */
 
   PetscFunctionBegin;
   for (PetscInt j = 0; j < tl->nloc; j++) {
-    if (tl->loss == LOSS_SQUARE) {
+    if (tl->opt.loss == LOSS_SQUARE) {
       PetscReal r = h[j] - tl->y[j];
 
       sum += 0.5 * r * r;
@@ -252,7 +229,7 @@ static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal
   }
   /* mini-batch SGD: the velocity of the batch's samples only; R stays the
      loss over all samples */
-  if (tl->batch)
+  if (tl->opt.batch)
     for (PetscInt j = 0; j < tl->nloc; j++)
       if (!tl->inbatch[j]) rho[j] = 0;
   *R = sum / tl->n;
@@ -271,14 +248,14 @@ static PetscErrorCode TwoLayerSetStep(PgfModel model, PetscInt step)
 
   PetscFunctionBegin;
   for (PetscInt j = 0; j < n; j++) tl->perm[j] = j;
-  for (PetscInt t = 0; t < tl->batch; t++) {
+  for (PetscInt t = 0; t < tl->opt.batch; t++) {
     PetscInt r = t + PetscMin((PetscInt)(PgfRandUniform(model->seed, PGF_STREAM_BATCH, step, t) * (n - t)), n - t - 1), s = tl->perm[r];
 
     tl->perm[r] = tl->perm[t];
     tl->perm[t] = s;
   }
   PetscCall(PetscArrayzero(tl->inbatch, tl->nloc));
-  for (PetscInt t = 0; t < tl->batch; t++)
+  for (PetscInt t = 0; t < tl->opt.batch; t++)
     if (tl->perm[t] >= tl->j0 && tl->perm[t] < tl->j0 + tl->nloc) tl->inbatch[tl->perm[t] - tl->j0] = 1;
   PetscFunctionReturn(0);
 }
@@ -292,9 +269,9 @@ static PetscErrorCode TwoLayerRegularizer(PgfModel model, const PetscScalar *u, 
   for (PetscInt i = 0; i < model->nact; i++) {
     const PetscScalar *ui = &u[i * model->dof];
 
-    if (tl->reg == REG_L1) sum += tl->lambda * PetscAbsReal(ui[0]);
-    if (tl->reg == REG_L2)
-      for (PetscInt k = 0; k < model->dof; k++) sum += 0.5 * tl->lambda * ui[k] * ui[k];
+    if (tl->opt.reg == REG_L1) sum += tl->opt.lambda * PetscAbsReal(ui[0]);
+    if (tl->opt.reg == REG_L2)
+      for (PetscInt k = 0; k < model->dof; k++) sum += 0.5 * tl->opt.lambda * ui[k] * ui[k];
   }
   *V = sum;
   PetscFunctionReturn(0);
@@ -306,11 +283,11 @@ static PetscErrorCode TwoLayerProx(PgfModel model, PetscReal dt, PetscScalar *u,
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
-  if (tl->reg != REG_L1) PetscFunctionReturn(0);
+  if (tl->opt.reg != REG_L1) PetscFunctionReturn(0);
   for (PetscInt i = 0; i < model->mloc; i++) {
     PetscScalar *w = &u[i * model->dof];
 
-    *w       = PetscSign(*w) * PetscMax(PetscAbsReal(*w) - dt * tl->lambda, 0);
+    *w       = PetscSign(*w) * PetscMax(PetscAbsReal(*w) - dt * tl->opt.lambda, 0);
     *changed = PETSC_TRUE;
   }
   PetscFunctionReturn(0);
@@ -356,10 +333,10 @@ static PetscErrorCode TwoLayerHJacobian(PgfModel model, const PetscScalar *u, Pe
   for (PetscInt i = 0; i < nact; i++) {
     PetscReal *col = &A[i * c * nj], wi = u[i * model->dof] / model->m;
 
-    for (PetscInt j = 0; j < nj; j++) col[j] = Activate(tl->act, Z[i + j * nact]) / model->m;
+    for (PetscInt j = 0; j < nj; j++) col[j] = Activate(tl->opt.act, Z[i + j * nact]) / model->m;
     if (c == 1) continue;
     for (PetscInt j = 0; j < nj; j++) {
-      PetscReal        ds = wi * Derivative(tl->act, Z[i + j * nact]);
+      PetscReal        ds = wi * Derivative(tl->opt.act, Z[i + j * nact]);
       const PetscReal *x  = &tl->X[(j0 + j) * p];
 
       for (PetscInt k = 0; k < p; k++) col[(1 + k) * nj + j] = ds * x[k];
@@ -374,17 +351,9 @@ static PetscErrorCode TwoLayerRidge(PgfModel model, const PetscReal **y, PetscRe
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
-  *y      = tl->loss == LOSS_SQUARE ? tl->y : NULL;
-  *lambda = tl->reg == REG_L2 ? tl->lambda : 0;
+  *y      = tl->opt.loss == LOSS_SQUARE ? tl->y : NULL;
+  *lambda = tl->opt.reg == REG_L2 ? tl->opt.lambda : 0;
   PetscFunctionReturn(0);
-}
-
-void PgfTwoLayerTeacher(PetscInt64 seed, PetscInt m0, PetscInt p, PetscReal norm, PetscReal w[], PetscReal theta[])
-{
-  for (PetscInt k = 0; k < m0; k++) {
-    w[k] = k % 2 ? -1 : 1;
-    PgfRandSphere(seed, PGF_STREAM_TEACHER, k, p, norm, &theta[k * p]);
-  }
 }
 
 /* Gaussian or spherical inputs, a teacher network and its labels (doc/math.md
@@ -396,24 +365,24 @@ static PetscErrorCode MakeTeacherData(PgfModel model)
   PetscInt64 seed = model->seed;
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc2(tl->m0, &tl->twt, tl->m0 * tl->p, &tl->ttheta));
-  PgfTwoLayerTeacher(seed, tl->m0, tl->p, tl->teacher_norm, tl->twt, tl->ttheta);
+  PetscCall(PetscMalloc2(tl->opt.m0, &tl->twt, tl->opt.m0 * tl->p, &tl->ttheta));
+  TwoLayerTeacher(seed, tl->opt.m0, tl->p, tl->opt.teacher_norm, tl->twt, tl->ttheta);
   for (PetscInt jl = 0; jl < tl->nloc; jl++) {
     PetscInt   j = tl->j0 + jl;
     PetscReal *x = &tl->X[jl * tl->p], f = 0;
 
-    if (tl->input == INPUT_SPHERE) PgfRandSphere(seed, PGF_STREAM_INPUTS, j, tl->d, 1.0, x);
+    if (tl->opt.input == INPUT_SPHERE) PgfRandSphere(seed, PGF_STREAM_INPUTS, j, tl->d, 1.0, x);
     else
       for (PetscInt k = 0; k < tl->d; k++) x[k] = PgfRandNormal(seed, PGF_STREAM_INPUTS, j, k);
-    if (tl->bias) x[tl->d] = 1;
-    for (PetscInt k = 0; k < tl->m0; k++) {
+    if (tl->opt.bias) x[tl->d] = 1;
+    for (PetscInt k = 0; k < tl->opt.m0; k++) {
       PetscReal z = 0;
 
       for (PetscInt c = 0; c < tl->p; c++) z += tl->ttheta[k * tl->p + c] * x[c];
-      f += tl->twt[k] * Activate(tl->act, z);
+      f += tl->twt[k] * Activate(tl->opt.act, z);
     }
-    f         = f / tl->m0 + tl->noise * PgfRandNormal(seed, PGF_STREAM_NOISE, j, 0);
-    tl->y[jl] = tl->loss == LOSS_LOGISTIC ? (f >= 0 ? 1 : -1) : f;
+    f         = f / tl->opt.m0 + tl->opt.noise * PgfRandNormal(seed, PGF_STREAM_NOISE, j, 0);
+    tl->y[jl] = tl->opt.loss == LOSS_LOGISTIC ? (f >= 0 ? 1 : -1) : f;
   }
   PetscFunctionReturn(0);
 }
@@ -434,23 +403,23 @@ static PetscErrorCode FirstBad(MPI_Comm comm, PetscInt n, PetscInt offset, const
 
 /* -data FILE.h5: /X (n x d) and /y (n), finite, labels +-1 for the logistic
    loss. Each rank reads the rows of its sample group only. */
-static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool samplesset)
+static PetscErrorCode ReadData(PgfModel model)
 {
   TwoLayer  *tl = (TwoLayer *)model->data;
   PetscInt   xdims[2], ydims[1], bad;
   PetscReal *X, *y;
   PetscBool *flags;
-  char      *f = tl->datafile;
+  char      *f = tl->opt.datafile;
 
   PetscFunctionBegin;
   PetscCall(PgfReadArrayShape(model->comm, "-data", f, "X", 2, xdims));
   PetscCall(PgfReadArrayShape(model->comm, "-data", f, "y", 1, ydims));
   PgfCheckInput(model->comm, xdims[0] == ydims[0] && xdims[0] > 0 && xdims[1] > 0, "-data %s: /X must be n x d and /y of length n with n, d >= 1 (got X %" PetscInt_FMT " x %" PetscInt_FMT ", y %" PetscInt_FMT ")", f, xdims[0], xdims[1], ydims[0]);
-  PgfCheckInput(model->comm, !dimset || tl->d == xdims[1], "-dim %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " columns", tl->d, f, xdims[1]);
-  PgfCheckInput(model->comm, !samplesset || tl->n == xdims[0], "-samples %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " rows", tl->n, f, xdims[0]);
+  PgfCheckInput(model->comm, !tl->opt.dimset || tl->d == xdims[1], "-dim %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " columns", tl->d, f, xdims[1]);
+  PgfCheckInput(model->comm, !tl->opt.samplesset || tl->n == xdims[0], "-samples %" PetscInt_FMT " disagrees with -data %s, whose /X has %" PetscInt_FMT " rows", tl->n, f, xdims[0]);
   tl->n = xdims[0];
   tl->d = xdims[1];
-  tl->p = tl->d + tl->bias;
+  tl->p = tl->d + tl->opt.bias;
   PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
   PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (2.0 * tl->nloc * (tl->p + 1) + tl->nloc * tl->d), "the samples of -data"));
   PetscCall(PgfReadArrayRows(model->comm, "-data", f, "X", 2, tl->j0, tl->nloc, &X));
@@ -462,14 +431,14 @@ static PetscErrorCode ReadData(PgfModel model, PetscBool dimset, PetscBool sampl
   for (PetscInt j = 0; j < tl->nloc; j++) flags[j] = PetscIsInfOrNanReal(y[j]);
   PetscCall(FirstBad(model->comm, tl->nloc, tl->j0, flags, &bad));
   PgfCheckInput(model->comm, bad < 0, "-data %s: /y must be finite (entry %" PetscInt_FMT " is not)", f, bad);
-  for (PetscInt j = 0; j < tl->nloc; j++) flags[j] = tl->loss == LOSS_LOGISTIC && y[j] != 1 && y[j] != -1;
+  for (PetscInt j = 0; j < tl->nloc; j++) flags[j] = tl->opt.loss == LOSS_LOGISTIC && y[j] != 1 && y[j] != -1;
   PetscCall(FirstBad(model->comm, tl->nloc, tl->j0, flags, &bad));
   PgfCheckInput(model->comm, bad < 0, "-loss logistic needs labels -1 and +1, but /y[%" PetscInt_FMT "] of -data %s is not", bad, f);
   PetscCall(PetscFree(flags));
   PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
   for (PetscInt j = 0; j < tl->nloc; j++) {
     PetscCall(PetscArraycpy(&tl->X[j * tl->p], &X[j * tl->d], tl->d));
-    if (tl->bias) tl->X[j * tl->p + tl->d] = 1;
+    if (tl->opt.bias) tl->X[j * tl->p + tl->d] = 1;
   }
   PetscCall(PetscArraycpy(tl->y, y, tl->nloc));
   PetscCall(PetscFree(X));
@@ -487,7 +456,7 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
 {
   TwoLayer  *tl   = (TwoLayer *)model->data;
   PetscInt   nact = PetscMax(model->nact, 1), most = nact;
-  size_t     cache = (size_t)1 << 21, each = tl->act == ACT_RELU ? sizeof(unsigned char) : sizeof(PetscReal);
+  size_t     cache = (size_t)1 << 21, each = tl->opt.act == ACT_RELU ? sizeof(unsigned char) : sizeof(PetscReal);
   PetscInt64 nz;
   PetscReal  zbytes, avail;
 
@@ -498,95 +467,12 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
   tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(PetscMin((PetscReal)cache, avail / 2) / (sizeof(PetscReal) * nact))));
   tl->storeZ = (PetscBool)(zbytes <= avail / 2);
   if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->nb));
-  nz = (PetscInt64)nact * (tl->storeZ && tl->act != ACT_RELU ? tl->nloc : tl->nb);
-  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (nz + 3.0 * nact + (tl->storeZ && tl->act != ACT_RELU ? (PetscReal)nact * tl->nb : 0)) + (tl->storeZ && tl->act == ACT_RELU ? zbytes : 0), "the activations"));
+  nz = (PetscInt64)nact * (tl->storeZ && tl->opt.act != ACT_RELU ? tl->nloc : tl->nb);
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (nz + 3.0 * nact + (tl->storeZ && tl->opt.act != ACT_RELU ? (PetscReal)nact * tl->nb : 0)) + (tl->storeZ && tl->opt.act == ACT_RELU ? zbytes : 0), "the activations"));
   PetscCall(PetscMalloc4(nz, &tl->Z, nact, &tl->w, nact, &tl->vw, nact, &tl->s));
-  if (tl->storeZ && tl->act != ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nb, &tl->D));
-  if (tl->storeZ && tl->act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nloc, &tl->mask));
+  if (tl->storeZ && tl->opt.act != ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nb, &tl->D));
+  if (tl->storeZ && tl->opt.act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nloc, &tl->mask));
   PetscFunctionReturn(0);
-}
-
-static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
-{
-  TwoLayer *tl  = (TwoLayer *)model->data;
-  PetscInt  act = ACT_RELU, loss = LOSS_SQUARE, reg = REG_NONE, input = INPUT_GAUSSIAN;
-  PetscBool dimset, samplesset, lambdaset, scaleset, fromfile, population = PETSC_FALSE;
-
-  PetscFunctionBegin;
-  PetscOptionsBegin(model->comm, NULL, "Two-layer network: samples or the population loss (-problem twolayer)", NULL);
-  PetscCall(PgfOptionsBool(model->comm, "-population", "The expected loss over Gaussian inputs in closed form instead of a sample (no bias, square loss, relu or erf)", population, &population));
-  PetscOptionsEnd();
-  if (population) {
-    PetscCall(PetscFree(model->data));
-    PetscCall(PgfModelCreate_Population(model));
-    PetscCall(model->ops.setfromoptions(model));
-    PetscFunctionReturn(0);
-  }
-  tl->d            = 2;
-  tl->n            = 1000;
-  tl->bias         = PETSC_TRUE;
-  tl->m0           = 3;
-  tl->teacher_norm = 1;
-  PetscOptionsBegin(model->comm, NULL, "Two-layer network (-problem twolayer)", NULL);
-  PetscCall(PgfOptionsInt(model->comm, "-dim", "Input dimension d", tl->d, 1, PETSC_MAX_INT, &tl->d));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-dim", &dimset));
-  PetscCall(PgfOptionsBool(model->comm, "-bias", "Append a constant 1 to the inputs (p = d + 1)", tl->bias, &tl->bias));
-  PetscCall(PgfOptionsInt(model->comm, "-samples", "Number of samples n", tl->n, 1, PETSC_MAX_INT, &tl->n));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-samples", &samplesset));
-  PetscCall(PgfOptionsEList(model->comm, "-input", "Distribution of the inputs", inputs, 2, input, &input));
-  PetscCall(PgfOptionsInt(model->comm, "-teacher_neurons", "Teacher neurons m0", tl->m0, 1, PETSC_MAX_INT, &tl->m0));
-  PetscCall(PgfOptionsReal(model->comm, "-teacher_norm", "Norm of the teacher's positions", tl->teacher_norm, PETSC_SMALL, PETSC_MAX_REAL, &tl->teacher_norm));
-  PetscCall(PgfOptionsReal(model->comm, "-noise", "Standard deviation of the label noise", 0, 0, PETSC_MAX_REAL, &tl->noise));
-  PetscCall(PgfOptionsEList(model->comm, "-activation", "Activation s (erf: erf(z/sqrt 2))", activations, 4, act, &act));
-  PetscCall(PgfOptionsEList(model->comm, "-loss", "Loss l", losses, 2, loss, &loss));
-  PetscCall(PgfOptionsEList(model->comm, "-reg", "Regularizer V", regularizers, 3, reg, &reg));
-  PetscCall(PgfOptionsReal(model->comm, "-lambda", "Regularization strength", 0, 0, PETSC_MAX_REAL, &tl->lambda));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-lambda", &lambdaset));
-  PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(p) otherwise)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &tl->init_scale));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
-  PetscCall(PgfOptionsString(model->comm, "-data", "Read /X (n x d) and /y (n) from this HDF5 file instead of a teacher", "", tl->datafile, sizeof(tl->datafile)));
-  PetscCall(PgfOptionsInt(model->comm, "-batch_size", "Mini-batch SGD: each step's velocity from B samples drawn from (seed, step), with -ts_type euler (0: all n, the flow)", tl->batch, 0, PETSC_MAX_INT, &tl->batch));
-  PetscOptionsEnd();
-  tl->act   = (Activation)act;
-  tl->loss  = (Loss)loss;
-  tl->reg   = (Regularizer)reg;
-  tl->input = (Inputs)input;
-  PgfCheckInput(model->comm, !(lambdaset && tl->lambda > 0 && tl->reg == REG_NONE), "-lambda needs -reg l2 or -reg l1 (with -reg none it would be ignored)");
-  fromfile = (PetscBool)(tl->datafile[0] != 0);
-  if (fromfile) PetscCall(ReadData(model, dimset, samplesset));
-  else {
-    tl->p = tl->d + tl->bias;
-    PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
-    PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (PetscReal)tl->nloc * (tl->p + 1), "the samples"));
-    PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
-    PetscCall(MakeTeacherData(model));
-  }
-  PgfCheckInput(model->comm, tl->batch <= tl->n, "-batch_size must be at most the number of samples %" PetscInt_FMT " (got %" PetscInt_FMT ")", tl->n, tl->batch);
-  if (tl->batch) {
-    PetscCall(PetscMalloc2(tl->n, &tl->perm, PetscMax(1, tl->nloc), &tl->inbatch));
-    model->ops.setstep = TwoLayerSetStep;
-    PetscCall(TwoLayerSetStep(model, 0)); /* a batch for evaluations outside a flow */
-  }
-  if (!scaleset && tl->act != ACT_RELU) {
-    tl->init_scale = 1 / PetscSqrtReal(tl->p);
-    PetscCall(PgfParamsAddReal("-init_scale", tl->init_scale));
-  }
-  model->npos = tl->p;
-  model->N    = tl->nloc;
-  PetscCall(SetupWorkspace(model));
-  PetscFunctionReturn(0);
-}
-
-/* Homogeneous (relu, 2-homogeneous in u): u_i uniform on the sphere of
-   radius r0 in R^(1+p); otherwise (1-homogeneous in w only): w_i = 0,
-   theta_i ~ N(0, r0^2 I_p) (doc/math.md section 3). */
-void PgfTwoLayerInitialParticle(PetscInt64 seed, PetscInt64 gi, PetscBool homogeneous, PetscInt p, PetscReal r0, PetscScalar ui[])
-{
-  if (homogeneous) PgfRandSphere(seed, PGF_STREAM_PARTICLES, gi, 1 + p, r0, ui);
-  else {
-    ui[0] = 0;
-    for (PetscInt k = 0; k < p; k++) ui[1 + k] = r0 * PgfRandNormal(seed, PGF_STREAM_PARTICLES, gi, k);
-  }
 }
 
 static PetscErrorCode TwoLayerInitialize(PgfModel model, PetscScalar *u)
@@ -594,7 +480,7 @@ static PetscErrorCode TwoLayerInitialize(PgfModel model, PetscScalar *u)
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < model->mloc; i++) PgfTwoLayerInitialParticle(model->seed, model->rstart + i, (PetscBool)(tl->act == ACT_RELU), tl->p, tl->init_scale, &u[i * model->dof]);
+  TwoLayerInitialParticles(model, &tl->opt, u);
   PetscFunctionReturn(0);
 }
 
@@ -604,7 +490,7 @@ static PetscErrorCode TwoLayerWriteProblem(PgfModel model, PgfOutput out)
 {
   TwoLayer   *tl = (TwoLayer *)model->data;
   PetscReal  *X;
-  PetscInt    wdims[1] = {tl->m0}, tdims[2] = {tl->m0, tl->p}, rows;
+  PetscInt    wdims[1] = {tl->opt.m0}, tdims[2] = {tl->opt.m0, tl->p}, rows;
   PetscMPIInt rank;
 
   PetscFunctionBegin;
@@ -637,24 +523,48 @@ static PetscErrorCode TwoLayerDestroy(PgfModel model)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode PgfModelCreate_TwoLayer(PgfModel model)
+/* The samples of a teacher, or of -data, and the workspace of the passes. */
+PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *opt)
 {
   TwoLayer *tl;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&tl));
-  model->data               = tl;
-  model->samplegroups       = PETSC_TRUE;
-  model->ops.setfromoptions = TwoLayerSetFromOptions;
-  model->ops.initialize     = TwoLayerInitialize;
-  model->ops.predict        = TwoLayerPredict;
-  model->ops.loss           = TwoLayerLoss;
-  model->ops.velocity       = TwoLayerVelocity;
-  model->ops.regularizer    = TwoLayerRegularizer;
-  model->ops.prox           = TwoLayerProx;
-  model->ops.hjacobian      = TwoLayerHJacobian;
-  model->ops.ridge          = TwoLayerRidge;
-  model->ops.writeproblem   = TwoLayerWriteProblem;
-  model->ops.destroy        = TwoLayerDestroy;
+  model->data             = tl;
+  model->ops.initialize   = TwoLayerInitialize;
+  model->ops.predict      = TwoLayerPredict;
+  model->ops.loss         = TwoLayerLoss;
+  model->ops.velocity     = TwoLayerVelocity;
+  model->ops.regularizer  = TwoLayerRegularizer;
+  model->ops.prox         = TwoLayerProx;
+  model->ops.hjacobian    = TwoLayerHJacobian;
+  model->ops.ridge        = TwoLayerRidge;
+  model->ops.writeproblem = TwoLayerWriteProblem;
+  model->ops.destroy      = TwoLayerDestroy;
+  tl->opt                 = *opt;
+  tl->n                   = opt->n;
+  tl->d                   = opt->d;
+  PgfCheckInput(model->comm, !(opt->lambdaset && opt->lambda > 0 && opt->reg == REG_NONE), "-lambda needs -reg l2 or -reg l1 (with -reg none it would be ignored)");
+  if (opt->datafile[0]) PetscCall(ReadData(model));
+  else {
+    tl->p = tl->d + opt->bias;
+    PetscCall(PgfModelSampleRange(model, tl->n, &tl->j0, &tl->nloc));
+    PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (PetscReal)tl->nloc * (tl->p + 1), "the samples"));
+    PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
+    PetscCall(MakeTeacherData(model));
+  }
+  PgfCheckInput(model->comm, opt->batch <= tl->n, "-batch_size must be at most the number of samples %" PetscInt_FMT " (got %" PetscInt_FMT ")", tl->n, opt->batch);
+  if (opt->batch) {
+    PetscCall(PetscMalloc2(tl->n, &tl->perm, PetscMax(1, tl->nloc), &tl->inbatch));
+    model->ops.setstep = TwoLayerSetStep;
+    PetscCall(TwoLayerSetStep(model, 0)); /* a batch for evaluations outside a flow */
+  }
+  if (!opt->scaleset && opt->act != ACT_RELU) {
+    tl->opt.init_scale = 1 / PetscSqrtReal(tl->p);
+    PetscCall(PgfParamsAddReal("-init_scale", tl->opt.init_scale));
+  }
+  model->npos = tl->p;
+  model->N    = tl->nloc;
+  PetscCall(SetupWorkspace(model));
   PetscFunctionReturn(0);
 }

@@ -9,39 +9,24 @@
    m particles and the m0 teacher neurons (the columns), gathered by one
    MPI_Allgatherv, in blocks of columns: a DGEMM for the inner products, one
    fused pass for the kernel and its gradient, and a second DGEMM for the
-   position gradients. Selected by -problem twolayer -population true. */
-#include "modelimpl.h"
-#include "options.h"
+   position gradients. The evaluator of -problem twolayer -population true
+   (twolayer.c). */
+#include "twolayerimpl.h"
 #include "vmath.h"
-
-typedef enum { ACT_RELU,
-  ACT_SIGMOID,
-  ACT_TANH,
-  ACT_ERF } Activation;
-typedef enum { REG_NONE,
-  REG_L2,
-  REG_L1 } Regularizer;
-static const char *const activations[]  = {"relu", "sigmoid", "tanh", "erf"};
-static const char *const regularizers[] = {"none", "l2", "l1"};
-static const char *const losses[]       = {"square", "logistic"};
-static const char *const inputs[]       = {"gaussian", "sphere"};
 
 #define COLUMN_BLOCK 512 /* columns per block, the same on every rank */
 #define ROW_BLOCK 512 /* local particles per block: G, ROW_BLOCK x COLUMN_BLOCK, stays in cache */
 
 typedef struct {
-  PetscInt     d, m0;
-  Activation   act;
-  Regularizer  reg;
-  PetscReal    lambda, teacher_norm, init_scale;
-  PetscReal    T; /* the teacher's constant term (1/m0^2) sum_kl w*_k w*_l k(theta*_k, theta*_l) */
-  PetscReal   *twt, *ttheta; /* teacher: m0 weights, m0 x p positions */
-  PetscScalar *uall; /* (m + m0) x dof: every particle (gathered), then the teacher's (w*_k, theta*_k) */
-  PetscReal   *norm, *inorm; /* of the m + m0 columns: |theta_j|, and 1/|theta_j| (relu; 0 for 0) or 1/sqrt(1 + |theta_j|^2) (erf) */
-  PetscReal   *coef; /* of the columns: w_j / m for a particle, -w*_k / m0 for a teacher neuron */
-  PetscReal   *G; /* mloc x block: inner products, then the coefficients of the position gradients */
-  PetscReal   *P, *Q, *S; /* per local particle: sum_j coef_j k_ij over the particles, over the teacher; sum_j coef_j beta_ij */
-  PetscMPIInt *counts, *displs; /* values (particles x dof) of each rank */
+  TwoLayerOptions opt;
+  PetscReal       T; /* the teacher's constant term (1/m0^2) sum_kl w*_k w*_l k(theta*_k, theta*_l) */
+  PetscReal      *twt, *ttheta; /* teacher: m0 weights, m0 x p positions */
+  PetscScalar    *uall; /* (m + m0) x dof: every particle (gathered), then the teacher's (w*_k, theta*_k) */
+  PetscReal      *norm, *inorm; /* of the m + m0 columns: |theta_j|, and 1/|theta_j| (relu; 0 for 0) or 1/sqrt(1 + |theta_j|^2) (erf) */
+  PetscReal      *coef; /* of the columns: w_j / m for a particle, -w*_k / m0 for a teacher neuron */
+  PetscReal      *G; /* mloc x block: inner products, then the coefficients of the position gradients */
+  PetscReal      *P, *Q, *S; /* per local particle: sum_j coef_j k_ij over the particles, over the teacher; sum_j coef_j beta_ij */
+  PetscMPIInt    *counts, *displs; /* values (particles x dof) of each rank */
 } Population;
 
 /* asin(x) for |x| <= 1 as fdlibm computes it (the same rational
@@ -127,7 +112,7 @@ PGF_CLONES static void KernelBlock(Population *pp, PetscInt m, PetscInt r0, Pets
     PetscInt   j   = c0 + jj;
     PetscReal *acc = (j < m ? pp->P : pp->Q) + r0;
 
-    if (pp->act == ACT_RELU) Column(ReluKernel, nr, na + r0, ina + r0, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * nr], acc, pp->S + r0);
+    if (pp->opt.act == ACT_RELU) Column(ReluKernel, nr, na + r0, ina + r0, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * nr], acc, pp->S + r0);
     else Column(ErfKernel, nr, na + r0, ina + r0, pp->coef[j], pp->norm[j], pp->inorm[j], &G[jj * nr], acc, pp->S + r0);
   }
 }
@@ -139,7 +124,7 @@ static void ColumnNorms(Population *pp, PetscInt p, PetscInt j, const PetscReal 
 
   for (PetscInt k = 0; k < p; k++) s += theta[k] * theta[k];
   pp->norm[j]  = PetscSqrtReal(s);
-  pp->inorm[j] = pp->act == ACT_RELU ? (s > 0 ? 1 / pp->norm[j] : 0) : 1 / PetscSqrtReal(1 + s);
+  pp->inorm[j] = pp->opt.act == ACT_RELU ? (s > 0 ? 1 / pp->norm[j] : 0) : 1 / PetscSqrtReal(1 + s);
 }
 
 /* F and (unless v is NULL) the velocities of doc/math.md section 3b:
@@ -150,7 +135,7 @@ static void ColumnNorms(Population *pp, PetscInt p, PetscInt j, const PetscReal 
 static PetscErrorCode PopulationEvaluate(PgfModel model, const PetscScalar *u, PetscReal *F, PetscScalar *v)
 {
   Population        *pp = (Population *)model->data;
-  PetscInt           m = model->m, mloc = model->mloc, dof = model->dof, p = model->npos, ncol = m + pp->m0;
+  PetscInt           m = model->m, mloc = model->mloc, dof = model->dof, p = model->npos, ncol = m + pp->opt.m0;
   const PetscScalar *uloc = &pp->uall[model->rstart * dof];
   const PetscReal   *na = &pp->norm[model->rstart], *ina = &pp->inorm[model->rstart];
   PetscReal          sums[2] = {0, 0};
@@ -184,12 +169,12 @@ static PetscErrorCode PopulationEvaluate(PgfModel model, const PetscScalar *u, P
     const PetscScalar *ui = &uloc[i * dof];
 
     sums[0] += ui[0] / m * (pp->P[i] + 2 * pp->Q[i]);
-    if (pp->reg == REG_L2) sums[1] += 0.5 * pp->lambda * (ui[0] * ui[0] + na[i] * na[i]) / m;
+    if (pp->opt.reg == REG_L2) sums[1] += 0.5 * pp->opt.lambda * (ui[0] * ui[0] + na[i] * na[i]) / m;
     if (!v) continue;
     v[i * dof] = pp->P[i] + pp->Q[i];
     for (PetscInt k = 1; k < dof; k++) v[i * dof + k] = ui[0] * (v[i * dof + k] + pp->S[i] * ui[k]);
-    if (pp->reg == REG_L2)
-      for (PetscInt k = 0; k < dof; k++) v[i * dof + k] += pp->lambda * ui[k];
+    if (pp->opt.reg == REG_L2)
+      for (PetscInt k = 0; k < dof; k++) v[i * dof + k] += pp->opt.lambda * ui[k];
   }
   PetscCall(PetscTime(&t2));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPIU_REAL, MPI_SUM, model->comm));
@@ -214,54 +199,19 @@ static PetscErrorCode Refuse(MPI_Comm comm, const char opt[], const char why[])
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode PopulationSetFromOptions(PgfModel model)
+/* The teacher's columns and constant term, and every particle's place on
+   every rank. */
+static PetscErrorCode PopulationSetUp(PgfModel model)
 {
   Population *pp   = (Population *)model->data;
   MPI_Comm    comm = model->comm;
-  PetscInt    act = ACT_RELU, reg = REG_NONE, loss = 0, input = 0, p, dof, mloc, m0;
-  PetscBool   bias = PETSC_FALSE, population = PETSC_TRUE, scaleset;
-  PetscReal   noise;
+  PetscInt    p, dof, mloc, m0;
   PetscMPIInt size;
 
   PetscFunctionBegin;
-  pp->d            = 2;
-  pp->m0           = 3;
-  pp->teacher_norm = 1;
-  PetscOptionsBegin(comm, NULL, "Two-layer network on the population loss (-problem twolayer -population true)", NULL);
-  PetscCall(PgfOptionsBool(model->comm, "-population", "The expected loss over Gaussian inputs in closed form", population, &population));
-  PetscCall(PgfOptionsInt(model->comm, "-dim", "Input dimension d", pp->d, 1, PETSC_MAX_INT, &pp->d));
-  PetscCall(PgfOptionsBool(model->comm, "-bias", "Append a constant 1 to the inputs (not with -population true)", bias, &bias));
-  PetscCall(PgfOptionsEList(model->comm, "-input", "Distribution of the inputs", inputs, 2, input, &input));
-  PetscCall(PgfOptionsInt(model->comm, "-teacher_neurons", "Teacher neurons m0", pp->m0, 1, PETSC_MAX_INT, &pp->m0));
-  PetscCall(PgfOptionsReal(model->comm, "-teacher_norm", "Norm of the teacher's positions", pp->teacher_norm, PETSC_SMALL, PETSC_MAX_REAL, &pp->teacher_norm));
-  PetscCall(PgfOptionsReal(model->comm, "-noise", "Standard deviation of the label noise", 0, 0, PETSC_MAX_REAL, &noise));
-  PetscCall(PgfOptionsEList(model->comm, "-activation", "Activation s", activations, 4, act, &act));
-  PetscCall(PgfOptionsEList(model->comm, "-loss", "Loss l", losses, 2, loss, &loss));
-  PetscCall(PgfOptionsEList(model->comm, "-reg", "Regularizer V", regularizers, 3, reg, &reg));
-  PetscCall(PgfOptionsReal(model->comm, "-lambda", "Regularization strength", 0, 0, PETSC_MAX_REAL, &pp->lambda));
-  PetscCall(PgfOptionsReal(model->comm, "-init_scale", "Initial radius r0 (default 0.1 for relu, 1/sqrt(d) for erf)", 0.1, PETSC_SMALL, PETSC_MAX_REAL, &pp->init_scale));
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-init_scale", &scaleset));
-  PetscOptionsEnd();
-  pp->act = (Activation)act;
-  pp->reg = (Regularizer)reg;
-  PgfCheckInput(comm, !bias, "-bias true cannot be used with -population true (the closed form has no bias)");
-  PgfCheckInput(comm, input == 0, "-input sphere cannot be used with -population true (the closed form is for Gaussian inputs)");
-  PgfCheckInput(comm, noise == 0, "-noise cannot be used with -population true (the closed form has no label noise)");
-  PgfCheckInput(comm, loss == 0, "-loss logistic cannot be used with -population true (the closed form is for the square loss)");
-  PgfCheckInput(comm, pp->act == ACT_RELU || pp->act == ACT_ERF, "-activation must be relu or erf with -population true (got %s)", activations[act]);
-  PgfCheckInput(comm, pp->reg != REG_L1, "-reg must be none or l2 with -population true (got l1)");
-  PgfCheckInput(comm, !(pp->lambda > 0 && pp->reg == REG_NONE), "-lambda needs -reg l2 (with -reg none it would be ignored)");
-  PgfCheckInput(comm, model->groups == 1, "-sample_groups cannot be used with -population true (there are no samples to split)");
-  PetscCall(Refuse(comm, "-samples", "there are no samples"));
-  PetscCall(Refuse(comm, "-data", "the inputs are Gaussian"));
-  PetscCall(Refuse(comm, "-batch_size", "there are no samples to draw batches from"));
-  PetscCall(Refuse(comm, "-baseline", "the convex baselines solve on samples"));
-  PetscCall(Refuse(comm, "-refit", "the convex baselines solve on samples"));
-  PetscCall(Refuse(comm, "-spectrum", "the Gauss-Newton matrix is formed on samples"));
-
-  p  = pp->d;
-  m0 = pp->m0;
-  if (!scaleset && pp->act != ACT_RELU) pp->init_scale = 1 / PetscSqrtReal(p);
+  p  = pp->opt.d;
+  m0 = pp->opt.m0;
+  if (!pp->opt.scaleset && pp->opt.act != ACT_RELU) pp->opt.init_scale = 1 / PetscSqrtReal(p);
   model->npos = p;
   model->N    = 0;
   dof         = 1 + p;
@@ -269,7 +219,7 @@ static PetscErrorCode PopulationSetFromOptions(PgfModel model)
   /* every particle on every rank (the all-pairs loss), and a block of pairs */
   PetscCall(PgfModelReserve(model, sizeof(PetscReal) * ((model->m + m0) * (dof + 3.0) + PetscMin(mloc, ROW_BLOCK) * (PetscReal)COLUMN_BLOCK + 3.0 * mloc), "the particles gathered on every rank for the population loss"));
   PetscCall(PetscMalloc2(m0, &pp->twt, m0 * p, &pp->ttheta));
-  PgfTwoLayerTeacher(model->seed, m0, p, pp->teacher_norm, pp->twt, pp->ttheta);
+  TwoLayerTeacher(model->seed, m0, p, pp->opt.teacher_norm, pp->twt, pp->ttheta);
   PetscCall(PetscMalloc4((model->m + m0) * dof, &pp->uall, model->m + m0, &pp->norm, model->m + m0, &pp->inorm, model->m + m0, &pp->coef));
   PetscCall(PetscMalloc4(PetscMax(1, PetscMin(mloc, ROW_BLOCK)) * COLUMN_BLOCK, &pp->G, mloc, &pp->P, mloc, &pp->Q, mloc, &pp->S));
   for (PetscInt k = 0; k < m0; k++) {
@@ -286,7 +236,7 @@ static PetscErrorCode PopulationSetFromOptions(PgfModel model)
       PetscReal q = 0, kkl, alpha, beta;
 
       for (PetscInt c = 0; c < p; c++) q += pp->ttheta[k * p + c] * pp->ttheta[l * p + c];
-      (pp->act == ACT_RELU ? ReluKernel : ErfKernel)(q, pp->norm[model->m + k], pp->inorm[model->m + k], pp->norm[model->m + l], pp->inorm[model->m + l], &kkl, &alpha, &beta);
+      (pp->opt.act == ACT_RELU ? ReluKernel : ErfKernel)(q, pp->norm[model->m + k], pp->inorm[model->m + k], pp->norm[model->m + l], pp->inorm[model->m + l], &kkl, &alpha, &beta);
       pp->T += pp->twt[k] * pp->twt[l] * kkl / ((PetscReal)m0 * m0);
     }
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -301,14 +251,13 @@ static PetscErrorCode PopulationSetFromOptions(PgfModel model)
   PetscFunctionReturn(0);
 }
 
-/* As the finite-sample problem's initial particles (twolayer.c), so that the
-   two start from the same bits. */
+/* As the samples' initial particles, so that the two start from the same bits. */
 static PetscErrorCode PopulationInitialize(PgfModel model, PetscScalar *u)
 {
   Population *pp = (Population *)model->data;
 
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < model->mloc; i++) PgfTwoLayerInitialParticle(model->seed, model->rstart + i, (PetscBool)(pp->act == ACT_RELU), model->npos, pp->init_scale, &u[i * model->dof]);
+  TwoLayerInitialParticles(model, &pp->opt, u);
   PetscFunctionReturn(0);
 }
 
@@ -316,7 +265,7 @@ static PetscErrorCode PopulationInitialize(PgfModel model, PetscScalar *u)
 static PetscErrorCode PopulationWriteProblem(PgfModel model, PgfOutput out)
 {
   Population *pp       = (Population *)model->data;
-  PetscInt    wdims[1] = {pp->m0}, tdims[2] = {pp->m0, model->npos};
+  PetscInt    wdims[1] = {pp->opt.m0}, tdims[2] = {pp->opt.m0, model->npos};
 
   PetscFunctionBegin;
   PetscCall(PgfOutputWriteRootArray(out, "/truth/w", 1, wdims, pp->twt));
@@ -337,19 +286,34 @@ static PetscErrorCode PopulationDestroy(PgfModel model)
   PetscFunctionReturn(0);
 }
 
-/* Replaces the model's operations: called by twolayer.c for -population true. */
-PetscErrorCode PgfModelCreate_Population(PgfModel model)
+/* What the closed form cannot do is refused, in one line each. */
+PetscErrorCode PgfTwoLayerCreate_Population(PgfModel model, const TwoLayerOptions *opt)
 {
   Population *pp;
+  MPI_Comm    comm = model->comm;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&pp));
-  PetscCall(PetscMemzero(&model->ops, sizeof(model->ops)));
-  model->data               = pp;
-  model->ops.setfromoptions = PopulationSetFromOptions;
-  model->ops.initialize     = PopulationInitialize;
-  model->ops.evaluate       = PopulationEvaluate;
-  model->ops.writeproblem   = PopulationWriteProblem;
-  model->ops.destroy        = PopulationDestroy;
+  model->data             = pp;
+  model->ops.initialize   = PopulationInitialize;
+  model->ops.evaluate     = PopulationEvaluate;
+  model->ops.writeproblem = PopulationWriteProblem;
+  model->ops.destroy      = PopulationDestroy;
+  pp->opt                 = *opt;
+  PgfCheckInput(comm, !opt->bias, "-bias true cannot be used with -population true (the closed form has no bias)");
+  PgfCheckInput(comm, opt->input == INPUT_GAUSSIAN, "-input sphere cannot be used with -population true (the closed form is for Gaussian inputs)");
+  PgfCheckInput(comm, opt->noise == 0, "-noise cannot be used with -population true (the closed form has no label noise)");
+  PgfCheckInput(comm, opt->loss == LOSS_SQUARE, "-loss logistic cannot be used with -population true (the closed form is for the square loss)");
+  PgfCheckInput(comm, opt->act == ACT_RELU || opt->act == ACT_ERF, "-activation must be relu or erf with -population true (got %s)", activations[opt->act]);
+  PgfCheckInput(comm, opt->reg != REG_L1, "-reg must be none or l2 with -population true (got l1)");
+  PgfCheckInput(comm, !(opt->lambda > 0 && opt->reg == REG_NONE), "-lambda needs -reg l2 (with -reg none it would be ignored)");
+  PgfCheckInput(comm, model->groups == 1, "-sample_groups cannot be used with -population true (there are no samples to split)");
+  PetscCall(Refuse(comm, "-samples", "there are no samples"));
+  PetscCall(Refuse(comm, "-data", "the inputs are Gaussian"));
+  PetscCall(Refuse(comm, "-batch_size", "there are no samples to draw batches from"));
+  PetscCall(Refuse(comm, "-baseline", "the convex baselines solve on samples"));
+  PetscCall(Refuse(comm, "-refit", "the convex baselines solve on samples"));
+  PetscCall(Refuse(comm, "-spectrum", "the Gauss-Newton matrix is formed on samples"));
+  PetscCall(PopulationSetUp(model));
   PetscFunctionReturn(0);
 }
