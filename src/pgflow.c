@@ -57,6 +57,13 @@ int main(int argc, char **argv)
     _exit(PGF_EXIT_FAILURE);
   }
   PetscFinalize();
+  /* a file that failed to close (a checkpoint on a full disk) would make
+     HDF5's handler at MPI_Finalize close it again, and crash */
+  if (status == PGF_EXIT_FAILURE) {
+    fflush(NULL);
+    if (size > 1) MPI_Abort(MPI_COMM_WORLD, PGF_EXIT_FAILURE);
+    _exit(PGF_EXIT_FAILURE);
+  }
   MPI_Finalize();
   return status;
 }

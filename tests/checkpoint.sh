@@ -8,13 +8,24 @@ step_of() { $RESULTS get "$1" /state/step | cut -d. -f1; }
 export -f step_of
 export RESULTS
 
+# User mistakes: exit 2 and one line naming the option.
+bad() {
+  local name=$1 expect=$2
+  shift 2
+  t "checkpoint: $name: exit 2 and one line naming the option" bash -c '
+    expect=$1; shift
+    "$@" >/dev/null 2>"$0.err"; rc=$?; cat "$0.err"
+    [ $rc -eq 2 ] && [ "$(wc -l <"$0.err")" -eq 1 ] && grep -q -- "$expect" "$0.err" && ! grep -q "PETSC ERROR" "$0.err"' \
+    "$tmp/bad" "$expect" "$@"
+}
+
 if selected checkpoint; then
   # Uninterrupted reference, and a run that checkpoints after every step and
   # stops at step 40; both continuations append to a copy of its results.
   np 2 $PGFLOW $small -ts_max_time 20 -output "$tmp/ck-ref.h5" >/dev/null 2>&1
   t "checkpoint: written every step (-checkpoint_interval 1e-9) up to -ts_max_steps 40 (2 ranks)" bash -c "
     $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 20 -ts_max_steps 40 -checkpoint_interval 1e-9 -output $tmp/ck.h5 || exit 1
-    [ \$($RESULTS get $tmp/ck.ckpt.h5 /state/step) = 40 ] && [ ! -e $tmp/ck.ckpt.h5.tmp ]"
+    [ \$($RESULTS get $tmp/ck.ckpt.h5 /state/step) = 40 ] && ! ls $tmp/ck.ckpt.h5.*tmp 2>/dev/null && [ ! -e $tmp/ck.ckpt.h5.lock ]"
   cp "$tmp/ck.h5" "$tmp/ck3.h5"
   t "checkpoint: restart on 2 ranks equals the uninterrupted run bitwise, results file appended" bash -c "
     $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 20 -output $tmp/ck.h5 -restart $tmp/ck.ckpt.h5 || exit 1
@@ -25,8 +36,8 @@ if selected checkpoint; then
     $MPIEXEC -n 3 $PGFLOW $small -ts_max_time 20 -output $tmp/ck3.h5 -restart $tmp/ck.ckpt.h5 || exit 1
     $RESULTS compare $tmp/ck-ref.h5 $tmp/ck3.h5 /final/w 1e-10 && $RESULTS compare $tmp/ck-ref.h5 $tmp/ck3.h5 /final/theta 1e-10 &&
       $RESULTS check $tmp/ck3.h5 && [ \$($RESULTS attr $tmp/ck3.h5 ranks) = 3 ]"
-  t "checkpoint: restart without the results file starts a new one at the checkpoint" bash -c "
-    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 20 -output $tmp/ck-new.h5 -restart $tmp/ck.ckpt.h5 || exit 1
+  t "checkpoint: restart with -new_output starts a new results file at the checkpoint" bash -c "
+    $MPIEXEC -n 2 $PGFLOW $small -ts_max_time 20 -output $tmp/ck-new.h5 -restart $tmp/ck.ckpt.h5 -new_output || exit 1
     $RESULTS compare $tmp/ck-ref.h5 $tmp/ck-new.h5 /final/theta 0 &&
       [ \$($RESULTS get $tmp/ck-new.h5 /history/t) = \$($RESULTS get $tmp/ck-ref.h5 /history/t) ]"
 
@@ -65,16 +76,6 @@ if selected checkpoint; then
   # 0.2 s), so it depends on timing; README says to send SIGUSR1 to
   # mpiexec, tested above, or SIGTERM to the ranks (SLURM's scancel does).
 
-  # User mistakes: exit 2 and one line naming the option.
-  bad() {
-    local name=$1 expect=$2
-    shift 2
-    t "checkpoint: $name: exit 2 and one line naming the option" bash -c '
-      expect=$1; shift
-      "$@" >/dev/null 2>"$0.err"; rc=$?; cat "$0.err"
-      [ $rc -eq 2 ] && [ "$(wc -l <"$0.err")" -eq 1 ] && grep -q -- "$expect" "$0.err" && ! grep -q "PETSC ERROR" "$0.err"' \
-      "$tmp/bad" "$expect" "$@"
-  }
   echo "not HDF5" >"$tmp/text.ckpt.h5"
   bad "-restart with other -particles" "-restart .*written with -particles 20, the options give -particles 30" \
     $PGFLOW $small -particles 30 -output "$tmp/bad.h5" -restart "$tmp/ck.ckpt.h5"
@@ -109,7 +110,7 @@ if selected checkpoint; then
     valid=$((valid + 1))
     s=$(step_of "$tmp/kill.ckpt.h5")
     rm -f "$tmp/kill-check.h5"
-    $PGFLOW $small -ts_max_time 1e6 -ts_max_steps $((s + 3)) -output "$tmp/kill-check.h5" -restart "$tmp/kill.ckpt.h5" >"$tmp/kill-check.log" 2>&1 &&
+    $PGFLOW $small -ts_max_time 1e6 -ts_max_steps $((s + 3)) -output "$tmp/kill-check.h5" -restart "$tmp/kill.ckpt.h5" -new_output >"$tmp/kill-check.log" 2>&1 &&
       grep -q "after $((s + 3)) accepted" "$tmp/kill-check.log" && ok=$((ok + 1))
   done
   t "checkpoint: after 8 kill -9, every checkpoint left is whole ($ok of $valid)" bash -c "[ $valid -eq 8 ] && [ $ok -eq $valid ]"
@@ -117,4 +118,46 @@ if selected checkpoint; then
   t "checkpoint: the killed run continues from its last checkpoint to completion" bash -c "
     $PGFLOW $small -ts_max_time 1e6 -ts_max_steps $((s + 50)) -output $tmp/kill.h5 -restart $tmp/kill.ckpt.h5 || exit 1
     $RESULTS check $tmp/kill.h5 && [ \$($RESULTS attr $tmp/kill.h5 completed) = 1 ]"
+fi
+
+if selected checkpoint-owner; then
+  # A checkpoint belongs to one run: locked while it runs, tied to its
+  # results file by the run id, and continued only with the integrator it
+  # was written with.
+  rm -f "$tmp"/own-*
+  $PGFLOW $small -ts_max_time 1e6 -output "$tmp/own-a.h5" -checkpoint "$tmp/own-shared.h5" >"$tmp/own-a.log" 2>&1 &
+  first=$!
+  for _ in $(seq 1 1200); do
+    grep -q "^t .* step  *[1-9]" "$tmp/own-a.log" && break
+    sleep 0.05
+  done
+  t "checkpoint-owner: a second run with the same -checkpoint is refused (exit 2, one line), writing nothing" bash -c "
+    $PGFLOW $small -ts_max_time 1 -output $tmp/own-b.h5 -checkpoint $tmp/own-shared.h5 >/dev/null 2>$tmp/own-b.err; rc=\$?; cat $tmp/own-b.err
+    [ \$rc = 2 ] && [ \$(wc -l <$tmp/own-b.err) = 1 ] && grep -q -- '-checkpoint .*another pgflow run is writing' $tmp/own-b.err && [ ! -e $tmp/own-b.h5 ]"
+  kill -TERM $first
+  wait $first
+  rc=$?
+  t "checkpoint-owner: the first run is unharmed: exit 4, its checkpoint, no lock or temporary file left" bash -c "
+    [ $rc = 4 ] && [ -f $tmp/own-shared.h5 ] && ! ls $tmp/own-shared.h5.* 2>/dev/null"
+  # Run B overwrites run A's checkpoint; A's restart is refused, naming both files.
+  $PGFLOW $small -ts_max_steps 20 -checkpoint_interval 1e-9 -output "$tmp/own-a.h5" -checkpoint "$tmp/own-c.h5" >/dev/null 2>&1
+  $PGFLOW $small -ts_rk_type 5dp -ts_max_steps 30 -checkpoint_interval 1e-9 -output "$tmp/own-other.h5" -checkpoint "$tmp/own-c.h5" >/dev/null 2>&1
+  bad "-restart from a checkpoint another run overwrote" "-restart .*own-c.h5: this checkpoint belongs to the results file .*own-other.h5, and -output .*own-a.h5 holds another run's results" \
+    $PGFLOW $small -ts_rk_type 5dp -output "$tmp/own-a.h5" -restart "$tmp/own-c.h5" -checkpoint "$tmp/own-c.h5"
+  bad "-restart into a results file that does not exist" "-output .*own-none.h5 does not hold its results; .*-new_output" \
+    $PGFLOW $small -ts_rk_type 5dp -output "$tmp/own-none.h5" -restart "$tmp/own-c.h5"
+  t "checkpoint-owner: -new_output starts a new results file from another run's checkpoint" bash -c "
+    $PGFLOW $small -ts_rk_type 5dp -ts_max_steps 40 -output $tmp/own-new.h5 -restart $tmp/own-c.h5 -new_output >/dev/null || exit 1
+    [ \$($RESULTS attr $tmp/own-new.h5 completed) = 1 ] && [ \$($RESULTS attr $tmp/own-new.h5 run_id) != \$($RESULTS attr $tmp/own-other.h5 run_id) ]"
+  t "checkpoint-owner: the checkpoint's own results file continues under its run id" bash -c "
+    id=\$($RESULTS attr $tmp/own-other.h5 run_id)
+    $PGFLOW $small -ts_rk_type 5dp -ts_max_steps 40 -output $tmp/own-other.h5 -restart $tmp/own-c.h5 >/dev/null || exit 1
+    [ \$($RESULTS attr $tmp/own-other.h5 run_id) = \$id ] && [ \$($RESULTS attr $tmp/own-other.h5 completed) = 1 ]"
+  bad "-restart with another -ts_type" "written with -ts_type rk, the options give -ts_type euler" \
+    $PGFLOW $small -ts_type euler -output "$tmp/own-other.h5" -restart "$tmp/own-c.h5"
+  bad "-restart with another -ts_rk_type" "written with -ts_rk_type 5dp, the options give -ts_rk_type 3bs" \
+    $PGFLOW $small -output "$tmp/own-other.h5" -restart "$tmp/own-c.h5"
+  bad "-restart with another -ts_rtol" "written with -ts_rtol 1e-05, the options give -ts_rtol 1e-07" \
+    $PGFLOW $small -ts_rk_type 5dp -ts_rtol 1e-7 -output "$tmp/own-other.h5" -restart "$tmp/own-c.h5"
+  bad "-new_output without -restart" "-new_output applies to -restart only" $PGFLOW $small -new_output -output "$tmp/bad.h5"
 fi

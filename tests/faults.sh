@@ -113,7 +113,7 @@ PY
     $PGFLOW $fsmall -restart "$tmp/nant.ckpt.h5"
   # A step below the resolution of t: time stops advancing; the run says so.
   t "faults-nonfinite: time that stops advancing ends the run (exit 1, one line)" bash -c "
-    $PGFLOW $fsmall -ts_type euler -restart $tmp/tiny.ckpt.h5 -output $tmp/stall.h5 >/dev/null 2>$tmp/stall.err; rc=\$?
+    $PGFLOW $fsmall -restart $tmp/tiny.ckpt.h5 -new_output -output $tmp/stall.h5 >/dev/null 2>$tmp/stall.err; rc=\$?
     one_line $tmp/stall.err 'time stopped advancing' && [ \$rc = 1 ] && [ \$($RESULTS attr $tmp/stall.h5 stop_reason) = stalled ]"
 fi
 
@@ -152,7 +152,7 @@ with h5py.File('$tmp/in.h5', 'w') as f: f['X'] = X; f['y'] = X[:, 0]"
   wait_for 60 logged_line "$tmp/lock.log" "^t .* step  *[1-9]"
   t "faults-overwrite: a second run writing the same -output is refused (exit 2, one line)" bash -c "
     $PGFLOW $fsmall -ts_max_time 1 -output $tmp/lock.h5 >/dev/null 2>$tmp/lock2.err; rc=\$?
-    one_line $tmp/lock2.err 'another pgflow run is writing this file' && [ \$rc = 2 ]"
+    one_line $tmp/lock2.err 'another pgflow run is writing .*lock.h5' && [ \$rc = 2 ]"
   kill -TERM $first
   wait $first
   rc=$?
@@ -298,4 +298,114 @@ if selected faults-optionsfile; then
     export OPTSDIR=$tmp
     ranks 2 $PGFLOW -options_file '\${OPTSDIR}/two.opts' -output $tmp/var.h5 >/dev/null 2>$tmp/var.err; rc=\$?
     one_line $tmp/var.err 'two.opts line 2: extra token -ts_atol' && [ \$rc = 2 ] && [ ! -e $tmp/var.h5 ]"
+fi
+
+if selected faults-stopsignals; then
+  # Every catchable signal that would end a process stops the run with a
+  # checkpoint, /final, completed 0, stop_reason signal and status 4: on
+  # one rank, sent to a rank of two, and sent to mpiexec where Open MPI
+  # forwards it to the ranks (USR1, USR2, ALRM, XCPU; on TERM, INT and HUP
+  # mpiexec ends the job itself, and it ignores QUIT: README "Signals").
+  # stop_with SIG OUT HOW: HOW is one (pgflow alone), rank (SIG to rank 1 of
+  # two) or mpiexec (SIG to mpiexec running two ranks).
+  stop_with() {
+    local sig=$1 out=$2 how=$3 pid target
+    rm -f "$out" "${out%.h5}.ckpt.h5"
+    case $how in
+      one) $PGFLOW $fsmall -ts_max_time 1e6 -output "$out" >"$out.log" 2>&1 & ;;
+      *) $MPIEXEC -n 2 $PGFLOW $fsmall -ts_max_time 1e6 -output "$out" >"$out.log" 2>&1 & ;;
+    esac
+    pid=$!
+    wait_for 120 logged_line "$out.log" "^t .* step  *[1-9]"
+    target=$pid
+    if [ "$how" = rank ]; then
+      target=$(pgrep -P "$pid" -x pgflow | tail -n 1)
+      [ -n "$target" ] || target=$(pgrep -f -- "-output $out" -x pgflow | tail -n 1)
+    fi
+    kill -s "$sig" "$target"
+    wait "$pid"
+    echo "exit $?" >>"$out.log"
+  }
+  for sig in HUP QUIT USR2 ALRM XCPU; do
+    stop_with $sig "$tmp/s-$sig.h5" one
+    t "faults-stopsignals: SIG$sig (1 rank): exit 4, checkpoint, /final, completed 0, stop_reason signal" bash -c "
+      stopped_by_signal $tmp/s-$sig.h5 && $RESULTS get $tmp/s-$sig.h5 /final/t"
+  done
+  for sig in HUP QUIT TERM; do
+    stop_with $sig "$tmp/r-$sig.h5" rank
+    t "faults-stopsignals: SIG$sig to one rank of 2: both stop with a checkpoint, exit 4" bash -c "
+      stopped_by_signal $tmp/r-$sig.h5 && $RESULTS get $tmp/r-$sig.h5 /final/t"
+  done
+  for sig in USR2 ALRM XCPU; do
+    stop_with $sig "$tmp/m-$sig.h5" mpiexec
+    t "faults-stopsignals: SIG$sig to mpiexec (2 ranks): exit 4, checkpoint, stop_reason signal" stopped_by_signal "$tmp/m-$sig.h5"
+  done
+  # A reader of standard output that exits (| head): the run stops as on a
+  # signal instead of dying of SIGPIPE.
+  rm -f "$tmp/pipe.h5" "$tmp/pipe.ckpt.h5"
+  t "faults-stopsignals: stdout into a reader that exits (| head -n 2): exit 4, checkpoint, completed 0" bash -c "
+    $PGFLOW $fsmall -ts_max_time 1e6 -progress_interval 0 -output $tmp/pipe.h5 2>$tmp/pipe.err | head -n 2 >/dev/null
+    echo \"exit \${PIPESTATUS[0]}\" >$tmp/pipe.h5.log
+    stopped_by_signal $tmp/pipe.h5"
+fi
+
+if selected faults-rise; then
+  # A gradient flow decreases F: an accepted step that raised it beyond
+  # rounding is undone and retried at a quarter of its length. Gradient
+  # descent with a step far beyond its stability limit raises F at once.
+  t "faults-rise: euler -ts_dt 1e5: F never rises over a step, the undone steps are counted, the energy warning is given" bash -c "
+    $PGFLOW $fsmall -ts_type euler -ts_dt 1e5 -ts_max_time 1e6 -ts_max_steps 60 -output $tmp/rise.h5 >$tmp/rise.log 2>&1 || exit 1
+    grep 'warning: the energy balance is off' $tmp/rise.log &&
+    $PY - $tmp/rise.h5 <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+F = np.concatenate(([f['snapshots/loss'][0]], f['history/loss'][:]))
+tol = 256 * np.finfo(float).eps * F[0]
+print('largest rise', np.diff(F).max(), 'tolerance', tol, 'rejected', f['stats'].attrs['rejected_steps'])
+sys.exit(not (np.diff(F).max() <= tol and f['stats'].attrs['rejected_steps'] > 0 and f['stats'].attrs['energy_warning'] == 1))
+PY"
+  t "faults-rise: a resolved run records no energy warning" bash -c "
+    $PGFLOW $fsmall -ts_max_time 5 -output $tmp/norise.h5 >$tmp/norise.log 2>&1 && ! grep -q warning $tmp/norise.log &&
+      $PY -c 'import h5py, sys; sys.exit(h5py.File(sys.argv[1], \"r\")[\"stats\"].attrs[\"energy_warning\"] != 0 and 1 or 0)' $tmp/norise.h5"
+  # A velocity of the wrong sign (a problem of the test's own, tests/t_rise.c)
+  # raises F at every step however short: status 3, one line.
+  t "faults-rise: every step raising F (an ascent) ends in step_underflow, exit 3, one line" bash -c "
+    bin/tests/t_rise -problem ascent -particles 6 -output $tmp/asc.h5 >/dev/null 2>$tmp/asc.err; rc=\$?
+    one_line $tmp/asc.err 'the step underflowed' && [ \$rc = 3 ] && [ \$($RESULTS attr $tmp/asc.h5 stop_reason) = step_underflow ] &&
+      [ \$($RESULTS attr $tmp/asc.h5 completed) = 0 ]"
+  # Mini-batch SGD raises F by design: exempt, no step undone.
+  t "faults-rise: mini-batch SGD is exempt (F rises, no step undone)" bash -c "
+    $PGFLOW $fsmall -batch_size 8 -ts_type euler -ts_dt 5 -ts_max_steps 200 -output $tmp/sgdrise.h5 >/dev/null || exit 1
+    $PY - $tmp/sgdrise.h5 <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+rises = int((np.diff(f['history/loss'][:]) > 0).sum())
+print('rises', rises, 'rejected', f['stats'].attrs['rejected_steps'])
+sys.exit(not (rises > 0 and f['stats'].attrs['rejected_steps'] == 0))
+PY"
+fi
+
+if selected faults-ckptdisk; then
+  # The checkpoint's disk is full when the stop signal arrives: exit 1 and
+  # one line, and still the results file (on another disk) with /final and
+  # completed 0, and no temporary file left filling the full disk.
+  mkdir -p "$tmp/ckpt-fs"
+  if mount -t tmpfs -o size=1M tmpfs "$tmp/ckpt-fs" 2>/dev/null; then
+    dd if=/dev/zero of="$tmp/ckpt-fs/filler" bs=64k 2>/dev/null
+    rm -f "$tmp/cd.h5"
+    $PGFLOW -particles 3000 -dim 20 -ts_max_time 1e6 -output "$tmp/cd.h5" -checkpoint "$tmp/ckpt-fs/c.h5" >"$tmp/cd.log" 2>"$tmp/cd.err" &
+    pid=$!
+    wait_for 120 logged_line "$tmp/cd.log" "^t .* step  *[1-9]"
+    kill -TERM $pid
+    wait $pid
+    rc=$?
+    t "faults-ckptdisk: SIGTERM with the checkpoint's disk full: exit 1, one line, /final and completed 0 written, no temporary file" bash -c "
+      cat $tmp/cd.err; ls -A $tmp/ckpt-fs
+      one_line $tmp/cd.err 'checkpoint' && [ $rc = 1 ] && $RESULTS check $tmp/cd.h5 && $RESULTS get $tmp/cd.h5 /final/t &&
+        [ \$($RESULTS attr $tmp/cd.h5 completed) = 0 ] && [ \$($RESULTS attr $tmp/cd.h5 stop_reason) = signal ] &&
+        [ \"\$(ls -A $tmp/ckpt-fs)\" = filler ]"
+    umount "$tmp/ckpt-fs"
+  else
+    skip "faults-ckptdisk: a full checkpoint disk (cannot mount a tmpfs here)"
+  fi
 fi
