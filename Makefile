@@ -40,7 +40,7 @@ MPIEXEC ?= mpiexec --oversubscribe
 NP      ?= 2
 
 # A problem is a file of src/ or, with the files of a family, a folder of src/problems/.
-LIBSRC  = $(filter-out src/pgflow.c,$(wildcard src/*.c src/problems/*/*.c))
+LIBSRC  = $(filter-out src/pgflow.c,$(wildcard src/*.c src/problems/*/*.c src/dynamics/*.c))
 LIBOBJ  = $(LIBSRC:src/%.c=build/src/%.o)
 TESTS   = $(patsubst tests/%.c,bin/tests/%,$(wildcard tests/*.c))
 

@@ -371,7 +371,7 @@ static void BlockInverse(PetscInt dof, const PetscReal *M, PetscReal *dinv)
    capacitance of an invertible A (det A = det D det S / (m K)^2K).
    Setup O(m dof K^2 + K^3), solve O(m dof K); the solve uses P as the last
    jacobianprepare left it. */
-static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale)
+static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale, const PetscReal *S, const PetscReal *E)
 {
   Deconv      *dc  = (Deconv *)model->data;
   PetscInt     dof = model->dof, K2 = 2 * dc->K, nloc = model->mloc * dof;
@@ -380,10 +380,25 @@ static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, 
   PetscFunctionBegin;
   if (!dc->Dinv) PetscCall(PetscMalloc5(PetscMax(nloc, 1) * dof, &dc->Dinv, K2 * PetscMax(nloc, 1), &dc->Zr, K2 * K2, &dc->S, K2, &dc->Sx, K2, &dc->piv));
   for (PetscInt i = 0; i < model->mloc; i++) {
-    PetscReal M[9], *dinv = &dc->Dinv[i * dof * dof];
+    PetscReal        M[9], T[9], *dinv = &dc->Dinv[i * dof * dof];
+    const PetscReal *b = &dc->B[i * dof * dof], *Si = S ? &S[i * dof * dof] : NULL, *Ei = E ? &E[i * dof * dof] : NULL;
 
-    for (PetscInt k = 0; k < dof * dof; k++) M[k] = scale * dc->B[i * dof * dof + k] + (k % (dof + 1) == 0 ? shift : 0);
+    /* the block shift I + scale (S_i B_i + E_i), and T = its inverse times
+       S_i, the left factor of the particle's low-rank part (S = I, E = 0:
+       the Euclidean flow) */
+    for (PetscInt c = 0; c < dof; c++)
+      for (PetscInt r = 0; r < dof; r++) {
+        PetscReal sb = Si ? 0 : b[r + c * dof];
+
+        for (PetscInt e = 0; Si && e < dof; e++) sb += Si[r + e * dof] * b[e + c * dof];
+        M[r + c * dof] = scale * (sb + (Ei ? Ei[r + c * dof] : 0)) + (r == c ? shift : 0);
+      }
     BlockInverse(dof, M, dinv);
+    for (PetscInt c = 0; c < dof; c++)
+      for (PetscInt r = 0; r < dof; r++) {
+        T[r + c * dof] = Si ? 0 : dinv[r + c * dof];
+        for (PetscInt e = 0; Si && e < dof; e++) T[r + c * dof] += dinv[r + e * dof] * Si[e + c * dof];
+      }
     for (PetscInt c = 0; c < dof; c++) {
       PetscReal *zr = &dc->Zr[(i * dof + c) * K2];
 
@@ -392,7 +407,7 @@ static PetscErrorCode DeconvJacobianSolveSetUp(PgfModel model, PetscReal shift, 
         const PetscReal *p  = &dc->P[(i * dof + e) * K2];
         PetscReal        me = e ? 1 : dc->mask[i];
 
-        for (PetscInt k = 0; k < K2; k++) zr[k] += p[k] * me * dinv[c + e * dof];
+        for (PetscInt k = 0; k < K2; k++) zr[k] += p[k] * me * T[c + e * dof];
       }
     }
   }
@@ -832,9 +847,12 @@ static PetscErrorCode DeconvSetFromOptions(PgfModel model)
      (README, Running); its steps cannot stop weights at zero, so the fb
      lift keeps fully implicit ARK IMEX */
   model->tstype = dc->lift == LIFT_FB ? TSARKIMEX : TSROSW;
-  dc->nf        = 2 * dc->fc + 1;
-  dc->K         = dc->q == 2 ? dc->nf * dc->nf : dc->nf;
-  dc->G         = GAP_GRID_FACTOR * dc->nf;
+  /* signed_square: u = (r, theta) with W = r|r| 2-homogeneous in r */
+  model->radial    = dc->lift == LIFT_FB ? PGF_RADIAL_NONE : PGF_RADIAL_FIRST;
+  model->radialwhy = "-lift fb is 1-homogeneous in the weight (use -lift signed_square)";
+  dc->nf           = 2 * dc->fc + 1;
+  dc->K            = dc->q == 2 ? dc->nf * dc->nf : dc->nf;
+  dc->G            = GAP_GRID_FACTOR * dc->nf;
   PetscCall(PetscMalloc3(2 * dc->K, &dc->y, dc->m0, &dc->ta, dc->m0 * dc->q, &dc->tx));
   PetscCall(PetscMalloc2(dc->q * dc->nf, &dc->xre, dc->q * dc->nf, &dc->xim));
   PetscCall(MakeData(model));

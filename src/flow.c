@@ -599,7 +599,7 @@ static PetscErrorCode PCSetUpModel(PC pc)
 
   PetscFunctionBeginUser;
   PetscCall(PCShellGetContext(pc, &flow));
-  PetscCall(PgfModelJacobianSolveSetUp(flow->model, flow->shift, flow->scale));
+  PetscCall(PgfModelJacobianSolveSetUp(flow->model, flow->shift, flow->scale, NULL, NULL));
   PetscFunctionReturn(0);
 }
 

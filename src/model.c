@@ -149,6 +149,16 @@ PetscErrorCode PgfModelHJacobian(PgfModel model, const PetscScalar u[], PetscInt
   PetscFunctionReturn(0);
 }
 
+/* How the model's particles split into a radius and a direction (for the
+   conic dynamics), and why they do not when they do not. */
+PetscErrorCode PgfModelGetRadial(PgfModel model, PgfRadial *radial, const char **why)
+{
+  PetscFunctionBegin;
+  *radial = model->radial;
+  *why    = model->radialwhy ? model->radialwhy : "this problem declares none";
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode PgfModelGetDefaultTSType(PgfModel model, const char **type)
 {
   PetscFunctionBegin;
@@ -499,13 +509,14 @@ PetscErrorCode PgfModelJacobianApply(PgfModel model, Vec X, Vec Y)
   PetscFunctionReturn(0);
 }
 
-/* Prepares the direct solve of (shift I + scale dv/du) x = b at the state
-   of the last PgfModelJacobianPrepare (the model's optional jacobiansolve
-   ops); collective. */
-PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale)
+/* Prepares the direct solve of (shift I + scale (S dv/du + E)) x = b at the
+   state of the last PgfModelJacobianPrepare (the model's optional
+   jacobiansolve ops), S and E the per-particle blocks of a dynamics (NULL:
+   identity and zero); collective. */
+PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel model, PetscReal shift, PetscReal scale, const PetscReal S[], const PetscReal E[])
 {
   PetscFunctionBegin;
-  PetscCall(model->ops.jacobiansolvesetup(model, shift, scale));
+  PetscCall(model->ops.jacobiansolvesetup(model, shift, scale, S, E));
   PetscFunctionReturn(0);
 }
 

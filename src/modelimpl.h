@@ -7,6 +7,7 @@
 #pragma once
 
 #include "pgfimpl.h"
+#include "dynamics.h"
 
 /* Particles are stored particle by particle: u_i = (weight-like coordinate,
    npos position coordinates), dof = 1 + npos values each, local particles
@@ -54,10 +55,13 @@ typedef struct {
   PetscErrorCode (*jacobianprepare)(PgfModel, const PetscScalar *, const PetscReal *);
   PetscErrorCode (*jacobianapply)(PgfModel, const PetscScalar *, PetscScalar *);
   /* Optional, with jacobianapply: a direct solve of the Newton systems
-   (shift I + scale dv/du) x = b at the state of the last jacobianprepare,
-   which GMRES uses as its preconditioner. solvesetup factors (collective),
-   solve applies the inverse on the local particles' rows (collective). */
-  PetscErrorCode (*jacobiansolvesetup)(PgfModel, PetscReal, PetscReal);
+   (shift I + scale (S dv/du + E)) x = b at the state of the last
+   jacobianprepare, which GMRES uses as its preconditioner; S and E are
+   per-particle dof x dof blocks (column-major) of a particle dynamics
+   (dynamicsimpl.h), NULL for the Wasserstein flow (S = I, E = 0).
+   solvesetup factors (collective), solve applies the inverse on the local
+   particles' rows (collective). */
+  PetscErrorCode (*jacobiansolvesetup)(PgfModel, PetscReal, PetscReal, const PetscReal *, const PetscReal *);
   PetscErrorCode (*jacobiansolve)(PgfModel, const PetscScalar *, PetscScalar *);
   /* Optional (convex baselines and spectra, doc/math.md section 6): rows
    j0 .. j0 + nj - 1 of the Jacobian of h with respect to the local
@@ -93,6 +97,8 @@ struct _p_PgfModel {
 
   PetscBool   samplegroups; /* the problem splits its samples (-sample_groups): set by its create() */
   const char *tstype; /* the problem's default TS type (NULL: pgflow's, rk), set by its setfromoptions */
+  PgfRadial   radial; /* how a particle splits into radius and direction (dynamics.h), set by setfromoptions */
+  const char *radialwhy; /* with PGF_RADIAL_NONE: why, for the refusal of a dynamics that needs it */
   PetscInt    m; /* particles, global */
   PetscInt    npos; /* position coordinates per particle */
   PetscInt    dof; /* 1 + npos */

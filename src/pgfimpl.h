@@ -46,7 +46,7 @@ PETSC_INTERN PetscErrorCode PgfModelAvailableMemory(PgfModel, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
 PETSC_INTERN PetscErrorCode PgfModelJacobianApply(PgfModel, Vec, Vec);
-PETSC_INTERN PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel, PetscReal, PetscReal);
+PETSC_INTERN PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel, PetscReal, PetscReal, const PetscReal[], const PetscReal[]);
 PETSC_INTERN PetscErrorCode PgfModelJacobianSolve(PgfModel, Vec, Vec);
 PETSC_INTERN PetscErrorCode PgfModelNonsmooth(PgfModel, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfModelAcceptable(PgfModel, Vec, PetscBool *);

@@ -179,7 +179,7 @@ static PetscErrorCode CheckNotSame(MPI_Comm comm, const char out_option[], const
    ends, crash included. A lock file removed by its holder at the end may be
    locked here just before: locking is retried until the file locked is the
    one at path. File systems without flock (some parallel ones) only warn. */
-static PetscErrorCode Lock(MPI_Comm comm, const char option[], const char given[], const char path[], int *fd)
+static PetscErrorCode Lock(MPI_Comm comm, const char option[], const char given[], const char path[], int *fd, PetscBool *created)
 {
   PetscMPIInt rank;
   int         err[2] = {0, 0}; /* what failed: 1 open, 2 locked, 3 no flock; errno */
@@ -190,7 +190,9 @@ static PetscErrorCode Lock(MPI_Comm comm, const char option[], const char given[
   while (!rank) {
     struct stat held, named;
 
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    *fd      = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    *created = (PetscBool)(*fd >= 0);
+    if (*fd < 0 && errno == EEXIST) *fd = open(path, O_RDWR | O_CLOEXEC);
     if (*fd < 0) err[0] = 1, err[1] = errno;
     else if (flock(*fd, LOCK_EX | LOCK_NB)) {
       err[1] = errno;
@@ -214,10 +216,12 @@ static PetscErrorCode LockCheckpoint(MPI_Comm comm, const char checkpoint[], cha
 {
   size_t len = strlen(checkpoint) + sizeof(".lock");
 
+  PetscBool created;
+
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(len, lockpath));
   PetscCall(PetscSNPrintf(*lockpath, len, "%s.lock", checkpoint));
-  PetscCall(Lock(comm, "-checkpoint", checkpoint, *lockpath, fd));
+  PetscCall(Lock(comm, "-checkpoint", checkpoint, *lockpath, fd, &created));
   PetscFunctionReturn(0);
 }
 
@@ -305,7 +309,7 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   char           problem[64] = "twolayer", path[PETSC_MAX_PATH_LEN], own[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN], data[PETSC_MAX_PATH_LEN], *checkpoint, *ckptlock = NULL;
   char           run_id[PGF_RUN_ID_LEN];
   const char    *core, *type;
-  PetscBool      help, created, set, new_output;
+  PetscBool      help, created, set, new_output, outcreated = PETSC_FALSE;
   int            lock, ckptfd;
   PetscErrorCode ierr;
 
@@ -353,6 +357,7 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(CheckNotSame(comm, "-output", path, "-restart", restart));
   PetscCall(CheckNotSame(comm, "-checkpoint", checkpoint, "-output", path));
   PetscCall(CheckNotSame(comm, "-checkpoint", checkpoint, "-data", data));
+  PetscCall(CheckDirectory(comm, "-output", path));
   if (own[0]) PetscCall(CheckDirectory(comm, "-checkpoint", checkpoint));
   if (restart[0]) {
     PetscCall(PgfFlowRestart(flow, restart, &counts[0], &times[0], &counts[1], &times[1]));
@@ -360,10 +365,10 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   } else PetscCall(NewRunId(comm, run_id));
   PetscCall(PgfFlowSetOwner(flow, run_id, path));
   PetscCall(PgfFlowSetUp(flow));
-  /* the checkpoint's lock first: a refused run leaves no results file */
-  PetscCall(LockCheckpoint(comm, checkpoint, &ckptlock, &ckptfd));
-  ierr = Lock(comm, "-output", path, path, &lock);
-  if (ierr) Unlock(ckptfd, ckptlock);
+  /* a run refused for its checkpoint leaves no results file it created */
+  PetscCall(Lock(comm, "-output", path, path, &lock, &outcreated));
+  ierr = LockCheckpoint(comm, checkpoint, &ckptlock, &ckptfd);
+  if (ierr) Unlock(lock, outcreated ? path : NULL);
   PetscCall(ierr);
   PetscCall(OpenResults(model, path, (PetscBool)(restart[0] && !new_output), counts, times, &out, &created));
   if (restart[0] && !created) PetscCall(PetscPrintf(comm, "pgflow: continuing from %s; results appended to %s\n", restart, path));

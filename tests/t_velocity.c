@@ -4,8 +4,11 @@
    part lambda sign(w) is added to v_w, since the flow handles it by a prox
    step; this case needs -lambda given explicitly. (deconv's fb lift has
    lambda sign(w) in v_w, the signs being those of the state.)
-   Usage: t_velocity [-problem twolayer|deconv] [problem options] [-tol TOL] */
-#include <pgflow.h>
+   With -dynamics (conic), also the dynamics' velocity V and dissipation D:
+   F must decrease at the rate D along -V (dF/dt = -D, doc/math.md section
+   2.5), checked by central differences of F along V.
+   Usage: t_velocity [-problem twolayer|deconv] [problem options] [-dynamics NAME] [-tol TOL] */
+#include "../src/dynamics.h"
 
 static const char help[] = "Checks velocities against finite differences of the objective.\n";
 
@@ -74,6 +77,29 @@ int main(int argc, char **argv)
       maxerr = PetscMax(maxerr, err);
       nchecked++;
     }
+  }
+  {
+    PgfDynamics dyn;
+    Vec         W;
+    PetscReal   D, h = 1e-6, fd, err;
+
+    PetscCall(PgfDynamicsCreate(model, PETSC_FALSE, &dyn));
+    if (!PgfDynamicsIsIdentity(dyn) && !nonsmooth) {
+      PetscCall(VecDuplicate(U, &W));
+      PetscCall(PgfModelEvaluate(model, U, V, &F));
+      PetscCall(PgfDynamicsVelocity(dyn, U, V, &D));
+      D /= m;
+      PetscCall(VecWAXPY(W, -h, V, U));
+      PetscCall(PgfModelObjective(model, W, &Fm));
+      PetscCall(VecWAXPY(W, h, V, U));
+      PetscCall(PgfModelObjective(model, W, &Fp));
+      fd  = (Fp - Fm) / (2 * h);
+      err = PetscAbsReal(fd - D) / PetscMax(PetscAbsReal(D), 1e-300);
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "dynamics %s: D = %.10e, dF/dh of F(u + h V) at h = 0 %.10e, relative error %.3e\n", "conic", (double)D, (double)fd, (double)err));
+      maxerr = PetscMax(maxerr, err);
+      PetscCall(VecDestroy(&W));
+    }
+    PetscCall(PgfDynamicsDestroy(&dyn));
   }
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "velocity check: %" PetscInt_FMT " coordinates, max |v|_inf %.3e, max relative error %.3e (tolerance %.1e)\n", nchecked, (double)vmax, (double)maxerr, (double)tol));

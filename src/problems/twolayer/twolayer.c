@@ -63,6 +63,9 @@ static PetscErrorCode TwoLayerSetFromOptions(PgfModel model)
   PetscCall(PgfOptionsBool(model->comm, "-population", "The expected loss over Gaussian inputs in closed form instead of a sample (no bias, square loss, relu or erf)", population, &population));
   PetscOptionsEnd();
   PetscCall(ReadOptions(model, population, &opt));
+  /* relu is 2-homogeneous in u = (w, theta): radius |u|, direction u/|u| */
+  model->radial    = opt.act == ACT_RELU && opt.reg != REG_L1 ? PGF_RADIAL_NORM : PGF_RADIAL_NONE;
+  model->radialwhy = opt.act != ACT_RELU ? "sigmoid, tanh and erf networks are 1-homogeneous in the weight alone (use -activation relu)" : "the soft-threshold step of -reg l1 is Euclidean (use -reg l2 or none)";
   if (population) PetscCall(PgfTwoLayerCreate_Population(model, &opt));
   else PetscCall(PgfTwoLayerCreate_Samples(model, &opt));
   PetscFunctionReturn(0);
