@@ -289,7 +289,7 @@ PetscErrorCode PgfCheckpointRead(PgfCheckpoint ckpt, const char path[], Vec U)
     PetscBool found;
 
     PetscCall(PgfReadAttributeStringIfAny(comm, path, "version", version, sizeof(version), &found));
-    PgfInputError(comm, "-restart %s: the checkpoint has no /state/%s: it was written by %s%s, whose checkpoints this pgflow (%s) cannot continue; start a new run", path, missing, found ? "pgflow " : "a pgflow older than 0.1.0", found ? version : "", PGFLOW_VERSION);
+    PgfInputError(comm, "-restart %s: the checkpoint has no /state/%s: it was written by %s%s, whose checkpoints this pgflow (%s) cannot continue; start a new run without -restart", path, missing, found ? "pgflow " : "an earlier pgflow, which recorded no version", found ? version : "", PGFLOW_VERSION);
   }
   for (PetscInt k = 0; k < ckpt->n; k++) {
     char       name[64];
