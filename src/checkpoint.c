@@ -3,8 +3,11 @@
    flow's scalar state and the run it belongs to (its run id and results
    file). It is written to FILE.RUNID.tmp, a name no other run uses, and
    renamed into place, so that a kill at any moment leaves the previous
-   checkpoint whole; a write that fails removes its temporary file. */
+   checkpoint whole; a write that fails removes its temporary file. The
+   scalar state is not known here: each component registers its named
+   values once, and the checkpoint writes and reads them by name. */
 #include "pgfimpl.h"
+#include <hdf5.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -25,10 +28,116 @@ static PetscErrorCode GetLayout(PgfModel model, Layout *l)
   PetscFunctionReturn(0);
 }
 
-static const char *const field_names[PGF_CKPT_FIELDS] = {"t", "dt", "step", "rejected", "rhs_evals", "rhs_calls", "F0", "integral", "qt0", "qt1", "qt2", "qD0", "qD1", "qD2", "nq", "next_snapshot", "tsnap", "snapshots", "history"};
+/* One named value of the state. */
+typedef struct {
+  char          name[32];
+  PgfStateRange range;
+  PetscReal    *real;
+  PetscInt     *integer;
+  PetscInt64   *integer64;
+  PetscErrorCode (*get)(void *, PetscReal *);
+  PetscErrorCode (*set)(void *, PetscReal);
+  void *ctx;
+} Entry;
+
+#define MAX_ENTRIES 64
+
+struct _p_PgfCheckpoint {
+  PgfModel model;
+  Entry    entries[MAX_ENTRIES];
+  PetscInt n;
+};
+
+PetscErrorCode PgfCheckpointCreate(PgfModel model, PgfCheckpoint *ckpt)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscNew(ckpt));
+  (*ckpt)->model = model;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfCheckpointDestroy(PgfCheckpoint *ckpt)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(*ckpt));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode AddEntry(PgfCheckpoint ckpt, const char name[], PgfStateRange range, Entry **e)
+{
+  PetscFunctionBegin;
+  PetscCheck(ckpt->n < MAX_ENTRIES, PETSC_COMM_SELF, PETSC_ERR_PLIB, "more than %d values of checkpointed state", MAX_ENTRIES);
+  *e = &ckpt->entries[ckpt->n++];
+  PetscCall(PetscStrncpy((*e)->name, name, sizeof((*e)->name)));
+  (*e)->range = range;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfCheckpointAddReal(PgfCheckpoint ckpt, const char name[], PgfStateRange range, PetscReal *value)
+{
+  Entry *e = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(AddEntry(ckpt, name, range, &e));
+  e->real = value;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfCheckpointAddInt(PgfCheckpoint ckpt, const char name[], PetscInt *value)
+{
+  Entry *e = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(AddEntry(ckpt, name, PGF_STATE_NONNEGATIVE, &e));
+  e->integer = value;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfCheckpointAddInt64(PgfCheckpoint ckpt, const char name[], PetscInt64 *value)
+{
+  Entry *e = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(AddEntry(ckpt, name, PGF_STATE_NONNEGATIVE, &e));
+  e->integer64 = value;
+  PetscFunctionReturn(0);
+}
+
+/* A value the component computes when written and applies when read. */
+PetscErrorCode PgfCheckpointAdd(PgfCheckpoint ckpt, const char name[], PgfStateRange range, PetscErrorCode (*get)(void *, PetscReal *), PetscErrorCode (*set)(void *, PetscReal), void *ctx)
+{
+  Entry *e = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(AddEntry(ckpt, name, range, &e));
+  e->get = get;
+  e->set = set;
+  e->ctx = ctx;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode GetValue(const Entry *e, PetscReal *v)
+{
+  PetscFunctionBegin;
+  if (e->real) *v = *e->real;
+  else if (e->integer) *v = *e->integer;
+  else if (e->integer64) *v = (PetscReal)*e->integer64;
+  else PetscCall(e->get(e->ctx, v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SetValue(const Entry *e, PetscReal v)
+{
+  PetscFunctionBegin;
+  if (e->real) *e->real = v;
+  else if (e->integer) *e->integer = (PetscInt)v;
+  else if (e->integer64) *e->integer64 = (PetscInt64)v;
+  else PetscCall(e->set(e->ctx, v));
+  PetscFunctionReturn(0);
+}
 
 /* The checkpoint's contents. */
-static PetscErrorCode WriteContents(PgfOutput out, const Layout *l, Vec U, const PetscReal state[], const char run_id[], const char output[])
+static PetscErrorCode WriteContents(PgfOutput out, const Layout *l, PgfCheckpoint ckpt, Vec U, const char run_id[], const char output[])
 {
   char              *options;
   const PetscScalar *u;
@@ -36,6 +145,7 @@ static PetscErrorCode WriteContents(PgfOutput out, const Layout *l, Vec U, const
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetAll(NULL, &options));
+  PetscCall(PgfOutputSetAttributeString(out, "version", PGFLOW_VERSION));
   PetscCall(PgfOutputSetAttributeString(out, "problem", l->name));
   PetscCall(PgfOutputSetAttributeInt(out, "particles", l->m));
   PetscCall(PgfOutputSetAttributeInt(out, "dof", l->dof));
@@ -47,11 +157,13 @@ static PetscErrorCode WriteContents(PgfOutput out, const Layout *l, Vec U, const
   PetscCall(VecGetArrayRead(U, &u));
   PetscCall(PgfOutputWriteParticles(out, "/U", l->m, l->rstart, l->mloc, l->dof, u));
   PetscCall(VecRestoreArrayRead(U, &u));
-  for (PetscInt k = 0; k < PGF_CKPT_FIELDS; k++) {
-    char name[64];
+  for (PetscInt k = 0; k < ckpt->n; k++) {
+    char      name[64];
+    PetscReal v;
 
-    PetscCall(PetscSNPrintf(name, sizeof(name), "/state/%s", field_names[k]));
-    PetscCall(PgfOutputWriteRootArray(out, name, 1, &one, &state[k]));
+    PetscCall(GetValue(&ckpt->entries[k], &v));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "/state/%s", ckpt->entries[k].name));
+    PetscCall(PgfOutputWriteRootArray(out, name, 1, &one, &v));
   }
   PetscFunctionReturn(0);
 }
@@ -59,7 +171,7 @@ static PetscErrorCode WriteContents(PgfOutput out, const Layout *l, Vec U, const
 /* Writes the checkpoint at path for the run run_id, whose results file is
    output. Collective; on failure (a full disk, say) no temporary file is
    left and the error is returned on every rank. */
-PetscErrorCode PgfCheckpointWrite(PgfModel model, const char path[], Vec U, const PetscReal state[], const char run_id[], const char output[])
+PetscErrorCode PgfCheckpointWrite(PgfCheckpoint ckpt, const char path[], Vec U, const char run_id[], const char output[])
 {
   Layout         l;
   PgfOutput      out;
@@ -70,7 +182,7 @@ PetscErrorCode PgfCheckpointWrite(PgfModel model, const char path[], Vec U, cons
   int            failed;
 
   PetscFunctionBegin;
-  PetscCall(GetLayout(model, &l));
+  PetscCall(GetLayout(ckpt->model, &l));
   PetscCallMPI(MPI_Comm_rank(l.comm, &rank));
   PetscCall(PetscMalloc1(len, &tmp));
   PetscCall(PetscSNPrintf(tmp, len, "%s.%s.tmp", path, run_id));
@@ -78,7 +190,7 @@ PetscErrorCode PgfCheckpointWrite(PgfModel model, const char path[], Vec U, cons
   if (!ierr) {
     PetscErrorCode closed;
 
-    ierr   = WriteContents(out, &l, U, state, run_id, output);
+    ierr   = WriteContents(out, &l, ckpt, U, run_id, output);
     closed = PgfOutputDestroy(&out);
     if (!ierr) ierr = closed;
   }
@@ -97,10 +209,39 @@ PetscErrorCode PgfCheckpointWrite(PgfModel model, const char path[], Vec U, cons
   PetscFunctionReturn(0);
 }
 
-/* Reads a checkpoint for this model into U and state; a checkpoint of
-   another problem or size is the user's mistake. */
-PetscErrorCode PgfCheckpointRead(PgfModel model, const char path[], Vec U, PetscReal state[])
+/* The first registered value the checkpoint at path lacks (NULL: none),
+   as rank 0 sees it. */
+static PetscErrorCode FindMissing(PgfCheckpoint ckpt, MPI_Comm comm, const char path[], const char **missing)
 {
+  PetscMPIInt rank;
+  PetscInt    k = -1;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+
+    for (k = 0; file >= 0 && k < ckpt->n; k++) {
+      char name[64];
+
+      PetscCall(PetscSNPrintf(name, sizeof(name), "/state/%s", ckpt->entries[k].name));
+      if (H5Lexists(file, "/state", H5P_DEFAULT) <= 0 || H5Lexists(file, name, H5P_DEFAULT) <= 0) break;
+    }
+    if (file >= 0) H5Fclose(file);
+  }
+  PetscCallMPI(MPI_Bcast(&k, 1, MPIU_INT, 0, comm));
+  *missing = k >= 0 && k < ckpt->n ? ckpt->entries[k].name : NULL;
+  PetscFunctionReturn(0);
+}
+
+/* Reads a checkpoint for this model into U and the registered state; a
+   checkpoint of another problem or size, or of a layout without one of
+   the registered values, is the user's mistake. */
+PetscErrorCode PgfCheckpointRead(PgfCheckpoint ckpt, const char path[], Vec U)
+{
+  PgfModel     model = ckpt->model;
+  PetscReal    state[MAX_ENTRIES];
+  const char  *missing;
   Layout       l;
   MPI_Comm     comm;
   char         problem[64];
@@ -142,19 +283,28 @@ PetscErrorCode PgfCheckpointRead(PgfModel model, const char path[], Vec U, Petsc
   PetscCall(PetscArraycpy(u, local, l.mloc * l.dof));
   PetscCall(VecRestoreArray(U, &u));
   PetscCall(PetscFree(local));
-  for (PetscInt k = 0; k < PGF_CKPT_FIELDS; k++) {
+  PetscCall(FindMissing(ckpt, comm, path, &missing));
+  if (missing) {
+    char      version[64];
+    PetscBool found;
+
+    PetscCall(PgfReadAttributeStringIfAny(comm, path, "version", version, sizeof(version), &found));
+    PgfInputError(comm, "-restart %s: the checkpoint has no /state/%s: it was written by %s%s, whose checkpoints this pgflow (%s) cannot continue; start a new run without -restart", path, missing, found ? "pgflow " : "an earlier pgflow, which recorded no version", found ? version : "", PGFLOW_VERSION);
+  }
+  for (PetscInt k = 0; k < ckpt->n; k++) {
     char       name[64];
     PetscInt   n;
     PetscReal *v;
 
-    PetscCall(PetscSNPrintf(name, sizeof(name), "state/%s", field_names[k]));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "state/%s", ckpt->entries[k].name));
     PetscCall(PgfReadArray(comm, "-restart", path, name, 1, &n, &v));
     PgfCheckInput(comm, n == 1, "-restart %s: /%s must hold one value", path, name);
     state[k] = v[0];
     PetscCall(PetscFree(v));
     /* a NaN time or step made a run that never ends */
-    PgfCheckInput(comm, !PetscIsInfOrNanReal(state[k]) && (state[k] >= 0 || k == PGF_CKPT_F0 || k == PGF_CKPT_INTEGRAL), "-restart %s: /%s is %g; the checkpoint is damaged", path, name, (double)state[k]);
+    PgfCheckInput(comm, !PetscIsInfOrNanReal(state[k]) && (state[k] >= 0 || ckpt->entries[k].range == PGF_STATE_SIGNED), "-restart %s: /%s is %g; the checkpoint is damaged", path, name, (double)state[k]);
   }
-  PgfCheckInput(comm, state[PGF_CKPT_DT] > 0, "-restart %s: /state/dt is %g, not a positive step; the checkpoint is damaged", path, (double)state[PGF_CKPT_DT]);
+  for (PetscInt k = 0; k < ckpt->n; k++) PgfCheckInput(comm, ckpt->entries[k].range != PGF_STATE_POSITIVE || state[k] > 0, "-restart %s: /state/%s is %g, not a positive step; the checkpoint is damaged", path, ckpt->entries[k].name, (double)state[k]);
+  for (PetscInt k = 0; k < ckpt->n; k++) PetscCall(SetValue(&ckpt->entries[k], state[k]));
   PetscFunctionReturn(0);
 }

@@ -89,31 +89,24 @@ PETSC_INTERN PetscErrorCode PgfTSAdaptRegisterArmijo(void);
 PETSC_INTERN PetscErrorCode PgfTSAdaptArmijoSetObjective(TSAdapt, PetscErrorCode (*)(void *, Vec, PetscReal *, PetscReal *), void *);
 PETSC_INTERN PetscErrorCode PgfTSAdaptArmijoAccepted(TSAdapt, Vec);
 
-/* Checkpoints (checkpoint.c): the particles and the flow's scalar state,
-   each field stored as the dataset /state/NAME of one value. */
+/* Checkpoints (checkpoint.c): the particles and the named state that
+   each component registers once at set-up (as PETSc's TSTrajectory holds a
+   solver's), each value stored as the dataset /state/NAME. A value is a
+   PetscReal, PetscInt or PetscInt64 the component owns, or one it gets and
+   sets through a pair of functions; it is never negative unless signed. */
+typedef struct _p_PgfCheckpoint *PgfCheckpoint;
 typedef enum {
-  PGF_CKPT_T,
-  PGF_CKPT_DT, /* the step TS will try next */
-  PGF_CKPT_STEP,
-  PGF_CKPT_REJECTED,
-  PGF_CKPT_NRHS,
-  PGF_CKPT_NCALLS,
-  PGF_CKPT_F0,
-  PGF_CKPT_INTEGRAL,
-  PGF_CKPT_QT0,
-  PGF_CKPT_QT1,
-  PGF_CKPT_QT2,
-  PGF_CKPT_QD0,
-  PGF_CKPT_QD1,
-  PGF_CKPT_QD2,
-  PGF_CKPT_NQ,
-  PGF_CKPT_NEXT_SNAP,
-  PGF_CKPT_TSNAP,
-  PGF_CKPT_SNAPSHOTS, /* snapshots and history rows in the results file */
-  PGF_CKPT_HISTORY,
-  PGF_CKPT_FIELDS
-} PgfCheckpointField;
+  PGF_STATE_NONNEGATIVE,
+  PGF_STATE_SIGNED,
+  PGF_STATE_POSITIVE /* a step */
+} PgfStateRange;
+PETSC_INTERN PetscErrorCode PgfCheckpointCreate(PgfModel, PgfCheckpoint *);
+PETSC_INTERN PetscErrorCode PgfCheckpointAddReal(PgfCheckpoint, const char[], PgfStateRange, PetscReal *);
+PETSC_INTERN PetscErrorCode PgfCheckpointAddInt(PgfCheckpoint, const char[], PetscInt *);
+PETSC_INTERN PetscErrorCode PgfCheckpointAddInt64(PgfCheckpoint, const char[], PetscInt64 *);
+PETSC_INTERN PetscErrorCode PgfCheckpointAdd(PgfCheckpoint, const char[], PgfStateRange, PetscErrorCode (*get)(void *, PetscReal *), PetscErrorCode (*set)(void *, PetscReal), void *);
 /* A checkpoint records the run id and results file of its run, so that a
    restart continues that run's own results file. */
-PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfModel, const char[], Vec, const PetscReal[], const char[], const char[]);
-PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfModel, const char[], Vec, PetscReal[]);
+PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfCheckpoint, const char[], Vec, const char[], const char[]);
+PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfCheckpoint, const char[], Vec);
+PETSC_INTERN PetscErrorCode PgfCheckpointDestroy(PgfCheckpoint *);

@@ -1,0 +1,58 @@
+/* How the flow moves the particles: the problem's Euclidean velocity v and
+   its Jacobian (the model), turned by the run's particle dynamics
+   (dynamics.h, doc/math.md section 2.5) into the velocity, the dissipation
+   D (dF/dt = -D) and the Jacobian that the integrator, the Armijo search and
+   the energy balance see. The Wasserstein flow passes v through untouched. */
+#include "flowimpl.h"
+
+/* F, the particles' velocity V and D at U. */
+PetscErrorCode PgfFlowVelocity(PgfFlow flow, Vec U, Vec V, PetscReal *F, PetscReal *D)
+{
+  PetscReal norm;
+
+  PetscFunctionBegin;
+  PetscCall(PgfModelEvaluate(flow->model, U, V, F));
+  if (PgfDynamicsIsIdentity(flow->dyn)) {
+    PetscCall(VecNorm(V, NORM_2, &norm));
+    *D = norm * norm / flow->m;
+  } else {
+    PetscCall(PgfDynamicsVelocity(flow->dyn, U, V, D));
+    *D /= flow->m;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The Jacobian at U (the state of the model's last evaluation): the
+   model's, and for another dynamics the state and the Euclidean velocity
+   there, which its scaling needs. */
+PetscErrorCode PgfFlowJacobianPrepare(PgfFlow flow, Vec U)
+{
+  PetscReal F;
+
+  PetscFunctionBegin;
+  if (!PgfDynamicsIsIdentity(flow->dyn)) {
+    PetscCall(VecCopy(U, flow->ujac));
+    PetscCall(PgfModelEvaluate(flow->model, U, flow->vjac, &F));
+    flow->nrhs++;
+  }
+  PetscCall(PgfModelJacobianPrepare(flow->model, U));
+  PetscFunctionReturn(0);
+}
+
+/* Y = J X, J the Jacobian of the particles' velocity at the prepared state. */
+PetscErrorCode PgfFlowJacobianApply(PgfFlow flow, Vec X, Vec Y)
+{
+  PetscFunctionBegin;
+  PetscCall(PgfModelJacobianApply(flow->model, X, Y));
+  if (!PgfDynamicsIsIdentity(flow->dyn)) PetscCall(PgfDynamicsJacobian(flow->dyn, flow->ujac, flow->vjac, X, Y));
+  PetscFunctionReturn(0);
+}
+
+/* The model's direct solve of (shift I + scale J) x = b with that J. */
+PetscErrorCode PgfFlowSolveSetUp(PgfFlow flow, PetscReal shift, PetscReal scale)
+{
+  PetscFunctionBegin;
+  if (!PgfDynamicsIsIdentity(flow->dyn)) PetscCall(PgfDynamicsBlocks(flow->dyn, flow->ujac, flow->vjac, &flow->S, &flow->E));
+  PetscCall(PgfModelJacobianSolveSetUp(flow->model, shift, scale, flow->S, flow->E));
+  PetscFunctionReturn(0);
+}
