@@ -102,9 +102,10 @@ run: deps
 	analysis/pgf-python analysis/fig_e3.py results/e3-relu.h5 -o results/e3-relu.png
 	@echo "results: results/e3-relu.h5, figure: results/e3-relu.png"
 
+# make check search='PATTERN...': only the tests those patterns select (tests/run).
 check: deps
 	@$(MAKE) --no-print-directory all
-	@bash tests/run
+	@bash tests/run $(search)
 
 # Every experiment at its small size into results/, all figures into results/figures/.
 figures: all

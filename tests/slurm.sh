@@ -10,7 +10,11 @@
 # before the suite (tools/slurm-cluster status) is used as it is and left
 # running; otherwise the suite also tries start where SLURM's default port is
 # taken and where munged already runs, and stops what it started.
-# shellcheck disable=SC2154  # tmp, RESULTS, PGFLOW, t, skip, selected come from tests/run
+# The cases run as one sequence (a case's fixtures are the steps before it):
+# they are named slurm/jobs/CASE, with CASE made from the description by
+# sequence_case, and run when a pattern selects the group. Not yet listed
+# by tests/run --list.
+# shellcheck shell=bash disable=SC2154  # tmp, RESULTS, PGFLOW, t, skip, group come from tests/lib.sh
 
 # job_field JOBID FIELD: a field of `scontrol show job` (e.g. JobState, Restarts).
 job_field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
@@ -87,20 +91,21 @@ limit_of() { sed -n 's/.*-memory_limit:\{0,1\} <now \([0-9.e+]*\)G.*/\1/p' | hea
 export -f job_field wait_job submit run_job on_nodes attr limit_of nothing_left as_root
 export RESULTS
 
-if selected slurm; then
+group jobs
+if sequence_selected; then
   scripts=(jobs/*.sbatch tools/slurm-cluster)
   if command -v shellcheck >/dev/null; then
-    t "slurm: shellcheck of jobs/*.sbatch and tools/slurm-cluster" shellcheck "${scripts[@]}"
+    sequence_case "shellcheck of jobs/*.sbatch and tools/slurm-cluster" shellcheck "${scripts[@]}"
   else
-    skip "slurm: shellcheck not installed (tools/install-deps installs it)"
+    sequence_skip "shellcheck not installed (tools/install-deps installs it)"
   fi
   # shellcheck disable=SC2016  # the loop is bash -c's own script
-  t "slurm: bash -n of jobs/*.sbatch and tools/slurm-cluster" bash -c 'for f; do bash -n "$f" || exit 1; done' _ "${scripts[@]}"
-  t "slurm: tools/slurm-cluster refuses a bad --nodes with status 2" bash -c '
+  sequence_case "bash -n of jobs/*.sbatch and tools/slurm-cluster" bash -c 'for f; do bash -n "$f" || exit 1; done' _ "${scripts[@]}"
+  sequence_case "tools/slurm-cluster refuses a bad --nodes with status 2" bash -c '
     tools/slurm-cluster start --nodes 0; [ $? -eq 2 ]'
 
   # Provenance without SLURM: one node, every rank on it.
-  t "slurm: results file records nodes = 1, node_names and ranks_per_node on 3 local ranks" bash -c "
+  sequence_case "results file records nodes = 1, node_names and ranks_per_node on 3 local ranks" bash -c "
     $MPIEXEC -n 3 $PGFLOW -options_file jobs/e3-relu-small.opts -ts_max_time 0.1 -output $tmp/prov.h5 >/dev/null &&
     [ \$(attr $tmp/prov.h5 nodes) = 1 ] && [ \$(attr $tmp/prov.h5 node_names) = \$(hostname) ] &&
     [ \$(attr $tmp/prov.h5 ranks_per_node) = 3 ]"
@@ -119,7 +124,7 @@ if selected slurm; then
   # Relative to the repository, where jobs start: no space in the path, even
   # when the checkout's path has one.
   work=$(mktemp -d build/slurm-tests.XXXXXX)
-  trap 'fixtures_stop; rm -rf "$tmp" "$work"' EXIT
+  at_exit 'fixtures_stop; rm -rf "$work"'
   cluster=0
   if [ $was_up -eq 0 ]; then
     # A SLURM controller on its default port 6817, as on a machine with
@@ -140,7 +145,7 @@ signal.pause()' >"$tmp/listener.out" 2>&1 &
     PGF_SLURM_PORT=6817 tools/slurm-cluster start --nodes 2 >"$tmp/taken.out" 2>"$tmp/taken.err"
     cluster=$?
     if [ $cluster -ne 77 ]; then
-      t "slurm: start on the taken port 6817 fails with one line naming it and leaves nothing behind" bash -c "
+      sequence_case "start on the taken port 6817 fails with one line naming it and leaves nothing behind" bash -c "
         cat '$tmp/taken.out' '$tmp/taken.err'
         [ $cluster -eq 1 ] && [ \$(wc -l <'$tmp/taken.err') -eq 1 ] && grep -q 'port 6817' '$tmp/taken.err' && nothing_left"
       # munged already running (and not the cluster's), as on a workstation
@@ -156,19 +161,19 @@ signal.pause()' >"$tmp/listener.out" 2>&1 &
     cluster=$?
   fi
   if [ $cluster -eq 77 ]; then
-    skip "slurm: every job test: $(tail -n 1 "$tmp/cluster.log" "$tmp/taken.err" 2>/dev/null | grep slurm-cluster | tail -n 1)"
+    sequence_skip "every job test: $(tail -n 1 "$tmp/cluster.log" "$tmp/taken.err" 2>/dev/null | grep slurm-cluster | tail -n 1)"
   else
     # Stop the cluster at the end, also when the run is interrupted, unless
     # it was up before this suite.
-    [ $was_up -eq 1 ] || trap 'tools/slurm-cluster stop >/dev/null 2>&1; fixtures_stop; rm -rf "$tmp" "$work"' EXIT
-    t "slurm: tools/slurm-cluster start --nodes $nodes brings the nodes up" bash -c "cat '$tmp/cluster.log'; [ $cluster -eq 0 ]"
+    [ $was_up -eq 1 ] || exit_hooks=('tools/slurm-cluster stop >/dev/null 2>&1' "${exit_hooks[@]}")
+    sequence_case "tools/slurm-cluster start --nodes $nodes brings the nodes up" bash -c "cat '$tmp/cluster.log'; [ $cluster -eq 0 ]"
     if [ -n "$listener" ]; then
-      t "slurm: with port 6817 taken, the cluster comes up on a port of its own" bash -c "
+      sequence_case "with port 6817 taken, the cluster comes up on a port of its own" bash -c "
         c=\$(sed -n 's/^export SLURM_CONF=//p' '$tmp/cluster.log'); grep '^Slurm.*Port=' \"\$c\" &&
         grep -q '^SlurmctldPort=' \"\$c\" && ! grep -q '^SlurmctldPort=6817\$' \"\$c\""
     fi
     if [ -n "$own_munged" ]; then
-      t "slurm: with munged already running, start says so and the suite still stops the cluster at its end" bash -c "
+      sequence_case "with munged already running, start says so and the suite still stops the cluster at its end" bash -c "
         grep -q 'munged already running' '$tmp/cluster.log' && [ $was_up -eq 0 ]"
     fi
   fi
@@ -177,13 +182,13 @@ signal.pause()' >"$tmp/listener.out" 2>&1 &
   if [ $cluster -eq 0 ]; then
     eval "$(tools/slurm-cluster env)"
     export SLURM_CONF
-    t "slurm: status lists $nodes nodes, each in its own namespace with its own address" bash -c "
+    sequence_case "status lists $nodes nodes, each in its own namespace with its own address" bash -c "
       tools/slurm-cluster status >$work/status.txt; cat $work/status.txt
       [ \$(grep -c '^node n[0-9]*: idle' $work/status.txt) = $nodes ] &&
       [ \$(grep -c '^netns: ' $work/status.txt) = $nodes ] &&
       [ \$(grep -o 'address [0-9.]*' $work/status.txt | sort -u | wc -l) = $nodes ]"
-    t "slurm: start again is a no-op" bash -c "tools/slurm-cluster start --nodes $nodes | grep -q 'already running'"
-    t "slurm: tasks on 2 nodes see their own host name, their own /tmp and the bridge for Open MPI" bash -c "
+    sequence_case "start again is a no-op" bash -c "tools/slurm-cluster start --nodes $nodes | grep -q 'already running'"
+    sequence_case "tasks on 2 nodes see their own host name, their own /tmp and the bridge for Open MPI" bash -c "
       on_out=\$(timeout 60 srun -N 2 -n 2 bash -c 'echo \$(hostname) \$OMPI_MCA_btl_tcp_if_include; touch /tmp/pgflow-node-\$SLURM_PROCID; ls /tmp | grep -c pgflow-node-')
       echo \"\$on_out\"
       [ \$(echo \"\$on_out\" | grep -c '^n[0-9]* 10.253.17.0/24\$') = 2 ] &&
@@ -191,17 +196,17 @@ signal.pause()' >"$tmp/listener.out" 2>&1 &
       [ \$(echo \"\$on_out\" | grep -c '^1\$') = 2 ] && [ ! -e /tmp/pgflow-node-0 ]"
 
     for f in jobs/*.sbatch; do
-      t "slurm: sbatch --test-only $f" sbatch --test-only "$f" jobs/e3-relu-small.opts
+      sequence_case "sbatch --test-only $f" sbatch --test-only "$f" jobs/e3-relu-small.opts
     done
 
     # One run on 2 nodes, to a short final time.
-    t "slurm: run.sbatch -N 2 completes" \
+    sequence_case "run.sbatch -N 2 completes" \
       run_job -N 2 -n 2 -o "$work/run.out" --export=ALL,PGF_RESULTS="$work/run" \
       jobs/run.sbatch jobs/e3-relu-small.opts -ts_max_time 2
     cp "$work/run.out" "$tmp/log" 2>/dev/null
     f=$work/run/e3-relu-small.h5
-    t "slurm: run.sbatch -N 2 results file passes t_results check" "$RESULTS" check "$f"
-    t "slurm: run.sbatch -N 2 results file: completed, ranks = 2, nodes = 2, two node names, 1 rank each" bash -c "
+    sequence_case "run.sbatch -N 2 results file passes t_results check" "$RESULTS" check "$f"
+    sequence_case "run.sbatch -N 2 results file: completed, ranks = 2, nodes = 2, two node names, 1 rank each" bash -c "
       [ \$(attr $f completed) = 1 ] && [ \$(attr $f ranks) = 2 ] && [ \$(attr $f nodes) = 2 ] &&
       [[ \$(attr $f node_names) =~ ^(n[0-9]+),(n[0-9]+)\$ ]] && [ \${BASH_REMATCH[1]} != \${BASH_REMATCH[2]} ] &&
       [ \$(attr $f ranks_per_node) = 1,1 ]"
@@ -215,7 +220,7 @@ e3-relu-small relu 5 1
 e3-sigmoid-small sigmoid 7 2
 jobs/e3-relu-small.opts relu 9 3
 EOF
-    t "slurm: sweep.sbatch array of 3 tasks completes" bash -c "
+    sequence_case "sweep.sbatch array of 3 tasks completes" bash -c "
       id=\$(submit --array=0-2 -o '$work/sweep-%a.out' --export=ALL,PGF_RESULTS=$work/sweep \
         jobs/sweep.sbatch $work/tiny.table -samples 100 -ts_max_time 1) || exit 1
       for task in 0 1 2; do wait_job \${id}_\$task 300 || exit 1; done"
@@ -223,22 +228,22 @@ EOF
     for run in relu-m5-s1:5:1 sigmoid-m7-s2:7:2 relu-m9-s3:9:3; do
       IFS=: read -r name m seed <<<"$run"
       f=$work/sweep/$name.h5
-      t "slurm: sweep task $name: results file passes t_results check" "$RESULTS" check "$f"
-      t "slurm: sweep task $name: completed = 1, m = $m, seed = $seed" bash -c "
+      sequence_case "sweep task $name: results file passes t_results check" "$RESULTS" check "$f"
+      sequence_case "sweep task $name: completed = 1, m = $m, seed = $seed" bash -c "
         [ \$(attr $f completed) = 1 ] && [ \$(attr $f particles) = $m ] && [ \$(attr $f seed) = $seed ]"
     done
     if [ "$(tools/slurm-cluster status | sed -n 's/^node n[0-9]*: idle, \([0-9]*\) CPUs.*/\1/p' | head -n 1)" = 1 ]; then
-      t "slurm: the sweep's 3 tasks ran on 3 different nodes" bash -c "
+      sequence_case "the sweep's 3 tasks ran on 3 different nodes" bash -c "
         for name in relu-m5-s1 sigmoid-m7-s2 relu-m9-s3; do attr $work/sweep/\$name.h5 node_names; done | sort -u | wc -l | grep -qx 3"
     fi
 
     # The default -memory_limit is per node: 3/4 of the node's memory over
     # the ranks on that node, whatever the ranks on other nodes.
     one=$($PGFLOW -help 2>&1 | limit_of)
-    t "slurm: default -memory_limit with 2 nodes x 1 rank is the whole node's 3/4 ($one G)" bash -c "
+    sequence_case "default -memory_limit with 2 nodes x 1 rank is the whole node's 3/4 ($one G)" bash -c "
       v=\$(on_nodes -N 2 -n 2 $PGFLOW -help 2>&1 | limit_of)
       echo \"2 x 1: \$v G, 1 rank alone: $one G\"; [ -n \"\$v\" ] && [ \"\$v\" = '$one' ]"
-    t "slurm: default -memory_limit with 2 nodes x 2 ranks is half of it" bash -c "
+    sequence_case "default -memory_limit with 2 nodes x 2 ranks is half of it" bash -c "
       v=\$(on_nodes -N 2 -n 4 --overcommit $PGFLOW -help 2>&1 | limit_of)
       echo \"2 x 2: \$v G, 1 rank alone: $one G\"
       [ -n \"\$v\" ] && awk -v a=\"\$v\" -v b='$one' 'BEGIN { exit !(a / b > 0.499 && a / b < 0.501) }'"
@@ -248,7 +253,7 @@ EOF
     g="-dim 3 -teacher_neurons 3 -particles 23 -samples 301 -activation sigmoid -reg l2 -lambda 1e-3 -ts_max_time 20 -snapshots 3"
     $PGFLOW $g -output "$work/g0.h5" >/dev/null 2>&1
     for G in 2 4; do
-      t "slurm: -sample_groups $G on 2 nodes x 2 ranks, final state equal to 1 rank to 1e-10" bash -c "
+      sequence_case "-sample_groups $G on 2 nodes x 2 ranks, final state equal to 1 rank to 1e-10" bash -c "
         on_nodes -N 2 -n 4 --overcommit $PGFLOW $g -sample_groups $G -output $work/g$G.h5 >/dev/null || exit 1
         [ \$(attr $work/g$G.h5 nodes) = 2 ] &&
         $RESULTS compare $work/g0.h5 $work/g$G.h5 /final/theta 1e-10 && $RESULTS compare $work/g0.h5 $work/g$G.h5 /final/w 1e-10"
@@ -259,7 +264,7 @@ EOF
     csmall="-dim 4 -samples 150 -particles 30 -teacher_neurons 3 -ts_max_time 1 -snapshots 2 -scalapack_block 4"
     for grid in "2 4 2 x 2" "3 3 1 x 3"; do
       read -r nn np rows _ cols <<<"$grid"
-      t "slurm: -baseline rf -spectrum on $nn nodes, $np ranks, grid $rows x $cols, against LAPACK to 1e-10" bash -c "
+      sequence_case "-baseline rf -spectrum on $nn nodes, $np ranks, grid $rows x $cols, against LAPACK to 1e-10" bash -c "
         on_nodes -N $nn -n $np --overcommit $PGFLOW $csmall -baseline rf -spectrum -output $work/cv$np.h5 >$work/cv.log 2>&1 || { cat $work/cv.log; exit 1; }
         grep -q 'ScaLAPACK: $rows x $cols process grid' $work/cv.log && [ \$(attr $work/cv$np.h5 nodes) = $nn ] &&
         analysis/pgf-python tests/check_convex.py $work/cv$np.h5"
@@ -285,7 +290,7 @@ EOF
     start_requeued "$job"
     wait_job "$job" 60 >>"$tmp/wait.log"
     cat "$tmp/wait.log" "$work/requeue.out" >"$tmp/log" 2>/dev/null
-    t "slurm: SIGTERM reaches both nodes' ranks, exit 4 requeues, restart gets -restart CHECKPOINT" bash -c "
+    sequence_case "SIGTERM reaches both nodes' ranks, exit 4 requeues, restart gets -restart CHECKPOINT" bash -c "
       [ \$(grep -c 'SIGTERM, checkpoint written' $work/requeue.out) = 2 ] &&
       [ \$(job_field $job JobState) = COMPLETED ] &&
       grep -q 'restart 1: .* -restart $work/rq/e3-relu-small.ckpt.h5' $work/requeue.out"
@@ -309,11 +314,11 @@ EOF
     wait "$ref"
     cat "$tmp/wait.log" "$work/real.out" >"$tmp/log" 2>/dev/null
     f=$work/rq2/e3-relu-small.h5
-    t "slurm: preempted 2-node pgflow checkpoints, exits 4, is requeued and ends as an uninterrupted run" bash -c "
+    sequence_case "preempted 2-node pgflow checkpoints, exits 4, is requeued and ends as an uninterrupted run" bash -c "
       grep -q 'pgflow exited with status 4' $work/real.out && grep -q 'restart 1: .* -restart' $work/real.out &&
       [ \$(attr $f completed) = 1 ] && [ \$(attr $f nodes) = 2 ] && $RESULTS check $f &&
       $RESULTS compare $work/ref.h5 $f /final/theta 1e-10 && $RESULTS compare $work/ref.h5 $f /final/w 1e-10"
-    t "slurm: the 2-node checkpoint continued by a 3-node job ends as an uninterrupted run to 1e-10" bash -c "
+    sequence_case "the 2-node checkpoint continued by a 3-node job ends as an uninterrupted run to 1e-10" bash -c "
       run_job -N 3 -n 3 -o $work/three.out --export=ALL,PGF_RESULTS=$work/rq3 \
         jobs/run.sbatch jobs/e3-relu-small.opts ${big[*]} -restart $work/ckpt-2nodes.h5 || { cat $work/three.out; exit 1; }
       f3=$work/rq3/e3-relu-small.h5
@@ -332,32 +337,32 @@ EOF
     wait_for "$work/limit.out" "pgflow: continuing from" 120 >>"$tmp/wait.log"
     scancel "$job"
     cat "$tmp/wait.log" "$work/limit.out" >"$tmp/log" 2>/dev/null
-    t "slurm: at the time limit a 2-node job gets SIGTERM, exits 4, is requeued and continues from its checkpoint" bash -c "
+    sequence_case "at the time limit a 2-node job gets SIGTERM, exits 4, is requeued and continues from its checkpoint" bash -c "
       grep -q 'got SIGTERM' $work/limit.out && grep -q 'pgflow exited with status 4' $work/limit.out &&
       grep -q 'restart 1: .* -restart $work/rq4/e3-relu-small.ckpt.h5' $work/limit.out &&
       grep -q 'pgflow: continuing from $work/rq4/e3-relu-small.ckpt.h5' $work/limit.out"
 
     # E7 at the small size on 2 nodes: the scaling table and MPI_Allreduce
     # timed across the nodes.
-    t "slurm: scaling.sbatch -N 2 (PGF_SCALING_SIZE=small) writes its table and the Allreduce times" \
+    sequence_case "scaling.sbatch -N 2 (PGF_SCALING_SIZE=small) writes its table and the Allreduce times" \
       run_job -N 2 -o "$work/scaling.out" --export=ALL,PGF_SCALING_SIZE=small,PGF_RESULTS="$work/e7" jobs/scaling.sbatch
     cp "$work/scaling.out" "$tmp/log" 2>/dev/null
-    t "slurm: scaling table has strong and weak rows at 1 and 2 ranks, the 2-rank runs on 2 nodes" bash -c "
+    sequence_case "scaling table has strong and weak rows at 1 and 2 ranks, the 2-rank runs on 2 nodes" bash -c "
       cat $work/e7/scaling.csv
       grep -q '^strong,1,1,' $work/e7/scaling.csv && grep -q '^strong,2,2,' $work/e7/scaling.csv &&
       grep -q '^weak,2,2,' $work/e7/scaling.csv"
-    t "slurm: Allreduce across 2 nodes timed and fitted" bash -c "
+    sequence_case "Allreduce across 2 nodes timed and fitted" bash -c "
       analysis/pgf-python -c \"
 import json; r = json.load(open('$work/e7/allreduce-n2.json'))
 assert r['nodes'] == 2 and r['ranks'] == 2 and len(r['allreduce_times']) == 7, r
 assert all(s > 0 for b, s in r['allreduce_times']) and 'alpha_s' in r['allreduce'], r\""
-    t "slurm: fig_e7 draws the scaling table with predicted against measured Allreduce times" bash -c "
+    sequence_case "fig_e7 draws the scaling table with predicted against measured Allreduce times" bash -c "
       analysis/pgf-python analysis/fig_e7.py $work/e7/scaling.csv --allreduce $work/e7 -o $work/e7/fig && [ -s $work/e7/fig.png ]"
 
     if [ $was_up -eq 0 ]; then
       # A crash: slurmctld and a slurmd killed, the state file left behind;
       # the next start removes what the crashed run made, then starts anew.
-      t "slurm: after a crash, start --nodes 2 cleans the previous run's nodes and comes up" bash -c "
+      sequence_case "after a crash, start --nodes 2 cleans the previous run's nodes and comes up" bash -c "
         while read -r kind pid _; do
           case \$kind in slurmctld | slurmd) kill -9 \$pid ;; esac
         done < <(grep -e '^slurmctld ' -e '^slurmd ' \${PGF_SLURM_DIR:-/tmp/pgflow-slurm}/cluster.state | head -n 2)
@@ -368,22 +373,22 @@ assert all(s > 0 for b, s in r['allreduce_times']) and 'alpha_s' in r['allreduce
       sub="$tmp/a checkout"
       mkdir -p "$sub"
       echo "seen from the node" >"$sub/marker"
-      t "slurm: started from a directory under /tmp with a space, 2 nodes run a job there" bash -c "
+      sequence_case "started from a directory under /tmp with a space, 2 nodes run a job there" bash -c "
         cd '$sub' && '$PWD/tools/slurm-cluster' start --nodes 2 | tee /dev/stderr | grep -q 'the nodes share .*$sub' &&
         out=\$(timeout 60 srun -N 2 -n 2 bash -c 'echo \$(hostname): \$(cat marker)') && echo \"\$out\" &&
         [ \$(echo \"\$out\" | grep -c '^n[0-9]*: seen from the node\$') = 2 ]"
-      t "slurm: tools/slurm-cluster stop leaves no daemon, namespace, link or mount" bash -c "
+      sequence_case "tools/slurm-cluster stop leaves no daemon, namespace, link or mount" bash -c "
         tools/slurm-cluster stop && nothing_left"
       # What a run left without its state file: removed by start when no
       # process is in it, else named in one line, with nothing made.
-      t "slurm: start removes a bridge and namespace left without a state file, then stop leaves nothing" bash -c "
+      sequence_case "start removes a bridge and namespace left without a state file, then stop leaves nothing" bash -c "
         as_root ip link add pgfbr0 type bridge && as_root ip netns add pgf-n9 || exit 1
         tools/slurm-cluster start --nodes 2 | tee /dev/stderr | grep -q 'removing what an earlier run left.*pgfbr0.*pgf-n9' &&
         tools/slurm-cluster stop && nothing_left"
       as_root ip netns add pgf-n9 && as_root ip link add pgfbr0 type bridge &&
         { as_root ip netns exec pgf-n9 tail -f /dev/null & }
       holder=$!
-      t "slurm: start refuses in one line a leftover namespace with a process in it, making nothing" bash -c "
+      sequence_case "start refuses in one line a leftover namespace with a process in it, making nothing" bash -c "
         tools/slurm-cluster start --nodes 2 2>'$tmp/left.err'; rc=\$?; cat '$tmp/left.err'
         [ \$rc -eq 1 ] && [ \$(wc -l <'$tmp/left.err') = 1 ] && grep -q 'pgf-n9.*ip link delete pgfbr0' '$tmp/left.err' &&
         [ ! -e \${PGF_SLURM_DIR:-/tmp/pgflow-slurm}/cluster.state ]"

@@ -35,3 +35,7 @@ int main(int argc, char **argv)
   PetscCall(PetscFinalize());
   return fails != 0;
 }
+
+/*TEST
+philox/known-answers: Philox4x32-10 known answers and moments
+TEST*/

@@ -102,3 +102,7 @@ int main(int argc, char **argv)
   PetscCall(PetscFinalize());
   return fails != 0;
 }
+
+/*TEST
+libm/error-bounds: vectorized exp, sigmoid, tanh, erf and erf' within their error bounds of libm, same bits alone or in arrays
+TEST*/
