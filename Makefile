@@ -122,7 +122,7 @@ bench: all
 .PHONY: bench
 
 format:
-	clang-format -i include/*.h src/*.c src/*.h tests/*.c bench/*.c
+	clang-format -i include/*.h src/*.c src/*.h src/problems/*/*.[ch] src/dynamics/*.c tests/*.c bench/*.c
 
 clean:
 	rm -rf build bin
