@@ -40,7 +40,7 @@ MPIEXEC ?= mpiexec --oversubscribe
 NP      ?= 2
 
 # A problem is a file of src/ or, with the files of a family, a folder of src/problems/.
-LIBSRC  = $(filter-out src/pgflow.c,$(wildcard src/*.c src/problems/*/*.c src/dynamics/*.c))
+LIBSRC  = $(filter-out src/main.c,$(wildcard src/*.c src/problems/*/*.c src/dynamics/*.c))
 LIBOBJ  = $(LIBSRC:src/%.c=build/src/%.o)
 TESTS   = $(patsubst tests/%.c,bin/tests/%,$(wildcard tests/*.c))
 
@@ -76,7 +76,7 @@ build/libpgflow.a: $(LIBOBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)ar rcs $@ $^
 
-bin/pgflow: build/src/pgflow.o build/libpgflow.a
+bin/pgflow: build/src/main.o build/libpgflow.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -128,4 +128,4 @@ clean:
 	rm -rf build bin
 
 .PHONY: all deps run check format clean
--include $(LIBOBJ:.o=.d) build/src/pgflow.d build/bench/pgfbench.d $(TESTS:bin/tests/%=build/tests/%.d)
+-include $(LIBOBJ:.o=.d) build/src/main.d build/bench/pgfbench.d $(TESTS:bin/tests/%=build/tests/%.d)

@@ -4,16 +4,6 @@
 
 #include "pgfimpl.h"
 
-/* How a model's particle splits into a radius r and a direction, for the
-   dynamics that move them apart (doc/math.md section 2.5). */
-typedef enum {
-  PGF_RADIAL_NONE, /* no such split: a dynamics that needs one is refused */
-  PGF_RADIAL_FIRST, /* u = (r, theta): r = u_0 (signed), theta on a flat space with metric r^2 */
-  PGF_RADIAL_NORM /* r = |u|, direction u / |u| (a 2-homogeneous feature map) */
-} PgfRadial;
-/* The model's split; why is the reason when there is none (model.c). */
-PETSC_INTERN PetscErrorCode PgfModelGetRadial(PgfModel, PgfRadial *, const char **);
-
 typedef struct _p_PgfDynamics *PgfDynamics;
 PETSC_INTERN PetscFunctionList PgfDynamicsList;
 PETSC_INTERN PetscErrorCode    PgfDynamicsRegister(const char[], PetscErrorCode (*)(PgfDynamics));

@@ -7,7 +7,6 @@
 #pragma once
 
 #include "pgfimpl.h"
-#include "dynamics.h"
 
 /* Particles are stored particle by particle: u_i = (weight-like coordinate,
    npos position coordinates), dof = 1 + npos values each, local particles
@@ -97,7 +96,7 @@ struct _p_PgfModel {
 
   PetscBool   samplegroups; /* the problem splits its samples (-sample_groups): set by its create() */
   const char *tstype; /* the problem's default TS type (NULL: pgflow's, rk), set by its setfromoptions */
-  PgfRadial   radial; /* how a particle splits into radius and direction (dynamics.h), set by setfromoptions */
+  PgfRadial   radial; /* how a particle splits into radius and direction (pgfimpl.h), set by setfromoptions */
   const char *radialwhy; /* with PGF_RADIAL_NONE: why, for the refusal of a dynamics that needs it */
   PetscInt    m; /* particles, global */
   PetscInt    npos; /* position coordinates per particle */

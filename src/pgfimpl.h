@@ -28,6 +28,16 @@ typedef enum {
   PGF_OP_SETSTEP /* velocities depend on the integrator's step (SGD) */
 } PgfModelOperation;
 PETSC_INTERN PetscErrorCode PgfModelHasOperation(PgfModel, PgfModelOperation, PetscBool *);
+/* How a model's particle splits into a radius r and a direction, for the
+   dynamics that move them apart (doc/math.md section 2.5). */
+typedef enum {
+  PGF_RADIAL_NONE, /* no such split: a dynamics that needs one is refused */
+  PGF_RADIAL_FIRST, /* u = (r, theta): r = u_0 (signed), theta on a flat space with metric r^2 */
+  PGF_RADIAL_NORM /* r = |u|, direction u / |u| (a 2-homogeneous feature map) */
+} PgfRadial;
+/* The model's split; why is the reason when there is none (model.c); the particle dynamics (dynamics.h) read it. */
+PETSC_INTERN PetscErrorCode PgfModelGetRadial(PgfModel, PgfRadial *, const char **);
+
 /* The labels of the square loss (NULL for another loss) and the l2
    strength on the weights. */
 PETSC_INTERN PetscErrorCode PgfModelGetRidge(PgfModel, const PetscReal **, PetscReal *);
