@@ -186,7 +186,7 @@ group typo
   for h in -help --help -h; do
     slug=${h#-}
     t "${slug/#-/double-dash-}" "$h prints the help, runs nothing, exits 0" bash -c "
-      cd $tmp && $PWD/$PGFLOW $h >$tmp/help.out 2>&1 && grep -Eq -- '-particles:? <now 100' $tmp/help.out && [ ! -e $tmp/pgflow.h5 ]"
+      cd $tmp && \"$PWD/$PGFLOW\" $h >$tmp/help.out 2>&1 && grep -Eq -- '-particles:? <now 100' $tmp/help.out && [ ! -e $tmp/pgflow.h5 ]"
   done
   t petsc-options-garbage "garbage in PETSC_OPTIONS is refused (exit 2, one line)" bash -c "
     PETSC_OPTIONS='-particles 5 garbage' $PGFLOW -output $tmp/po.h5 >/dev/null 2>$tmp/po.err; rc=\$?
