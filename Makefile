@@ -183,7 +183,7 @@ install: bin/pgflow bin/pgfbench build/libpgflow.a build/libpgflow.so
 	  'Description: particle gradient flows with PETSc TS (problems as shared libraries: -dll_append)' 'Version: $(VERSION)' \
 	  'Cflags: -I$${includedir}/pgflow -I$${includedir}/pgflow/private $(shell $(PKG_CONFIG) --cflags $(PETSC_PC) $(HDF5_PC) 2>/dev/null)' \
 	  'Libs: -L$${libdir} -lpgflow' 'Libs.private: $(LDLIBS)' >$(D)$(LIBDIR)/pkgconfig/pgflow.pc
-	$(INSTALL) -m 644 doc/pgflow.1 $(D)$(MANDIR)/man1
+	sed $(MODULE_SED) doc/pgflow.1 >$(D)$(MANDIR)/man1/pgflow.1
 	$(INSTALL) -m 644 analysis/pgfresults.py $(D)$(PYTHONDIR)/pgflow/results.py
 	printf '%s\n' '"""pgflow results files (doc/results-file.md): numpy and h5py only, no plotting."""' \
 	  'from .results import *  # noqa: F401,F403' '' '__version__ = "$(VERSION)"' >$(D)$(PYTHONDIR)/pgflow/__init__.py
@@ -191,7 +191,8 @@ install: bin/pgflow bin/pgfbench build/libpgflow.a build/libpgflow.so
 	for f in jobs/*.sbatch; do sed $(JOBS_SED) $$f >$(D)$(PKGDATADIR)/$$f && chmod 755 $(D)$(PKGDATADIR)/$$f || exit 1; done
 	$(INSTALL) -m 644 analysis/*.py analysis/README.md $(D)$(PKGDATADIR)/analysis
 	$(INSTALL) -m 755 analysis/pgf-python $(D)$(PKGDATADIR)/analysis
-	$(INSTALL) -m 644 README.md doc/*.md $(D)$(PKGDATADIR)/doc
+	$(INSTALL) -m 644 README.md $(D)$(PKGDATADIR)
+	$(INSTALL) -m 644 doc/*.md $(D)$(PKGDATADIR)/doc
 	$(INSTALL) -m 644 packaging/examples/bumps/bumps.c packaging/examples/bumps/Makefile $(D)$(PKGDATADIR)/examples/bumps
 	sed $(MODULE_SED) packaging/modulefiles/pgflow.lua >$(D)$(MODULEDIR)/pgflow/$(VERSION).lua
 	sed $(MODULE_SED) packaging/modulefiles/pgflow.tcl >$(D)$(MODULEDIR)/pgflow/$(VERSION)
