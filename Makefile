@@ -158,6 +158,9 @@ PKGDATADIR  = $(DATADIR)/pgflow
 # they include, installed as include/pgflow/private/.
 PRIVATE_HEADERS = src/modelimpl.h src/pgfimpl.h src/dynamics.h src/options.h
 INSTALL    ?= install
+# PETSc's and HDF5's include paths for problems built against pgflow.pc,
+# without the build-only flags Debian's PETSc.pc carries.
+PC_CFLAGS   = $(filter-out -Wdate-time -D_FORTIFY_SOURCE=%,$(shell $(PKG_CONFIG) --cflags $(PETSC_PC) $(HDF5_PC) 2>/dev/null))
 D           = $(DESTDIR)
 # Installed job scripts run the installed programs and scripts.
 JOBS_SED = -e 's|bin/pgflow|$(BINDIR)/pgflow|g' -e 's|bin/pgfbench|$(BINDIR)/pgfbench|g' \
@@ -181,9 +184,9 @@ install: bin/pgflow bin/pgfbench build/libpgflow.a build/libpgflow.so
 	$(INSTALL) -m 644 $(PRIVATE_HEADERS) $(D)$(INCLUDEDIR)/pgflow/private
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: pgflow' \
 	  'Description: particle gradient flows with PETSc TS (problems as shared libraries: -dll_append)' 'Version: $(VERSION)' \
-	  'Cflags: -I$${includedir}/pgflow -I$${includedir}/pgflow/private $(shell $(PKG_CONFIG) --cflags $(PETSC_PC) $(HDF5_PC) 2>/dev/null)' \
+	  'Cflags: -I$${includedir}/pgflow -I$${includedir}/pgflow/private $(PC_CFLAGS)' \
 	  'Libs: -L$${libdir} -lpgflow' 'Libs.private: $(LDLIBS)' >$(D)$(LIBDIR)/pkgconfig/pgflow.pc
-	sed $(MODULE_SED) doc/pgflow.1 >$(D)$(MANDIR)/man1/pgflow.1
+	for p in pgflow pgfbench; do sed $(MODULE_SED) doc/$$p.1 >$(D)$(MANDIR)/man1/$$p.1 || exit 1; done
 	$(INSTALL) -m 644 analysis/pgfresults.py $(D)$(PYTHONDIR)/pgflow/results.py
 	printf '%s\n' '"""pgflow results files (doc/results-file.md): numpy and h5py only, no plotting."""' \
 	  'from .results import *  # noqa: F401,F403' '' '__version__ = "$(VERSION)"' >$(D)$(PYTHONDIR)/pgflow/__init__.py
@@ -199,7 +202,7 @@ install: bin/pgflow bin/pgfbench build/libpgflow.a build/libpgflow.so
 
 uninstall:
 	rm -f $(D)$(BINDIR)/pgflow $(D)$(BINDIR)/pgfbench $(D)$(LIBDIR)/libpgflow.a $(D)$(LIBDIR)/libpgflow.so* \
-	  $(D)$(LIBDIR)/pkgconfig/pgflow.pc $(D)$(MANDIR)/man1/pgflow.1 \
+	  $(D)$(LIBDIR)/pkgconfig/pgflow.pc $(D)$(MANDIR)/man1/pgflow.1 $(D)$(MANDIR)/man1/pgfbench.1 \
 	  $(D)$(MODULEDIR)/pgflow/$(VERSION).lua $(D)$(MODULEDIR)/pgflow/$(VERSION)
 	rm -rf $(D)$(INCLUDEDIR)/pgflow $(D)$(PYTHONDIR)/pgflow $(D)$(PKGDATADIR)
 	-rmdir $(D)$(MODULEDIR)/pgflow 2>/dev/null
