@@ -3,7 +3,7 @@
 # deleted; the installed pgflow, its Python module, its modulefiles (Lmod and
 # environment-modules) and a problem built against it alone as a -dll_append
 # library. The Debian package needs a fresh root: tools/check-deb.
-# shellcheck shell=bash disable=SC2154  # tmp, t, skip, selected come from tests/run
+# shellcheck shell=bash disable=SC2154,SC2016  # tmp, t, skip, selected come from tests/run; bash -c scripts
 
 if selected install; then
   src=$tmp/install-src
@@ -71,15 +71,15 @@ assert r.attrs[\"version\"] == pgflow.__version__ == \"$version\" and \"matplotl
   # share/pgflow/examples against the installed headers and pgflow.pc only,
   # against the same file built in the tree (build/examples/libpgfbumps.so).
   ex=$tmp/example
-  bumps="-problem bumps -particles 20 -samples 200 -ts_max_time 5"
+  bumps=(-problem bumps -particles 20 -samples 200 -ts_max_time 5)
   t "install: the example problem builds against the installed pgflow alone" bash -c "
     cp -r $prefix/share/pgflow/examples/bumps $ex && PKG_CONFIG_PATH=$prefix/lib/pkgconfig make -C $ex --no-print-directory |
       tee $tmp/example.log && grep -q -- '-I$prefix/include/pgflow ' $tmp/example.log && ! grep -q -- '-I$PWD' $tmp/example.log"
   t "install: the tree's pgflow runs the example library built in the tree on 1 rank" \
-    np 1 bin/pgflow -dll_append build/examples/libpgfbumps.so $bumps -output "$tmp/bumps-tree.h5"
+    np 1 bin/pgflow -dll_append build/examples/libpgfbumps.so "${bumps[@]}" -output "$tmp/bumps-tree.h5"
   for n in 1 3; do
     t "install: the installed pgflow runs the installed example (-dll_append) on $n ranks, final state as the tree's to 1e-10" bash -c "
-      cd $ex && \$MPIEXEC -n $n $prefix/bin/pgflow -dll_append ./libpgfbumps.so $bumps -output $tmp/bumps-$n.h5 >/dev/null &&
+      cd $ex && \$MPIEXEC -n $n $prefix/bin/pgflow -dll_append ./libpgfbumps.so ${bumps[*]} -output $tmp/bumps-$n.h5 >/dev/null &&
         bin_t=$PWD/bin/tests/t_results && \$bin_t compare $tmp/bumps-tree.h5 $tmp/bumps-$n.h5 /final/w 1e-10 &&
         \$bin_t compare $tmp/bumps-tree.h5 $tmp/bumps-$n.h5 /final/theta 1e-10"
   done
@@ -105,4 +105,39 @@ assert r.attrs[\"version\"] == pgflow.__version__ == \"$version\" and \"matplotl
       -DPetscDLLibraryRegister_pgfbumps=PetscDLLibraryRegister_pgfbumpsagain bumps.c -o libpgfbumpsagain.so"
   refused "a -dll_append library that registers a name twice" "problem 'bumps' is registered twice" \
     "$prefix/bin/pgflow" -dll_append ./libpgfbumps.so,./libpgfbumpsagain.so
+fi
+
+if selected install; then
+  # Spack cannot be installed here: the recipe is run against a stub of
+  # spack.package that records its directives, which must name what the
+  # Makefile links (pkg-config PETSc and hdf5-openmpi, or PETSC_DIR with its
+  # petscvariables: MPI, PETSc with HDF5 and ScaLAPACK, BLAS, LAPACK) and
+  # call its install target.
+  t "install: the Spack recipe parses, depends on what the Makefile links, and runs make install" analysis/pgf-python -c '
+import sys, types
+deps, calls = {}, []
+stub = types.ModuleType("spack.package")
+class MakefilePackage: pass
+def depends_on(spec, **kw): deps[spec.split("@")[0].split("+")[0].split("~")[0].split(" ")[0]] = spec
+for name in ("version", "variant", "maintainers", "extends"): setattr(stub, name, lambda *a, **kw: None)
+stub.MakefilePackage, stub.depends_on = MakefilePackage, depends_on
+stub.join_path = lambda *a: "/".join(a)
+stub.make = lambda *a: calls.append(a)
+sys.modules["spack"] = types.ModuleType("spack"); sys.modules["spack.package"] = stub
+ns = {}
+exec(open("packaging/spack/pgflow/package.py").read(), ns)
+print(sorted(deps))
+need = {"mpi", "petsc", "hdf5", "scalapack", "blas", "lapack", "pkgconfig", "python", "py-numpy", "py-h5py"}
+assert need <= set(deps), need - set(deps)
+assert all(v in deps["petsc"] for v in ("+mpi", "+hdf5", "+scalapack")) and "+mpi" in deps["hdf5"], deps
+make = open("Makefile").read()
+assert "PETSC_DIR" in make and "\ninstall:" in make and "PETSC_EXTERNAL_LIB_BASIC" in make
+spec = {"python": types.SimpleNamespace(package=types.SimpleNamespace(platlib="lib/python3.11/site-packages")), "mpi": types.SimpleNamespace(mpicc="mpicc")}
+class Spec(dict):
+    def satisfies(self, v): return True
+class Prefix(str):
+    lib = types.SimpleNamespace(join=lambda x: types.SimpleNamespace(join=lambda y: x + "/" + y))
+ns["Pgflow"].install(None, Spec(spec), Prefix("/opt/pgflow"))
+print(calls)
+assert calls and calls[0][0] == "install" and "PREFIX=/opt/pgflow" in calls[0]'
 fi
