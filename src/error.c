@@ -131,6 +131,7 @@ PetscErrorCode PgfInitializeApplication(int *argc, char ***argv, const char help
   input_phase = initializing = PETSC_TRUE;
   PetscCall(PetscInitialize(argc, argv, NULL, help));
   input_phase = initializing = PETSC_FALSE;
+  PetscCall(PgfLibrariesCheck(PETSC_COMM_WORLD));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-pgf_debug", &debug));
   PgfSignalsCatch(debug);
   BlasSingleThreaded();

@@ -42,6 +42,14 @@ int main(int argc, char **argv)
     MPI_Finalize();
     return PGF_EXIT_INPUT;
   }
+  /* -version: pgflow's version (the one results files record) and the
+     PETSc it was built with; PETSc's own -version would go on to run. */
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-version")) {
+      if (!rank) printf("pgflow %s (PETSc %d.%d.%d)\n", PGFLOW_VERSION, PETSC_VERSION_MAJOR, PETSC_VERSION_MINOR, PETSC_VERSION_SUBMINOR);
+      MPI_Finalize();
+      return PGF_EXIT_OK;
+    }
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) argv[i] = (char *)"-help";
   ierr = PgfInitializeApplication(&argc, &argv, help, debug);

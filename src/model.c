@@ -32,18 +32,29 @@ static PetscErrorCode RegisterEvents(void)
   PetscFunctionReturn(0);
 }
 
+/* Also called by the libraries of -dll_append while PetscInitialize loads
+   them, before the built-in problems: a name registered twice, by two
+   libraries or a library and pgflow, is refused rather than replaced. */
 PetscErrorCode PgfModelRegister(const char name[], PetscErrorCode (*create)(PgfModel))
 {
+  PetscErrorCode (*existing)(PgfModel) = NULL;
+
   PetscFunctionBegin;
+  PetscCall(PetscFunctionListFind(PgfModelList, name, &existing));
+  PgfCheckInput(PETSC_COMM_SELF, !existing, "problem '%s' is registered twice (a -dll_append library may add a problem of a new name only)", name);
   PetscCall(PetscFunctionListAdd(&PgfModelList, name, create));
+  PetscCall(PgfLibraryRegistered((void (*)(void))create));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfModelRegisterAll(void)
 {
+  static PetscBool registered;
+
   PetscFunctionBegin;
   PetscCall(RegisterEvents());
-  if (PgfModelList) PetscFunctionReturn(0);
+  if (registered) PetscFunctionReturn(0);
+  registered = PETSC_TRUE;
   PetscCall(PgfModelRegister("twolayer", PgfModelCreate_TwoLayer));
   PetscCall(PgfModelRegister("deconv", PgfModelCreate_Deconv));
   PetscFunctionReturn(0);

@@ -126,5 +126,6 @@ struct _p_PgfModel {
 /* The problems, registered by PgfModelRegisterAll. */
 PETSC_INTERN PetscErrorCode PgfModelCreate_TwoLayer(PgfModel);
 PETSC_INTERN PetscErrorCode PgfModelCreate_Deconv(PgfModel);
-/* The samples of this rank's sample group out of n: first and count. */
-PETSC_INTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);
+/* The samples of this rank's sample group out of n: first and count
+   (exported for problems built as shared libraries). */
+PETSC_EXTERN PetscErrorCode PgfModelSampleRange(PgfModel, PetscInt, PetscInt *, PetscInt *);

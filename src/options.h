@@ -23,14 +23,15 @@
 #define PgfOptionsString(comm, ...) PgfOptionsString_Private(PetscOptionsObject, comm, __VA_ARGS__)
 #define PgfOptionsBytes(comm, ...) PgfOptionsBytes_Private(PetscOptionsObject, comm, __VA_ARGS__)
 
-/* An integer, or a real, in [lo, hi]; def is the default and *value the result. */
-PETSC_INTERN PetscErrorCode PgfOptionsInt_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscInt def, PetscInt lo, PetscInt hi, PetscInt *value);
-PETSC_INTERN PetscErrorCode PgfOptionsReal_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscReal def, PetscReal lo, PetscReal hi, PetscReal *value);
+/* Exported: problems built as shared libraries read their options with them.
+   An integer, or a real, in [lo, hi]; def is the default and *value the result. */
+PETSC_EXTERN PetscErrorCode PgfOptionsInt_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscInt def, PetscInt lo, PetscInt hi, PetscInt *value);
+PETSC_EXTERN PetscErrorCode PgfOptionsReal_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscReal def, PetscReal lo, PetscReal hi, PetscReal *value);
 /* true/false, 1/0, yes/no, on/off; the option alone means true. */
-PETSC_INTERN PetscErrorCode PgfOptionsBool_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscBool def, PetscBool *value);
+PETSC_EXTERN PetscErrorCode PgfOptionsBool_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscBool def, PetscBool *value);
 /* One of the n names; def and *value are indices into names. */
-PETSC_INTERN PetscErrorCode PgfOptionsEList_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], const char *const names[], PetscInt n, PetscInt def, PetscInt *value);
+PETSC_EXTERN PetscErrorCode PgfOptionsEList_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], const char *const names[], PetscInt n, PetscInt def, PetscInt *value);
 /* A non-empty string of at most len - 1 characters. */
-PETSC_INTERN PetscErrorCode PgfOptionsString_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], const char def[], char value[], size_t len);
+PETSC_EXTERN PetscErrorCode PgfOptionsString_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], const char def[], char value[], size_t len);
 /* A positive size in bytes with an optional binary suffix k, M, G or T. */
-PETSC_INTERN PetscErrorCode PgfOptionsBytes_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscReal def, PetscReal *value);
+PETSC_EXTERN PetscErrorCode PgfOptionsBytes_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, const char opt[], const char text[], PetscReal def, PetscReal *value);

@@ -51,7 +51,9 @@ PETSC_INTERN PetscErrorCode PgfModelRisk(PgfModel, Vec, PetscReal *);
 /* The integrator's step before its evaluations (mini-batch SGD); *changed
    when the velocities at a state change with it. */
 PETSC_INTERN PetscErrorCode PgfModelSetStep(PgfModel, PetscInt, PetscBool *);
-PETSC_INTERN PetscErrorCode PgfModelReserve(PgfModel, PetscReal, const char[]);
+/* Exported, as the option readers of options.h and the declarations of
+   modelimpl.h: problems built as shared libraries call them. */
+PETSC_EXTERN PetscErrorCode PgfModelReserve(PgfModel, PetscReal, const char[]);
 PETSC_INTERN PetscErrorCode PgfModelAvailableMemory(PgfModel, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfModelJacobian(PgfModel, Vec, Mat);
 PETSC_INTERN PetscErrorCode PgfModelJacobianPrepare(PgfModel, Vec);
@@ -60,6 +62,12 @@ PETSC_INTERN PetscErrorCode PgfModelJacobianSolveSetUp(PgfModel, PetscReal, Pets
 PETSC_INTERN PetscErrorCode PgfModelJacobianSolve(PgfModel, Vec, Vec);
 PETSC_INTERN PetscErrorCode PgfModelNonsmooth(PgfModel, PetscBool *);
 PETSC_INTERN PetscErrorCode PgfModelAcceptable(PgfModel, Vec, PetscBool *);
+
+/* Problems from -dll_append libraries (library.c): PgfModelRegister notes
+   where each create function lives; after PetscInitialize, a library that
+   registered none is refused. */
+PETSC_INTERN PetscErrorCode PgfLibraryRegistered(void (*)(void));
+PETSC_INTERN PetscErrorCode PgfLibrariesCheck(MPI_Comm);
 
 /* Convex baselines and spectra (convex.c, doc/math.md section 6): options
    -baseline, -refit and -spectrum; each call does nothing when its option
