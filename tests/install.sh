@@ -62,17 +62,27 @@ assert r.attrs[\"version\"] == pgflow.__version__ == \"$version\" and \"matplotl
   else
     skip lmod "Lmod module" "needs Lmod: apt-get install lmod"
   fi
-  modulecmd=${PGF_MODULECMD_TCL:-}
-  for f in /usr/lib/x86_64-linux-gnu/modulecmd.tcl /usr/share/modules/libexec/modulecmd.tcl; do
-    [ -n "$modulecmd" ] || [ ! -f "$f" ] || modulecmd=$f
-  done
-  if [ -n "$modulecmd" ] && command -v tclsh >/dev/null; then
-    t environment-modules "environment-modules: module use PREFIX/share/modulefiles; module load pgflow (the Tcl modulefile)" bash -c "
-      module() { eval \"\$(tclsh $modulecmd bash \"\$@\")\"; }
-      $module_check && module list 2>&1 | grep -q 'pgflow/$version'"
-  else
-    skip environment-modules "environment-modules module" "needs environment-modules and tclsh, which conflict with lmod: apt-get install environment-modules, or PGF_MODULECMD_TCL=its modulecmd.tcl"
-  fi
+  # environment-modules conflicts with lmod in Debian: where it is not
+  # installed, its package is unpacked (not installed) into the group's
+  # directory, which is all that its modulecmd.tcl needs.
+  envmod() {
+    local f
+    modulecmd=${PGF_MODULECMD_TCL:-}
+    for f in /usr/lib/x86_64-linux-gnu/modulecmd.tcl /usr/share/modules/libexec/modulecmd.tcl; do
+      [ -n "$modulecmd" ] || [ ! -f "$f" ] || modulecmd=$f
+    done
+    if [ -z "$modulecmd" ] && command -v apt-get >/dev/null && (cd "$tmp" && apt-get download environment-modules >/dev/null 2>&1) &&
+      dpkg-deb -x "$tmp"/environment-modules_*.deb "$tmp/envmod"; then
+      modulecmd=$(find "$tmp/envmod" -name modulecmd.tcl | head -n 1)
+    fi
+    [ -n "$modulecmd" ] && command -v tclsh >/dev/null && printf '%s\n' "$modulecmd" >"$tmp/modulecmd" ||
+      skip_reason="needs environment-modules' modulecmd.tcl and tclsh: apt-get install environment-modules tcl, or PGF_MODULECMD_TCL=its modulecmd.tcl"
+  }
+  uses installed envmod
+  t environment-modules "environment-modules: module use PREFIX/share/modulefiles; module load pgflow (the Tcl modulefile)" bash -c "
+    module() { eval \"\$(tclsh \$(cat $tmp/modulecmd) bash \"\$@\")\"; }
+    $module_check && module list 2>&1 | grep -q 'pgflow/$version'"
+  uses installed
 
   # The worked example of doc/adding-a-problem.md as a library, built from
   # share/pgflow/examples against the installed headers and pgflow.pc only,
