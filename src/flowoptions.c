@@ -94,7 +94,7 @@ static PetscErrorCode RecordTS(TS ts)
 PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
 {
   MPI_Comm  comm = flow->comm;
-  PetscBool hasgap, usesstep, nonsmooth;
+  PetscBool hasgap, usesstep, nonsmooth, monotone;
 
   PetscFunctionBegin;
   flow->nsnap             = 30;
@@ -105,6 +105,10 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
   PetscCall(PgfOptionsReal(comm, "-stop_dissipation", "Stop when D falls below this (0: never)", 0, 0, PETSC_MAX_REAL, &flow->stop_dissipation));
   PetscCall(PgfOptionsReal(comm, "-stop_gap", "Stop when the duality gap falls below this (0: never; deconv)", 0, 0, PETSC_MAX_REAL, &flow->stop_gap));
   PetscCall(PgfOptionsReal(comm, "-progress_interval", "Seconds of wall time between progress lines", flow->progress_interval, 0, PETSC_MAX_REAL, &flow->progress_interval));
+  /* a published algorithm's iterations replayed exactly may raise F */
+  PgfParamsModelScope(PETSC_TRUE);
+  PetscCall(PgfOptionsBool(comm, "-monotone", "Undo and retry shorter an accepted step that raised F beyond rounding (doc/math.md section 2.4)", PETSC_TRUE, &monotone));
+  PgfParamsModelScope(PETSC_FALSE);
   PetscOptionsEnd();
   PetscCall(PgfModelHasGap(flow->model, &hasgap));
   PgfCheckInput(comm, hasgap || flow->stop_gap == 0, "-stop_gap needs a problem with a duality gap (-problem deconv)");
@@ -140,7 +144,7 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
     if (flow->armijo) PetscCall(PgfTSAdaptArmijoSetObjective(adapt, PgfFlowObjective, flow));
     /* mini-batches and proximal steps may raise F: they are exempt */
     PetscCall(PgfModelNonsmooth(flow->model, &nonsmooth));
-    flow->monotone = (PetscBool)(!usesstep && !nonsmooth);
+    flow->monotone = (PetscBool)(monotone && !usesstep && !nonsmooth);
     /* the dynamics, once the integrator is known: fixed Euler steps may take
        its own update (a retraction) */
     PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));

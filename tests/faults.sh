@@ -368,6 +368,9 @@ PY"
     bin/tests/t_rise -problem ascent -particles 6 -output $tmp/asc.h5 >/dev/null 2>$tmp/asc.err; rc=\$?
     one_line $tmp/asc.err 'the step underflowed' && [ \$rc = 3 ] && [ \$($RESULTS attr $tmp/asc.h5 stop_reason) = step_underflow ] &&
       [ \$($RESULTS attr $tmp/asc.h5 completed) = 0 ]"
+  t monotone-false "-monotone false keeps the steps that raise F (none undone)" bash -c "
+    $PGFLOW $fsmall -ts_type euler -ts_dt 1e5 -ts_max_time 1e6 -ts_max_steps 20 -monotone false -output $tmp/nomono.h5 >/dev/null
+    [ \$(analysis/pgf-python analysis/pgfresults.py $tmp/nomono.h5 /stats rejected_steps | cut -d. -f1) = 0 ]"
   # Mini-batch SGD raises F by design: exempt, no step undone.
   t sgd-exempt "mini-batch SGD is exempt (F rises, no step undone)" bash -c "
     $PGFLOW $fsmall -batch_size 8 -ts_type euler -ts_dt 5 -ts_max_steps 200 -output $tmp/sgdrise.h5 >/dev/null || exit 1
