@@ -252,7 +252,7 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   if (reason < 0) *status = flow->nonfinite || flow->stop == PGF_STOP_UNDERFLOW ? PGF_EXIT_NONFINITE : PGF_EXIT_FAILURE;
   else *status = PgfFlowSignalled(flow) ? PGF_EXIT_SIGNAL : PGF_EXIT_OK;
   if (flow->checkpoint_failure[0]) {
-    PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: error: %s; the results file %s holds the run up to t = %g\n", flow->checkpoint_failure, flow->output, (double)t));
+    PetscCall(PetscFPrintf(comm, PETSC_STDERR, "pgflow: error: no checkpoint written to %s (%s); the results file %s holds the run up to t = %g\n", flow->checkpoint, flow->checkpoint_failure, flow->output, (double)t));
     *status = PGF_EXIT_FAILURE;
   }
   flow->out = NULL;

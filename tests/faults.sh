@@ -88,7 +88,6 @@ group nonfinite
   t bdf-overflow "implicit bdf with -ts_dt 1e5 ends with a documented status and at most one line, never a trace" bash -c "
     $PGFLOW $fsmall -ts_type bdf -ts_dt 1e5 -ts_max_time 1e7 -ts_max_steps 50 -output $tmp/nfb.h5 >/dev/null 2>$tmp/nfb.err; rc=\$?
     cat $tmp/nfb.err; [ \$rc -le 3 ] && [ \$(wc -l <$tmp/nfb.err) -le 1 ] && ! grep -q 'PETSC ERROR' $tmp/nfb.err && $RESULTS check $tmp/nfb.h5"
-  bad_inputs
   # Damaged checkpoints: a NaN particle, a NaN time.
   damaged_checkpoints() {
     $PGFLOW $fsmall -ts_max_steps 5 -checkpoint_interval 1e-9 -output "$tmp/good.h5" >/dev/null 2>&1
@@ -106,6 +105,7 @@ for name, path, value in (("nanu", "U", None), ("nant", "state/t", np.nan), ("ti
             f["state/t"][...] = 1.0
 PY
   }
+  bad_inputs
   # A step below the resolution of t: time stops advancing; the run says so.
   uses damaged_checkpoints
   t time-stalls "time that stops advancing ends the run (exit 1, one line)" bash -c "

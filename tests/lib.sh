@@ -82,6 +82,12 @@ need() {
   local key=$file/$group_name/$1 skip_reason=""
   [ -n "${fixture_done[$key]:-}" ] && return 0
   fixture_done[$key]=1
+  if ! declare -F "$1" >/dev/null; then
+    # a fixture used before its definition would be skipped silently
+    printf 'FAILED %s: fixture %s is not defined at its first use\n' "$file/$group_name" "$1"
+    failed=$((failed + 1))
+    return 0
+  fi
   "$1"
   [ -z "$skip_reason" ] || fixture_skip[$key]=$skip_reason
   return 0
