@@ -318,9 +318,9 @@ EOF
       grep -q 'pgflow exited with status 4' $work/real.out && grep -q 'restart 1: .* -restart' $work/real.out &&
       [ \$(attr $f completed) = 1 ] && [ \$(attr $f nodes) = 2 ] && $RESULTS check $f &&
       $RESULTS compare $work/ref.h5 $f /final/theta 1e-10 && $RESULTS compare $work/ref.h5 $f /final/w 1e-10"
-    sequence_case "the 2-node checkpoint continued by a 3-node job ends as an uninterrupted run to 1e-10" bash -c "
+    sequence_case "the 2-node checkpoint continued by a 3-node job (into a new results file, -new_output) ends as an uninterrupted run to 1e-10" bash -c "
       run_job -N 3 -n 3 -o $work/three.out --export=ALL,PGF_RESULTS=$work/rq3 \
-        jobs/run.sbatch jobs/e3-relu-small.opts ${big[*]} -restart $work/ckpt-2nodes.h5 || { cat $work/three.out; exit 1; }
+        jobs/run.sbatch jobs/e3-relu-small.opts ${big[*]} -restart $work/ckpt-2nodes.h5 -new_output || { cat $work/three.out; exit 1; }
       f3=$work/rq3/e3-relu-small.h5
       grep -q 'continuing from $work/ckpt-2nodes.h5' $work/three.out &&
       [ \$(attr \$f3 completed) = 1 ] && [ \$(attr \$f3 nodes) = 3 ] && [ \$(attr \$f3 ranks_per_node) = 1,1,1 ] &&
