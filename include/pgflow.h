@@ -56,7 +56,9 @@ typedef enum {
   PGF_STREAM_NOISE,
   PGF_STREAM_TEACHER,
   PGF_STREAM_PARTICLES,
-  PGF_STREAM_BATCH /* mini-batches of SGD: index = step */
+  PGF_STREAM_BATCH, /* mini-batches of SGD: index = step */
+  PGF_STREAM_JUMPS, /* birth-death: index = step m + particle, k = 0 decision, 1 partner */
+  PGF_STREAM_LANGEVIN /* Langevin noise: index = step m + particle, k = coordinate */
 } PgfStream;
 PETSC_EXTERN void PgfPhilox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 /* Not collective: value k of item index of a stream. */
@@ -94,7 +96,7 @@ PETSC_EXTERN PetscErrorCode PgfReadAttributeString(MPI_Comm comm, const char opt
 PETSC_EXTERN PetscErrorCode PgfReadArray(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[], PetscReal **data);
 PETSC_EXTERN PetscErrorCode PgfReadArrayShape(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt dims[]);
 PETSC_EXTERN PetscErrorCode PgfReadArrayRows(MPI_Comm comm, const char option[], const char path[], const char name[], PetscInt ndims, PetscInt row0, PetscInt nrows, PetscReal **data);
-#define PGF_HISTORY_COLUMNS 5 /* t, dt, loss, dissipation, rhs_evals */
+#define PGF_HISTORY_COLUMNS 8 /* t, dt, loss, dissipation, rhs_evals, births, deaths, jump_change */
 
 /* A problem: its particles' feature map Phi, loss R and regularizer V
    (doc/math.md). Collective on the model's communicator unless said. */

@@ -187,6 +187,31 @@ static PetscErrorCode DeconvVelocity(PgfModel model, const PetscScalar *u, const
   PetscFunctionReturn(0);
 }
 
+/* Phi(u_i) . rho = W_i g(theta_i), from the exponentials and weights of
+   predict(); V = lambda |W_i|. */
+static PetscErrorCode DeconvFirstVariation(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscReal *V)
+{
+  Deconv  *dc     = (Deconv *)model->data;
+  PetscInt stride = dc->q * dc->nf;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < model->mloc; i++) {
+    PetscReal g, grad[2];
+
+    EvalG(dc, rho, &dc->ere[i * stride], &dc->eim[i * stride], &g, grad, NULL);
+    V[i] = dc->w[i] * g + dc->lambda * PetscAbsReal(dc->w[i]);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* fb: the copied weights' signs are those of the next step. */
+static PetscErrorCode DeconvReplaced(PgfModel model)
+{
+  PetscFunctionBegin;
+  ((Deconv *)model->data)->sgnset = PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
 /* The Jacobian of v (doc/math.md section 4) for u = (u0, theta), Phi = W(u0) e(theta),
    W = u0 (fb) or u0|u0| (signed_square): with rho = (h - y)/K,
      dv_i/du_j = (1/(m K)) DPhi(u_i)^T DPhi(u_j)
@@ -944,6 +969,8 @@ PetscErrorCode PgfModelCreate_Deconv(PgfModel model)
   model->ops.loss               = DeconvLoss;
   model->ops.velocity           = DeconvVelocity;
   model->ops.regularizer        = DeconvRegularizer;
+  model->ops.firstvariation     = DeconvFirstVariation;
+  model->ops.replaced           = DeconvReplaced;
   model->ops.prox               = DeconvProx;
   model->ops.nonsmooth          = DeconvNonsmooth;
   model->ops.acceptable         = DeconvAcceptable;

@@ -54,6 +54,24 @@ static PetscErrorCode UndoRise(PgfFlow flow, TS ts, Vec U, PetscReal t, PetscRea
   PetscFunctionReturn(0);
 }
 
+/* Birth-death jumps at the end of the step (doc/math.md section 2.6): F
+   and D after them, their change of F apart from the flow's, and the
+   integrator's history restarted (the state jumped). */
+static PetscErrorCode Jump(PgfFlow flow, TS ts, Vec U, PetscInt step, PetscReal dt)
+{
+  PetscReal F = flow->F;
+
+  PetscFunctionBegin;
+  PetscCall(PgfFlowBirthDeath(flow, U, step, dt));
+  if (!flow->births && !flow->deaths) PetscFunctionReturn(0);
+  PetscCall(PgfModelReplaced(flow->model));
+  PetscCall(PgfFlowObserve(flow, U));
+  flow->jump_change = flow->F - F;
+  flow->jump_total += flow->jump_change;
+  PetscCall(TSRestartStep(ts));
+  PetscFunctionReturn(0);
+}
+
 /* After every accepted step: proximal step, then F and D, history, energy
    balance, progress and stopping criteria. */
 static PetscErrorCode PostStep(TS ts)
@@ -63,6 +81,7 @@ static PetscErrorCode PostStep(TS ts)
   Vec               U;
   PetscReal         t, tprev;
   PetscBool         changed, undone;
+  PetscInt          step;
 
   PetscFunctionBeginUser;
   PetscCall(TSGetApplicationContext(ts, &flow));
@@ -86,6 +105,8 @@ static PetscErrorCode PostStep(TS ts)
   if (PgfDynamicsRetracts(flow->dyn)) PetscCall(PgfDynamicsRetract(flow->dyn, flow->good, U));
   PetscCall(PgfModelProx(flow->model, t - tprev, U, &changed));
   if (changed) PetscCall(TSRestartStep(ts));
+  PetscCall(TSGetStepNumber(ts, &step));
+  if (flow->temperature > 0) PetscCall(PgfFlowLangevinNoise(flow, U, step, t - tprev));
   PetscCall(PgfFlowObserve(flow, U));
   if (PetscIsInfOrNanReal(flow->F) || PetscIsInfOrNanReal(flow->D)) {
     flow->nonfinite = PETSC_TRUE;
@@ -95,6 +116,8 @@ static PetscErrorCode PostStep(TS ts)
   }
   PetscCall(UndoRise(flow, ts, U, t, tprev, &undone));
   if (undone) PetscFunctionReturn(0);
+  flow->Dflow = flow->D;
+  if (flow->bd_rate > 0) PetscCall(Jump(flow, ts, U, step, t - tprev));
   PetscCall(KeepGood(flow, U, t));
   PetscCall(PgfFlowRecordStep(flow, t, tprev));
   if (flow->stop_gap > 0) PetscCall(PgfModelGap(flow->model, U, &flow->gap));
@@ -273,6 +296,7 @@ PetscErrorCode PgfFlowDestroy(PgfFlow *flow)
   PetscCall(VecDestroy(&f->vjac));
   PetscCall(PetscFree2(f->S, f->E));
   PetscCall(PgfCheckpointDestroy(&f->ckpt));
+  PetscCall(PetscFree(f->fvar));
   PetscCall(PetscFree3(f->wloc, f->thetaloc, f->history));
   PetscCall(VecDestroy(&f->vcache));
   PetscCall(VecDestroy(&f->ucache));

@@ -73,6 +73,13 @@ struct _p_PgfFlow {
   PgfStopReason  stop;
   PetscBool      nonfinite;
   PetscBool      armijo; /* -ts_adapt_type armijo */
+
+  /* stochastic dynamics (jumps.c) */
+  PetscReal  bd_rate, temperature; /* -birth_death_rate, -temperature */
+  PetscReal *fvar; /* the local particles' first variations */
+  PetscInt   births, deaths; /* of the last step's jumps */
+  PetscReal  jump_change, jump_total; /* F's change by the last step's jumps, and by all so far */
+  PetscReal  Dflow; /* D at the end of the last step's flow, before its jumps */
 };
 
 /* The evaluation cache (flowcache.c): F, D and v at the last evaluated
@@ -99,6 +106,12 @@ PETSC_INTERN PetscErrorCode PgfFlowWriteFinal(PgfFlow, Vec, PetscReal);
 PETSC_INTERN PetscErrorCode PgfFlowSummary(PgfFlow, PetscReal);
 PETSC_INTERN PetscErrorCode PgfFlowRegisterObservables(PgfFlow);
 PETSC_INTERN void           PgfFlowQuadratureAdd(PgfFlow, PetscReal, PetscReal);
+
+/* Stochastic dynamics (jumps.c): options, birth-death jumps after an
+   accepted step, Langevin noise after a fixed Euler step. */
+PETSC_INTERN PetscErrorCode PgfFlowJumpsSetFromOptions(PgfFlow, PetscBool euler, PetscBool fixed);
+PETSC_INTERN PetscErrorCode PgfFlowBirthDeath(PgfFlow, Vec, PetscInt step, PetscReal dt);
+PETSC_INTERN PetscErrorCode PgfFlowLangevinNoise(PgfFlow, Vec, PetscInt step, PetscReal dt);
 
 /* Checkpoints and signals (flowcheckpoint.c). */
 PETSC_INTERN PetscErrorCode PgfFlowRegisterState(PgfFlow);

@@ -26,6 +26,16 @@ void PgfFlowQuadratureAdd(PgfFlow flow, PetscReal t, PetscReal D)
   flow->nq    = 1;
 }
 
+/* A jump at t: the pending interval closes by the trapezoidal rule and the
+   quadrature starts again from (t, D). */
+static void QuadratureBreak(PgfFlow flow, PetscReal t, PetscReal D)
+{
+  if (flow->nq == 2) flow->integral += 0.5 * (flow->qt[1] - flow->qt[0]) * (flow->qD[0] + flow->qD[1]);
+  flow->qt[0] = t;
+  flow->qD[0] = D;
+  flow->nq    = 1;
+}
+
 static PetscReal QuadratureValue(PgfFlow flow)
 {
   PetscReal tail = flow->nq == 2 ? 0.5 * (flow->qt[1] - flow->qt[0]) * (flow->qD[0] + flow->qD[1]) : 0;
@@ -117,13 +127,13 @@ PetscErrorCode PgfFlowSummary(PgfFlow flow, PetscReal t)
 {
   MPI_Comm       comm = flow->comm;
   PetscInt       steps, rejected;
-  PetscReal      drop = flow->F0 - flow->F, integral = QuadratureValue(flow), mismatch, most[3];
-  PetscLogDouble now, peak                           = 0;
+  PetscReal      drop = flow->F0 - flow->F + flow->jump_total, integral = QuadratureValue(flow), mismatch, most[3];
+  PetscLogDouble now, peak                                              = 0;
   struct rusage  usage;
   PetscInt64     timed   = flow->nrhs - flow->nrhs0; /* evaluations this process timed */
   PetscReal      each    = timed ? flow->rhs_time / timed : 0;
-  const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes", "energy_warning"};
-  PetscReal      values[9];
+  const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes", "energy_warning", "jump_change"};
+  PetscReal      values[10];
   PetscBool      nonsmooth, warn;
 
   PetscFunctionBegin;
@@ -135,9 +145,12 @@ PetscErrorCode PgfFlowSummary(PgfFlow flow, PetscReal t)
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
   /* a proximal step that changed F is no part of the integral of D */
   PetscCall(PgfModelNonsmooth(flow->model, &nonsmooth));
-  mismatch = nonsmooth ? (PetscReal)NAN : drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop)
-                                                    : 0;
-  PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : ""));
+  mismatch = nonsmooth || flow->temperature > 0 ? (PetscReal)NAN : drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop)
+                                                                             : 0;
+  /* the jumps' change of F is no part of the flow's: F(0) - F(t) + jumps = integral of D dt */
+  if (flow->bd_rate > 0) PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, of which the jumps' change -(%.10e); the flow's drop %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)(flow->F0 - flow->F), (double)flow->jump_total, (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : ""));
+  else PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : flow->temperature > 0 ? " (not applicable: the Langevin noise changes F)"
+                                                                                                                                                                                                                                                                                                    : ""));
   /* only a gradient flow keeps the balance (mini-batches do not) */
   warn = (PetscBool)(flow->monotone && mismatch > ENERGY_WARNING);
   if (warn) PetscCall(PetscPrintf(comm, "pgflow: warning: the energy balance is off by %.1e (more than %g): the steps did not resolve the flow; lower -ts_rtol, or -ts_dt with fixed steps\n", (double)mismatch, ENERGY_WARNING));
@@ -158,7 +171,8 @@ PetscErrorCode PgfFlowSummary(PgfFlow flow, PetscReal t)
   values[6] = mismatch;
   values[7] = most[2];
   values[8] = warn;
-  PetscCall(PgfOutputSetGroupAttributes(flow->out, "/stats", 9, names, values));
+  values[9] = flow->jump_total;
+  PetscCall(PgfOutputSetGroupAttributes(flow->out, "/stats", 10, names, values));
   PetscFunctionReturn(0);
 }
 
@@ -175,8 +189,14 @@ PetscErrorCode PgfFlowRecordStep(PgfFlow flow, PetscReal t, PetscReal tprev)
   row[2] = flow->F;
   row[3] = flow->D;
   row[4] = (PetscReal)flow->nrhs;
+  row[5] = flow->births;
+  row[6] = flow->deaths;
+  row[7] = flow->jump_change;
   if (flow->nhistory == HISTORY_BUFFER) PetscCall(PgfFlowFlushHistory(flow));
-  PgfFlowQuadratureAdd(flow, t, flow->D);
+  /* D jumps with the particles: the flow's integral closes at the D the
+     step's flow reached and restarts from the D after the jumps */
+  PgfFlowQuadratureAdd(flow, t, flow->Dflow);
+  if (flow->births || flow->deaths) QuadratureBreak(flow, t, flow->D);
   PetscCall(PetscTime(&now));
   if (now - flow->last_progress > flow->progress_interval) PetscCall(PgfFlowProgress(flow));
   PetscFunctionReturn(0);
@@ -242,6 +262,7 @@ PetscErrorCode PgfFlowRegisterObservables(PgfFlow flow)
   for (PetscInt k = 0; k < 3; k++) PetscCall(PgfCheckpointAddReal(flow->ckpt, qt[k], PGF_STATE_NONNEGATIVE, &flow->qt[k]));
   for (PetscInt k = 0; k < 3; k++) PetscCall(PgfCheckpointAddReal(flow->ckpt, qD[k], PGF_STATE_NONNEGATIVE, &flow->qD[k]));
   PetscCall(PgfCheckpointAddInt(flow->ckpt, "nq", &flow->nq));
+  PetscCall(PgfCheckpointAddReal(flow->ckpt, "jump_total", PGF_STATE_SIGNED, &flow->jump_total));
   PetscCall(PgfCheckpointAddInt(flow->ckpt, "next_snapshot", &flow->next_snap));
   PetscCall(PgfCheckpointAddReal(flow->ckpt, "tsnap", PGF_STATE_NONNEGATIVE, &flow->tsnap));
   PetscCall(PgfCheckpointAdd(flow->ckpt, "snapshots", PGF_STATE_NONNEGATIVE, GetSnapshots, SetSnapshots, flow));

@@ -149,6 +149,7 @@ PetscErrorCode PgfFlowSetFromOptions(PgfFlow flow)
        its own update (a retraction) */
     PetscCall(PetscObjectTypeCompare((PetscObject)adapt, TSADAPTNONE, &fixed));
     PetscCall(PgfDynamicsCreate(flow->model, (PetscBool)(euler && fixed), &flow->dyn));
+    PetscCall(PgfFlowJumpsSetFromOptions(flow, euler, fixed));
     if (!PgfDynamicsIsIdentity(flow->dyn) && flow->jkind == PGF_JACOBIAN_ASSEMBLED) {
       PetscBool hasapply;
 

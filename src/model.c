@@ -140,6 +140,7 @@ PetscErrorCode PgfModelHasOperation(PgfModel model, PgfModelOperation op, PetscB
     case PGF_OP_HJACOBIAN: *has = (PetscBool)(model->ops.hjacobian != NULL); break;
     case PGF_OP_ACCEPTABLE: *has = (PetscBool)(model->ops.acceptable != NULL); break;
     case PGF_OP_SETSTEP: *has = (PetscBool)(model->ops.setstep != NULL); break;
+    case PGF_OP_FIRSTVARIATION: *has = (PetscBool)(model->ops.firstvariation != NULL); break;
   }
   PetscFunctionReturn(0);
 }
@@ -425,6 +426,34 @@ PetscErrorCode PgfModelEvaluate(PgfModel model, Vec U, Vec V, PetscReal *F)
   PetscCall(VecRestoreArrayWrite(V, &v));
   PetscCall(VecRestoreArrayRead(U, &u));
   PetscCall(PetscLogEventEnd(PGF_Evaluate, U, V, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* With sample groups, the partial values of the group's particles summed
+   over the sample groups, as Velocity() does with one value per particle. */
+PetscErrorCode PgfModelFirstVariation(PgfModel model, Vec U, PetscReal V[])
+{
+  const PetscScalar *u;
+  PetscMPIInt       *counts;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(U, &u));
+  if (model->groups == 1) PetscCall(model->ops.firstvariation(model, u, model->rho, V));
+  else {
+    PetscCall(model->ops.firstvariation(model, model->ugroup, model->rho, model->vgroup));
+    PetscCall(PetscMalloc1(model->groups, &counts));
+    for (PetscInt k = 0; k < model->groups; k++) counts[k] = model->counts[k] / (PetscMPIInt)model->dof;
+    PetscCallMPI(MPI_Reduce_scatter(model->vgroup, V, counts, MPIU_REAL, MPI_SUM, model->colcomm));
+    PetscCall(PetscFree(counts));
+  }
+  PetscCall(VecRestoreArrayRead(U, &u));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode PgfModelReplaced(PgfModel model)
+{
+  PetscFunctionBegin;
+  if (model->ops.replaced) PetscCall(model->ops.replaced(model));
   PetscFunctionReturn(0);
 }
 

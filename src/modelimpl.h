@@ -24,6 +24,15 @@ typedef struct {
      Called right after predict() on the same particles, so it may reuse
      what predict() computed. */
   PetscErrorCode (*velocity)(PgfModel, const PetscScalar *, const PetscReal *, PetscScalar *);
+  /* Optional (birth-death, doc/math.md section 2.6): the first variation of
+     F at each particle, Phi(u_i) . rho + V(u_i), called after velocity() at
+     the same particles, whose work it reuses. With sample groups, like
+     velocity(): the group's particles, their sample group's part of
+     Phi(u_i) . rho, and V(u_i) in sample group 0 only. */
+  PetscErrorCode (*firstvariation)(PgfModel, const PetscScalar *, const PetscReal *, PetscReal *);
+  /* Optional, with firstvariation: the particles were replaced between two
+     steps (copies of others); forget what a step kept of the previous ones. */
+  PetscErrorCode (*replaced)(PgfModel);
   /* Sum over local particles of V(u_i), non-smooth part included. */
   PetscErrorCode (*regularizer)(PgfModel, const PetscScalar *, PetscReal *);
   /* Optional: after a step of size dt (soft-threshold, wrapping); sets

@@ -19,7 +19,7 @@
     if (PetscUnlikely((expr) < 0)) SETERRQ((o)->comm, PETSC_ERR_FILE_WRITE, "cannot write %s (HDF5 %.*s failed): the disk may be full or the file system failing", (o)->path, (int)strcspn(#expr, "("), #expr); \
   } while (0)
 
-static const char *const history_names[PGF_HISTORY_COLUMNS] = {"t", "dt", "loss", "dissipation", "rhs_evals"};
+static const char *const history_names[PGF_HISTORY_COLUMNS] = {"t", "dt", "loss", "dissipation", "rhs_evals", "births", "deaths", "jump_change"};
 
 struct _p_PgfOutput {
   MPI_Comm    comm;

@@ -25,7 +25,8 @@ typedef enum {
   PGF_OP_JACOBIAN_SOLVE, /* a direct solve of the Newton systems */
   PGF_OP_HJACOBIAN, /* dh/du (baselines and spectra) */
   PGF_OP_ACCEPTABLE, /* may judge a state unacceptable (PgfModelAcceptable) */
-  PGF_OP_SETSTEP /* velocities depend on the integrator's step (SGD) */
+  PGF_OP_SETSTEP, /* velocities depend on the integrator's step (SGD) */
+  PGF_OP_FIRSTVARIATION /* the first variation of F at the particles (birth-death) */
 } PgfModelOperation;
 PETSC_INTERN PetscErrorCode PgfModelHasOperation(PgfModel, PgfModelOperation, PetscBool *);
 /* How a model's particle splits into a radius r and a direction, for the
@@ -38,6 +39,11 @@ typedef enum {
 /* The model's split; why is the reason when there is none (model.c); the particle dynamics (dynamics.h) read it. */
 PETSC_INTERN PetscErrorCode PgfModelGetRadial(PgfModel, PgfRadial *, const char **);
 
+/* V_i = Phi(u_i) . rho + V(u_i) at the local particles, from the last
+   evaluation, which must have been PgfModelEvaluate at U (collective). */
+PETSC_INTERN PetscErrorCode PgfModelFirstVariation(PgfModel, Vec U, PetscReal V[]);
+/* The particles were replaced between steps (birth-death; not collective). */
+PETSC_INTERN PetscErrorCode PgfModelReplaced(PgfModel);
 /* The labels of the square loss (NULL for another loss) and the l2
    strength on the weights. */
 PETSC_INTERN PetscErrorCode PgfModelGetRidge(PgfModel, const PetscReal **, PetscReal *);

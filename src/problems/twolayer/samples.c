@@ -205,6 +205,26 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
   PetscFunctionReturn(0);
 }
 
+/* Phi(u_i) . rho = w_i sum_j s(theta_i . x~_j) rho_j, the weight's
+   velocity from the data that velocity() left in vw; V(u_i) in sample
+   group 0 only, as there. */
+static PetscErrorCode TwoLayerFirstVariation(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscReal *V)
+{
+  TwoLayer *tl = (TwoLayer *)model->data;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < model->nact; i++) {
+    const PetscScalar *ui  = &u[i * model->dof];
+    PetscReal          reg = 0;
+
+    if (tl->opt.reg == REG_L1) reg = tl->opt.lambda * PetscAbsReal(ui[0]);
+    if (tl->opt.reg == REG_L2)
+      for (PetscInt k = 0; k < model->dof; k++) reg += 0.5 * tl->opt.lambda * ui[k] * ui[k];
+    V[i] = ui[0] * tl->vw[i] + (model->sgroup == 0 ? reg : 0);
+  }
+  PetscFunctionReturn(0);
+}
+
 /* R(h) = (1/n) sum_j l(h_j, y_j) and rho_j = (1/n) dl/dh, without overflow,
    over this rank's samples (model.c sums R over the sample groups). */
 static PetscErrorCode TwoLayerLoss(PgfModel model, const PetscReal *h, PetscReal *R, PetscReal *rho)
@@ -530,20 +550,21 @@ PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&tl));
-  model->data             = tl;
-  model->ops.initialize   = TwoLayerInitialize;
-  model->ops.predict      = TwoLayerPredict;
-  model->ops.loss         = TwoLayerLoss;
-  model->ops.velocity     = TwoLayerVelocity;
-  model->ops.regularizer  = TwoLayerRegularizer;
-  model->ops.prox         = TwoLayerProx;
-  model->ops.hjacobian    = TwoLayerHJacobian;
-  model->ops.ridge        = TwoLayerRidge;
-  model->ops.writeproblem = TwoLayerWriteProblem;
-  model->ops.destroy      = TwoLayerDestroy;
-  tl->opt                 = *opt;
-  tl->n                   = opt->n;
-  tl->d                   = opt->d;
+  model->data               = tl;
+  model->ops.initialize     = TwoLayerInitialize;
+  model->ops.predict        = TwoLayerPredict;
+  model->ops.loss           = TwoLayerLoss;
+  model->ops.velocity       = TwoLayerVelocity;
+  model->ops.regularizer    = TwoLayerRegularizer;
+  model->ops.firstvariation = TwoLayerFirstVariation;
+  model->ops.prox           = TwoLayerProx;
+  model->ops.hjacobian      = TwoLayerHJacobian;
+  model->ops.ridge          = TwoLayerRidge;
+  model->ops.writeproblem   = TwoLayerWriteProblem;
+  model->ops.destroy        = TwoLayerDestroy;
+  tl->opt                   = *opt;
+  tl->n                     = opt->n;
+  tl->d                     = opt->d;
   PgfCheckInput(model->comm, !(opt->lambdaset && opt->lambda > 0 && opt->reg == REG_NONE), "-lambda needs -reg l2 or -reg l1 (with -reg none it would be ignored)");
   if (opt->datafile[0]) PetscCall(ReadData(model));
   else {
