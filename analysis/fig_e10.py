@@ -36,7 +36,8 @@ def illustration(fig, ax, r, title):
     ax.plot(paths[-1, :, 0], paths[-1, :, 1], "k.", ms=4)
     a = np.ravel(r["/truth/a"])
     x = np.ravel(r["/truth/x"][:, 0])
-    ax.plot(x, np.sign(a) * np.sqrt(np.abs(a)), "r*", ms=9, label="spikes (signed sqrt of amplitude)")
+    # the radius of one particle carrying the whole spike: W / m = a
+    ax.plot(x, np.sign(a) * np.sqrt(np.abs(a) * r.m), "r*", ms=9, label="spikes (radius of one particle of mass a)")
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_xlim(0, 1)
     ax.set_xlabel("position theta")
