@@ -261,6 +261,9 @@ PetscErrorCode PgfSfwCreate(PgfModel model, PgfSfw *sfw)
   PetscCall(PgfModelGetType(model, &type));
   PetscCall(PetscStrcmp(type, "deconv", &is));
   PgfCheckInput(sf->comm, is, "-baseline sfw needs -problem deconv (Sliding Frank-Wolfe solves the deconvolution problem over measures)");
+  /* a checkpoint holds particles of a flow, not SFW's spikes */
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-restart", &set));
+  PgfCheckInput(sf->comm, !set, "-baseline sfw does not continue from a checkpoint (-restart): SFW starts from the empty measure; run it again without -restart");
   sf->max_it = 1000;
   PetscOptionsBegin(sf->comm, NULL, "Sliding Frank-Wolfe (-baseline sfw, deconv)", NULL);
   PetscCall(PgfOptionsInt(sf->comm, "-sfw_max_it", "Most SFW iterations (spike insertions)", sf->max_it, 0, PETSC_MAX_INT, &sf->max_it));
