@@ -58,6 +58,16 @@ group ranks
     for n in 1 2 3; do $MPIEXEC -n \$n $PGFLOW ${e2[*]} -baseline sfw -output $tmp/r\$n.h5 >/dev/null || exit 1; done
     for n in 2 3; do $RESULTS compare $tmp/r1.h5 $tmp/r\$n.h5 /final/w 0 && $RESULTS compare $tmp/r1.h5 $tmp/r\$n.h5 /final/theta 0 || exit 1; done"
 
+group signal
+  # With -stop_gap 0 SFW runs until -sfw_max_it; SIGTERM once it has
+  # written iterates (a line, not a delay) stops it after the current one.
+  t sigterm "SIGTERM: exit 4, stop_reason signal, completed 0, a complete results file" bash -c "
+    $PGFLOW ${e1[*]} -baseline sfw -stop_gap 0 -sfw_max_it 100000000 -output $tmp/g.h5 >$tmp/g.log 2>&1 &
+    pid=\$!
+    for ((i = 0; i < 6000; i++)); do grep -q '^sfw 3 ' $tmp/g.log && break; sleep 0.05; done
+    kill -TERM \$pid; wait \$pid; rc=\$?
+    [ \$rc = 4 ] && $RESULTS check $tmp/g.h5 && [ \$($RESULTS attr $tmp/g.h5 stop_reason) = signal ] && [ \$($RESULTS attr $tmp/g.h5 completed) = 0 ]"
+
 group refusals
   input_error twolayer "-baseline sfw with -problem twolayer" "-baseline sfw needs -problem deconv" $PGFLOW -problem twolayer -baseline sfw
   input_error max-it "-sfw_max_it -1" "-sfw_max_it" $PGFLOW "${e1[@]}" -baseline sfw -sfw_max_it -1
