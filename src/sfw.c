@@ -268,7 +268,6 @@ PetscErrorCode PgfSfwCreate(PgfModel model, PgfSfw *sfw)
   PetscOptionsBegin(sf->comm, NULL, "Sliding Frank-Wolfe (-baseline sfw, deconv)", NULL);
   PetscCall(PgfOptionsInt(sf->comm, "-sfw_max_it", "Most SFW iterations (spike insertions)", sf->max_it, 0, PETSC_MAX_INT, &sf->max_it));
   PetscOptionsEnd();
-  PetscCall(PgfParamsAddInt("-sfw_max_it", sf->max_it));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-stop_gap", &sf->stop_gap, NULL));
   PetscCall(TaoCreate(PETSC_COMM_SELF, &tao));
   PetscCall(TaoSetOptionsPrefix(tao, "sfw_"));
