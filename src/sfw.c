@@ -246,7 +246,7 @@ PetscErrorCode PgfSfwCreate(PgfModel model, PgfSfw *sfw)
 {
   Sfw        *sf;
   const char *type;
-  char        value[16];
+  char        value[16] = "";
   PetscBool   set, is;
   Tao         tao;
 
