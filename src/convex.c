@@ -15,8 +15,10 @@
 #include "options.h"
 
 typedef enum { BASELINE_NONE,
-  BASELINE_RF } Baseline;
-static const char *const baselines[] = {"none", "rf"};
+  BASELINE_RF,
+  BASELINE_SFW /* sfw.c, run instead of the flow (run.c) */
+} Baseline;
+static const char *const baselines[] = {"none", "rf", "sfw"};
 
 struct _p_PgfConvex {
   PgfModel    model;
@@ -104,14 +106,14 @@ PetscErrorCode PgfConvexCreate(PgfModel model, PgfConvex *convex)
   PetscCall(PgfModelGetRidge(model, &y, &lambda));
   cv->ntk_max = 4096;
   PetscOptionsBegin(cv->comm, NULL, "Convex baselines and spectra (ScaLAPACK)", NULL);
-  PetscCall(PgfOptionsEList(cv->comm, "-baseline", "Frozen-position baseline written to /baseline: none or rf (random features: the initial positions)", baselines, 2, baseline, &baseline));
+  PetscCall(PgfOptionsEList(cv->comm, "-baseline", "Baseline: none, rf (random features: the best weights on the initial positions, to /baseline) or sfw (deconv: Sliding Frank-Wolfe instead of the flow)", baselines, 3, baseline, &baseline));
   PetscCall(PgfOptionsReal(cv->comm, "-baseline_lambda", "Ridge strength on the weights of -baseline and -refit (default: -lambda with -reg l2, else 0)", lambda, 0, PETSC_MAX_REAL, &cv->lambda));
   PetscCall(PgfOptionsBool(cv->comm, "-refit", "At every snapshot, the best weights on the current positions: /snapshots/refit_loss", cv->refit, &cv->refit));
   PetscCall(PgfOptionsBool(cv->comm, "-spectrum", "Eigenvalues of the Gauss-Newton matrix and tangent kernel at the final state: /final/spectrum_gn, /final/spectrum_ntk", cv->spectrum, &cv->spectrum));
   PetscCall(PgfOptionsInt(cv->comm, "-spectrum_ntk_max", "Largest number of samples n for which -spectrum computes the n x n tangent kernel", cv->ntk_max, 0, PETSC_MAX_INT, &cv->ntk_max));
   PetscCall(PgfOptionsInt(cv->comm, "-scalapack_block", "Block size of the block-cyclic distribution", nb, 1, 4096, &nb));
   PetscOptionsEnd();
-  cv->baseline = (Baseline)baseline;
+  cv->baseline = baseline == BASELINE_SFW ? BASELINE_NONE : (Baseline)baseline;
   if (cv->baseline || cv->refit || cv->spectrum) {
     PgfCheckInput(cv->comm, hasH, "-baseline, -refit and -spectrum need -problem twolayer");
     PgfCheckInput(cv->comm, cv->groups == 1, "-baseline, -refit and -spectrum need -sample_groups 1");

@@ -639,9 +639,9 @@ static PetscBool GridLocalMax(Deconv *dc, PetscInt j1, PetscInt j2)
 }
 
 /* Newton ascent of |g| on the 2-torus from a grid point, steps capped at the
-   grid spacing; returns the largest |g| met. Every value is |g| at some
-   point of T^q, so the result never exceeds max |g|. */
-static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j1, PetscInt j2)
+   grid spacing; returns the largest |g| met and where (arg). Every value is
+   |g| at some point of T^q, so the result never exceeds max |g|. */
+static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j1, PetscInt j2, PetscReal arg[2])
 {
   PetscReal theta[2] = {(PetscReal)j1 / dc->G, (PetscReal)j2 / dc->G}, best = 0, hmax = 1.0 / dc->G;
 
@@ -650,8 +650,12 @@ static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j1, PetscI
 
     PointExponentials(dc, theta, dc->xre, dc->xim);
     EvalG(dc, rho, dc->xre, dc->xim, &g, grad, H);
-    best = PetscMax(best, PetscAbsReal(g));
-    sg   = g >= 0 ? 1 : -1;
+    if (PetscAbsReal(g) > best) {
+      best   = PetscAbsReal(g);
+      arg[0] = theta[0];
+      arg[1] = theta[1];
+    }
+    sg = g >= 0 ? 1 : -1;
     /* a Newton step toward a maximum of sg g needs sg H negative definite */
     det = H[0] * H[3] - H[1] * H[2];
     if (sg * H[0] >= 0 || det <= 0) break;
@@ -670,8 +674,8 @@ static PetscReal NewtonMax(Deconv *dc, const PetscReal *rho, PetscInt j1, PetscI
 
 /* Newton on g' on the 1-torus from theta (the angle of a root of the
    companion polynomial), steps capped at the grid spacing; returns the
-   largest |g| met, a value of |g| on T^1 like NewtonMax's. */
-static PetscReal NewtonCritical(Deconv *dc, const PetscReal *rho, PetscReal theta)
+   largest |g| met and where (arg), a value of |g| on T^1 like NewtonMax's. */
+static PetscReal NewtonCritical(Deconv *dc, const PetscReal *rho, PetscReal theta, PetscReal *arg)
 {
   PetscReal best = 0, hmax = 1.0 / dc->G;
 
@@ -680,7 +684,10 @@ static PetscReal NewtonCritical(Deconv *dc, const PetscReal *rho, PetscReal thet
 
     PointExponentials(dc, &theta, dc->xre, dc->xim);
     EvalG(dc, rho, dc->xre, dc->xim, &g, grad, H);
-    best = PetscMax(best, PetscAbsReal(g));
+    if (PetscAbsReal(g) > best) {
+      best = PetscAbsReal(g);
+      *arg = theta;
+    }
     if (H[0] == 0) break;
     d = -grad[0] / H[0];
     theta += PetscMax(-hmax, PetscMin(hmax, d));
@@ -696,8 +703,9 @@ static PetscReal NewtonCritical(Deconv *dc, const PetscReal *rho, PetscReal thet
    either end dropped: roots at 0 or infinity) goes to LAPACK as the real
    [A -B; B A], whose eigenvalues are those of C and their conjugates; the
    angle of each eigenvalue starts a Newton polish on g'. Angles of roots
-   off the circle only add more values of |g|, which never exceed the max. */
-static PetscErrorCode CriticalMax(Deconv *dc, const PetscReal *rho, PetscReal *gmax)
+   off the circle only add more values of |g|, which never exceed the max.
+   arg is where the max is met (kept when no critical point beats *gmax). */
+static PetscErrorCode CriticalMax(Deconv *dc, const PetscReal *rho, PetscReal *gmax, PetscReal *arg)
 {
   PetscInt     fc = dc->fc, K = dc->K, lo = 0, hi = 2 * fc, n, n2;
   PetscReal   *dre = dc->cwork, *dim = &dc->cwork[2 * fc + 1], dmax = 0, den;
@@ -737,38 +745,138 @@ static PetscErrorCode CriticalMax(Deconv *dc, const PetscReal *rho, PetscReal *g
   PetscCallBLAS("LAPACKgeev", LAPACKgeev_("N", "N", &bn, dc->cmat, &bn, dc->cwr, dc->cwi, NULL, &bn, NULL, &bn, &dc->cwork[4 * fc + 2], &lwork, &info));
   PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "LAPACK geev failed on the companion matrix of g' (info %d)", (int)info);
   for (PetscInt r = 0; r < n2; r++) {
-    PetscReal theta = PetscAtan2Real(dc->cwi[r], dc->cwr[r]) / (2 * PETSC_PI);
+    PetscReal theta = PetscAtan2Real(dc->cwi[r], dc->cwr[r]) / (2 * PETSC_PI), at = 0, v;
 
-    *gmax = PetscMax(*gmax, NewtonCritical(dc, rho, theta - PetscFloorReal(theta)));
+    v = NewtonCritical(dc, rho, theta - PetscFloorReal(theta), &at);
+    if (v > *gmax) {
+      *gmax = v;
+      *arg  = at;
+    }
   }
   PetscFunctionReturn(0);
 }
 
-/* The duality gap of doc/math.md section 5, from rho (and h) of the last
-   evaluation and F = F(mu): p = -(h - y)/sqrt(K) = -sqrt(K) rho,
-   z = y/sqrt(K), c = min(1, lambda / max |g|), D = c <z,p> - c^2 |p|^2/2.
-   max |g| must not be underestimated (the gap would be too small): on the
-   1-torus it is taken over every critical point of g, on the 2-torus over
-   Newton ascents from every local maximum on the grid, the grid values
-   being a safety net. Every rank computes it whole (it needs rho only). */
-static PetscErrorCode DeconvGap(PgfModel model, const PetscScalar *u, PetscReal F, PetscReal *gap)
+/* max |g| over T^q (doc/math.md section 5) and a point where it is met:
+   must not be underestimated (the gap would be too small). On the 1-torus
+   it is taken over every critical point of g, on the 2-torus over Newton
+   ascents from every local maximum on the grid, the grid values being a
+   safety net. */
+static PetscErrorCode MaxCorrelation(Deconv *dc, const PetscReal *rho, PetscReal *gmax, PetscReal arg[2])
 {
-  Deconv    *dc  = (Deconv *)model->data;
-  PetscReal *rho = model->rho, gmax, c, zp = 0, pp = 0;
+  PetscInt  G = dc->G, G2 = dc->q == 2 ? G : 1, best = 0;
+  PetscReal at[2] = {0, 0};
 
   PetscFunctionBegin;
-  gmax = GridValues(dc, rho);
-  if (dc->q == 1) PetscCall(CriticalMax(dc, rho, &gmax));
+  *gmax = GridValues(dc, rho);
+  for (PetscInt j = 1; j < G * G2; j++)
+    if (dc->gabs[j] > dc->gabs[best]) best = j;
+  arg[0] = (PetscReal)(best / G2) / G;
+  arg[1] = dc->q == 2 ? (PetscReal)(best % G2) / G : 0;
+  if (dc->q == 1) PetscCall(CriticalMax(dc, rho, gmax, arg));
   else
-    for (PetscInt j1 = 0; j1 < dc->G; j1++)
-      for (PetscInt j2 = 0; j2 < dc->G; j2++)
-        if (GridLocalMax(dc, j1, j2)) gmax = PetscMax(gmax, NewtonMax(dc, rho, j1, j2));
+    for (PetscInt j1 = 0; j1 < G; j1++)
+      for (PetscInt j2 = 0; j2 < G; j2++) {
+        PetscReal v;
+
+        if (!GridLocalMax(dc, j1, j2)) continue;
+        v = NewtonMax(dc, rho, j1, j2, at);
+        if (v > *gmax) {
+          *gmax  = v;
+          arg[0] = at[0];
+          arg[1] = at[1];
+        }
+      }
+  for (PetscInt a = 0; a < dc->q; a++) arg[a] -= PetscFloorReal(arg[a]);
+  PetscFunctionReturn(0);
+}
+
+/* The duality gap of doc/math.md section 5 from rho and F = F(mu):
+   p = -(h - y)/sqrt(K) = -sqrt(K) rho, z = y/sqrt(K),
+   c = min(1, lambda / max |g|), D = c <z,p> - c^2 |p|^2/2. */
+static PetscReal GapFrom(Deconv *dc, const PetscReal *rho, PetscReal F, PetscReal gmax)
+{
+  PetscReal c, zp = 0, pp = 0;
+
   for (PetscInt k = 0; k < 2 * dc->K; k++) {
     zp -= dc->y[k] * rho[k];
     pp += dc->K * rho[k] * rho[k];
   }
-  c    = gmax > dc->lambda ? dc->lambda / gmax : 1;
-  *gap = F - (c * zp - 0.5 * c * c * pp);
+  c = gmax > dc->lambda ? dc->lambda / gmax : 1;
+  return F - (c * zp - 0.5 * c * c * pp);
+}
+
+/* The gap from rho of the last evaluation. Every rank computes it whole
+   (it needs rho only). */
+static PetscErrorCode DeconvGap(PgfModel model, const PetscScalar *u, PetscReal F, PetscReal *gap)
+{
+  Deconv   *dc = (Deconv *)model->data;
+  PetscReal gmax, arg[2];
+
+  PetscFunctionBegin;
+  PetscCall(MaxCorrelation(dc, model->rho, &gmax, arg));
+  *gap = GapFrom(dc, model->rho, F, gmax);
+  PetscFunctionReturn(0);
+}
+
+/* Accessors for solvers that work on spikes rather than particles (sfw.c);
+   not collective, the model must be deconv. */
+PetscErrorCode PgfDeconvGetProblem(PgfModel model, PetscInt *q, PetscInt *K, PetscReal *lambda, const PetscReal **y)
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  PetscFunctionBegin;
+  *q      = dc->q;
+  *K      = dc->K;
+  *lambda = dc->lambda;
+  *y      = dc->y;
+  PetscFunctionReturn(0);
+}
+
+/* phi (2K values: real parts, then imaginary parts) = exp(-2 pi i omega theta). */
+PetscErrorCode PgfDeconvAtom(PgfModel model, const PetscReal theta[], PetscReal phi[])
+{
+  Deconv *dc = (Deconv *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscArrayzero(phi, 2 * dc->K));
+  PointExponentials(dc, theta, dc->xre, dc->xim);
+  for (PetscInt k1 = 0; k1 < dc->nf; k1++) {
+    PetscInt n2 = dc->q == 2 ? dc->nf : 1;
+
+    for (PetscInt k2 = 0; k2 < n2; k2++) {
+      PetscReal e2r = dc->q == 2 ? dc->xre[dc->nf + k2] : 1, e2i = dc->q == 2 ? dc->xim[dc->nf + k2] : 0;
+
+      phi[k1 * n2 + k2]         = dc->xre[k1] * e2r - dc->xim[k1] * e2i;
+      phi[dc->K + k1 * n2 + k2] = dc->xre[k1] * e2i + dc->xim[k1] * e2r;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* g(theta) and grad g(theta) for the residual rho (doc/math.md section 4.2). */
+PetscErrorCode PgfDeconvCorrelation(PgfModel model, const PetscReal rho[], const PetscReal theta[], PetscReal *g, PetscReal grad[])
+{
+  Deconv   *dc = (Deconv *)model->data;
+  PetscReal gr[2];
+
+  PetscFunctionBegin;
+  PointExponentials(dc, theta, dc->xre, dc->xim);
+  EvalG(dc, rho, dc->xre, dc->xim, g, gr, NULL);
+  for (PetscInt a = 0; a < dc->q; a++) grad[a] = gr[a];
+  PetscFunctionReturn(0);
+}
+
+/* The certificate of doc/math.md section 5 for the residual rho of a
+   measure with objective F: the gap, max |g| and a point where it is met. */
+PetscErrorCode PgfDeconvCertificate(PgfModel model, const PetscReal rho[], PetscReal F, PetscReal *gap, PetscReal *gmax, PetscReal theta[])
+{
+  Deconv   *dc = (Deconv *)model->data;
+  PetscReal arg[2];
+
+  PetscFunctionBegin;
+  PetscCall(MaxCorrelation(dc, rho, gmax, arg));
+  for (PetscInt a = 0; a < dc->q; a++) theta[a] = arg[a];
+  *gap = GapFrom(dc, rho, F, *gmax);
   PetscFunctionReturn(0);
 }
 

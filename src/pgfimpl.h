@@ -134,3 +134,18 @@ PETSC_INTERN PetscErrorCode PgfCheckpointAdd(PgfCheckpoint, const char[], PgfSta
 PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfCheckpoint, const char[], Vec, const char[], const char[]);
 PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfCheckpoint, const char[], Vec);
 PETSC_INTERN PetscErrorCode PgfCheckpointDestroy(PgfCheckpoint *);
+
+/* Deconvolution on spikes rather than particles (deconv.c, doc/math.md
+   sections 4-5), for sfw.c; the model must be deconv; not collective. */
+PETSC_INTERN PetscErrorCode PgfDeconvGetProblem(PgfModel, PetscInt *q, PetscInt *K, PetscReal *lambda, const PetscReal **y);
+PETSC_INTERN PetscErrorCode PgfDeconvAtom(PgfModel, const PetscReal theta[], PetscReal phi[]);
+PETSC_INTERN PetscErrorCode PgfDeconvCorrelation(PgfModel, const PetscReal rho[], const PetscReal theta[], PetscReal *g, PetscReal grad[]);
+PETSC_INTERN PetscErrorCode PgfDeconvCertificate(PgfModel, const PetscReal rho[], PetscReal F, PetscReal *gap, PetscReal *gmax, PetscReal theta[]);
+
+/* Sliding Frank-Wolfe (sfw.c, doc/math.md section 6.3): -baseline sfw runs
+   it instead of the flow. PgfSfwCreate gives NULL without -baseline sfw;
+   collective. */
+typedef struct _p_PgfSfw *PgfSfw;
+PETSC_INTERN PetscErrorCode PgfSfwCreate(PgfModel, PgfSfw *);
+PETSC_INTERN PetscErrorCode PgfSfwSolve(PgfSfw, PgfOutput, PgfExitStatus *);
+PETSC_INTERN PetscErrorCode PgfSfwDestroy(PgfSfw *);

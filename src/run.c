@@ -302,6 +302,7 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
 {
   PgfModel       model;
   PgfFlow        flow;
+  PgfSfw         sfw;
   PgfOutput      out;
   PetscInt       counts[2], m;
   PetscMPIInt    size;
@@ -340,8 +341,10 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(PgfFlowCreate(model, &flow));
   PetscCall(PgfFlowSetFromOptions(flow));
   PetscCall(PgfFlowSetCheckpoint(flow, checkpoint, interval));
+  PetscCall(PgfSfwCreate(model, &sfw));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
+    PetscCall(PgfSfwDestroy(&sfw));
     PetscCall(PgfFlowDestroy(&flow));
     PetscCall(PgfModelDestroy(&model));
     PetscCall(PetscFree(checkpoint));
@@ -383,13 +386,14 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(PgfModelGetSizes(model, &m, NULL, NULL, NULL));
   PetscCall(PetscPrintf(comm, "pgflow %s: %s with %" PetscInt_FMT " particles on %d rank%s (BLAS kernel %s), results in %s\n", PGFLOW_VERSION, type, m, size, size > 1 ? "s" : "", core, path));
   PetscCall(WarnGenericBlas(comm, core));
-  PetscCall(PgfFlowSolve(flow, out, status));
+  PetscCall(sfw ? PgfSfwSolve(sfw, out, status) : PgfFlowSolve(flow, out, status));
   PetscCall(PgfOutputSetAttributeInt(out, "completed", *status == PGF_EXIT_OK));
   PetscCall(PgfOutputDestroy(&out));
   Unlock(lock, NULL);
   Unlock(ckptfd, ckptlock);
   PetscCall(PetscFree(ckptlock));
   PetscCall(PetscPrintf(comm, "results written to %s\n", path));
+  PetscCall(PgfSfwDestroy(&sfw));
   PetscCall(PgfFlowDestroy(&flow));
   PetscCall(PgfModelDestroy(&model));
   PetscCall(PetscFree(checkpoint));
