@@ -11,7 +11,7 @@ PetscFunctionList PgfModelList;
 
 /* pgflow's stages of work in -log_view (the integrator's own events miss
    them: its function evaluations are mostly answered from pgflow's cache). */
-PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum;
+PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum, PGF_SetUpProblem, PGF_SetUpParticles;
 
 static PetscErrorCode RegisterEvents(void)
 {
@@ -29,6 +29,8 @@ static PetscErrorCode RegisterEvents(void)
   PetscCall(PetscLogEventRegister("PgfCheckpoint", id, &PGF_Checkpoint));
   PetscCall(PetscLogEventRegister("PgfRidgeSolve", id, &PGF_Ridge));
   PetscCall(PetscLogEventRegister("PgfSpectrum", id, &PGF_Spectrum));
+  PetscCall(PetscLogEventRegister("PgfSetUpProblem", id, &PGF_SetUpProblem));
+  PetscCall(PetscLogEventRegister("PgfSetUpParticle", id, &PGF_SetUpParticles));
   PetscFunctionReturn(0);
 }
 
@@ -273,7 +275,9 @@ PetscErrorCode PgfModelSetFromOptions(PgfModel model)
   PgfCheckInput(model->comm, groups == 1 || model->samplegroups, "-sample_groups needs a problem with samples to split (-problem twolayer), not -problem %s", model->name);
   PetscCall(SetUpGroups(model, groups));
   PgfParamsModelScope(PETSC_TRUE);
+  PetscCall(PetscLogEventBegin(PGF_SetUpProblem, 0, 0, 0, 0));
   PetscCall(model->ops.setfromoptions(model));
+  PetscCall(PetscLogEventEnd(PGF_SetUpProblem, 0, 0, 0, 0));
   PgfParamsModelScope(PETSC_FALSE);
   model->dof = 1 + model->npos;
   PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (2.0 * model->N + (groups > 1 ? 2.0 * model->nact * model->dof : 0)), "the predictor and its gradient"));
@@ -348,9 +352,11 @@ PetscErrorCode PgfModelInitialize(PgfModel model, Vec U)
   PetscScalar *u;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_SetUpParticles, U, 0, 0, 0));
   PetscCall(VecGetArray(U, &u));
   PetscCall(model->ops.initialize(model, u));
   PetscCall(VecRestoreArray(U, &u));
+  PetscCall(PetscLogEventEnd(PGF_SetUpParticles, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 

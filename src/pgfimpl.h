@@ -9,6 +9,9 @@
 
 /* pgflow's events in -log_view (registered with the problems). */
 PETSC_INTERN PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum;
+/* The set-up's phases: the problem's data and workspace, the initial
+   particles (the first snapshot is PGF_Snapshot). */
+PETSC_INTERN PetscLogEvent PGF_SetUpProblem, PGF_SetUpParticles;
 
 /* Accessors and capability queries of a model (model.c); not collective
    unless said. */
