@@ -104,8 +104,8 @@ assert r.attrs[\"version\"] == pgflow.__version__ == \"$version\" and \"matplotl
   for n in 1 3; do
     t "example-installed-$n-ranks" "the installed pgflow runs the installed example (-dll_append) on $n ranks, final state as the tree's to 1e-10" bash -c "
       cd $ex && \$MPIEXEC -n $n $prefix/bin/pgflow -dll_append ./libpgfbumps.so ${bumps[*]} -output $tmp/bumps-$n.h5 >/dev/null &&
-        bin_t=$PWD/bin/tests/t_results && \$bin_t compare $tmp/bumps-tree.h5 $tmp/bumps-$n.h5 /final/w 1e-10 &&
-        \$bin_t compare $tmp/bumps-tree.h5 $tmp/bumps-$n.h5 /final/theta 1e-10"
+        bin_t=\"$PWD/bin/tests/t_results\" && \"\$bin_t\" compare $tmp/bumps-tree.h5 $tmp/bumps-$n.h5 /final/w 1e-10 &&
+        \"\$bin_t\" compare $tmp/bumps-tree.h5 $tmp/bumps-$n.h5 /final/theta 1e-10"
   done
   # Refusals: one line, status 2, no results file.
   uses installed example_built
