@@ -100,7 +100,7 @@ bin/pgflow: build/src/main.o build/libpgflow.a
 build/examples/libpgfbumps.so: packaging/examples/bumps/bumps.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -shared $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF build/examples/libpgfbumps.d -shared $< -o $@
 
 bin/tests/%: build/tests/%.o build/libpgflow.a
 	@mkdir -p $(@D)
@@ -220,4 +220,4 @@ clean:
 	rm -rf build bin
 
 .PHONY: all deps run check install uninstall dist format clean
--include $(LIBOBJ:.o=.d) build/src/main.d build/bench/pgfbench.d $(TESTS:bin/tests/%=build/tests/%.d)
+-include $(LIBOBJ:.o=.d) build/src/main.d build/bench/pgfbench.d $(TESTS:bin/tests/%=build/tests/%.d) build/examples/libpgfbumps.d
