@@ -148,7 +148,7 @@ PETSC_INTERN PetscErrorCode PgfDeconvCertificate(PgfModel, const PetscReal rho[]
 /* Sliding Frank-Wolfe (sfw.c, doc/math.md section 6.3): -baseline sfw runs
    it instead of the flow. PgfSfwCreate gives NULL without -baseline sfw;
    collective. */
-typedef struct _p_PgfSfw *PgfSfw;
+typedef struct _p_PgfSfw   *PgfSfw;
 PETSC_INTERN PetscErrorCode PgfSfwCreate(PgfModel, PgfSfw *);
 PETSC_INTERN PetscErrorCode PgfSfwSolve(PgfSfw, PgfOutput, PgfExitStatus *);
 PETSC_INTERN PetscErrorCode PgfSfwDestroy(PgfSfw *);
