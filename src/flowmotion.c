@@ -16,21 +16,30 @@ PetscErrorCode PgfFlowVelocity(PgfFlow flow, Vec U, Vec V, PetscReal *F, PetscRe
     PetscCall(VecNorm(V, NORM_2, &norm));
     *D = norm * norm / flow->m;
   } else {
+    /* the state and Euclidean velocity of the model's last evaluation, for
+       a Jacobian prepared there (implicit types linearize where they just
+       evaluated) */
+    if (flow->vjac) {
+      PetscCall(VecCopy(U, flow->ujac));
+      PetscCall(VecCopy(V, flow->vjac));
+    }
     PetscCall(PgfDynamicsVelocity(flow->dyn, U, V, D));
     *D /= flow->m;
   }
   PetscFunctionReturn(0);
 }
 
-/* The Jacobian at U (the state of the model's last evaluation): the
-   model's, and for another dynamics the state and the Euclidean velocity
-   there, which its scaling needs. */
+/* The Jacobian at U, which the model prepares from its last evaluation:
+   another dynamics also needs the Euclidean velocity there, kept by
+   PgfFlowVelocity, or evaluated when the last evaluation was elsewhere. */
 PetscErrorCode PgfFlowJacobianPrepare(PgfFlow flow, Vec U)
 {
   PetscReal F;
+  PetscBool same = PETSC_TRUE;
 
   PetscFunctionBegin;
-  if (!PgfDynamicsIsIdentity(flow->dyn)) {
+  if (!PgfDynamicsIsIdentity(flow->dyn)) PetscCall(VecEqual(U, flow->ujac, &same));
+  if (!same) {
     PetscCall(VecCopy(U, flow->ujac));
     PetscCall(PgfModelEvaluate(flow->model, U, flow->vjac, &F));
     flow->nrhs++;

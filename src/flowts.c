@@ -315,6 +315,7 @@ PetscErrorCode PgfFlowSetUpTS(PgfFlow f)
     PetscCall(PgfModelReserve(f->model, 2 * state + 2 * state * f->dof, "the dynamics' Jacobian state, velocity and blocks"));
     PetscCall(VecDuplicate(f->U, &f->ujac));
     PetscCall(VecDuplicate(f->U, &f->vjac));
+    PetscCall(VecSet(f->ujac, PETSC_MAX_REAL)); /* matches no state */
   }
   PetscCall(VecGetLocalSize(f->U, &n));
   PetscCall(VecGetSize(f->U, &N));
