@@ -1,6 +1,6 @@
 /* The model layer's private header: the struct of a model and the table of
    operations every problem implements. Only model.c and the problem files
-   (problems/twolayer/, deconv.c, ...) include it; the flow, the output and the
+   (src/problems/) include it; the flow, the output and the
    baselines go through the accessors of pgfimpl.h. A new problem is one
    file that fills a PgfModelOps table and one PgfModelRegister line in
    PgfModelRegisterAll (model.c); doc/adding-a-problem.md says how. */

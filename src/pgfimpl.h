@@ -138,7 +138,7 @@ PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfCheckpoint, const char[], Vec,
 PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfCheckpoint, const char[], Vec);
 PETSC_INTERN PetscErrorCode PgfCheckpointDestroy(PgfCheckpoint *);
 
-/* Deconvolution on spikes rather than particles (deconv.c, doc/math.md
+/* Deconvolution on spikes rather than particles (problems/deconv/certificate.c, doc/math.md
    sections 4-5), for sfw.c; the model must be deconv; not collective. */
 PETSC_INTERN PetscErrorCode PgfDeconvGetProblem(PgfModel, PetscInt *q, PetscInt *K, PetscReal *lambda, const PetscReal **y);
 PETSC_INTERN PetscErrorCode PgfDeconvAtom(PgfModel, const PetscReal theta[], PetscReal phi[]);
