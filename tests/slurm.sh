@@ -486,9 +486,12 @@ group lifecycle
   busy_leftover() {
     up && [ "$was_up" = 0 ] || return 0
     if as_root ip netns add pgf-n9 && as_root ip link add pgfbr0 type bridge; then
-      as_root ip netns exec pgf-n9 tail -f /dev/null &
+      # as_root runs in a subshell of its own: the process in the namespace
+      # is its child, killed by its PID (the subshell's report of its
+      # death to /dev/null).
+      as_root ip netns exec pgf-n9 tail -f /dev/null 2>/dev/null &
       holder=$!
-      at_group_end "as_root kill $holder; wait $holder 2>/dev/null"
+      at_group_end "as_root kill \$(as_root ip netns pids pgf-n9); wait $holder 2>/dev/null"
     fi
     at_group_end 'as_root ip netns delete pgf-n9; as_root ip link delete pgfbr0'
   }
