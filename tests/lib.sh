@@ -210,19 +210,3 @@ bad_inputs() {
   done < <(grep -v '^#' tests/bad-inputs.rows | grep .)
   fixtures=("${saved[@]}")
 }
-
-# A group still written as one sequence (tests/slurm.sh): it runs when a
-# pattern selects the group as a whole, never when listing; each case is
-# named from its description.
-sequence_selected() {
-  local i found=1
-  [ ${#patterns[@]} -eq 0 ] && found=0
-  for i in "${!patterns[@]}"; do
-    # shellcheck disable=SC2053  # the pattern is a glob on purpose
-    [[ /$file/$group_name/ == */${patterns[$i]}/* ]] && pattern_used[$i]=1 found=0
-  done
-  [ $listing -eq 0 ] && return $found
-}
-slug_of() { echo "$1" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9]\{1,\}/-/g; s/^-//; s/-$//' | cut -d- -f1-6; }
-sequence_case() { t "$(slug_of "$1")" "$@"; }
-sequence_skip() { skip_line "$file/$group_name/$(slug_of "$1"): $1"; }
