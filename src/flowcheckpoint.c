@@ -16,6 +16,7 @@ static PetscErrorCode WriteCheckpoint(PgfFlow flow, Vec U)
   PetscCall(PetscLogEventBegin(PGF_Checkpoint, U, 0, 0, 0));
   PetscCall(PgfFlowFlushHistory(flow));
   PetscCall(PgfOutputFlush(flow->out));
+  PetscCall(PgfOutputGetCounts(flow->out, &flow->nsnap0, &flow->nhist0));
   ierr = PgfCheckpointWrite(flow->ckpt, flow->checkpoint, U, flow->run_id, flow->output);
   if (ierr) {
     char *message;

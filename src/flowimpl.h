@@ -68,7 +68,7 @@ struct _p_PgfFlow {
   PetscInt64     nrhs0; /* evaluations before a restart (not timed by this process) */
   PetscLogDouble rhs_time, wall_start, last_progress, last_checkpoint;
   PetscBool      restarted;
-  PetscInt       nsnap0, nhist0; /* snapshots and history rows the results file held at the restart */
+  PetscInt       nsnap0, nhist0; /* snapshots and history rows of the results file at the last checkpoint written or read */
   PetscInt       rejected0; /* rejected steps before the restart */
   PgfStopReason  stop;
   PetscBool      nonfinite;

@@ -38,6 +38,11 @@ PetscErrorCode PgfFlowJacobianPrepare(PgfFlow flow, Vec U)
   PetscBool same = PETSC_TRUE;
 
   PetscFunctionBegin;
+  if (!PgfDynamicsIsIdentity(flow->dyn) && !flow->vjac) {
+    PetscCall(VecDuplicate(U, &flow->ujac));
+    PetscCall(VecDuplicate(U, &flow->vjac));
+    PetscCall(VecSet(flow->ujac, PETSC_MAX_REAL)); /* matches no state */
+  }
   if (!PgfDynamicsIsIdentity(flow->dyn)) PetscCall(VecEqual(U, flow->ujac, &same));
   if (!same) {
     PetscCall(VecCopy(U, flow->ujac));

@@ -214,43 +214,6 @@ PetscErrorCode PgfFlowSnapshotIfDue(PgfFlow flow, Vec U, PetscReal t)
   PetscFunctionReturn(0);
 }
 
-/* The rows the results file holds, as a checkpoint records them. */
-static PetscErrorCode GetSnapshots(void *ctx, PetscReal *v)
-{
-  PgfFlow  flow = (PgfFlow)ctx;
-  PetscInt nsnap, nhist;
-
-  PetscFunctionBegin;
-  PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
-  *v = nsnap;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SetSnapshots(void *ctx, PetscReal v)
-{
-  PetscFunctionBegin;
-  ((PgfFlow)ctx)->nsnap0 = (PetscInt)v;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode GetHistory(void *ctx, PetscReal *v)
-{
-  PgfFlow  flow = (PgfFlow)ctx;
-  PetscInt nsnap, nhist;
-
-  PetscFunctionBegin;
-  PetscCall(PgfOutputGetCounts(flow->out, &nsnap, &nhist));
-  *v = nhist;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SetHistory(void *ctx, PetscReal v)
-{
-  PetscFunctionBegin;
-  ((PgfFlow)ctx)->nhist0 = (PetscInt)v;
-  PetscFunctionReturn(0);
-}
-
 /* The observables' part of a checkpoint: the energy balance's integral and
    pending nodes, the snapshot schedule, the results file's rows. */
 PetscErrorCode PgfFlowRegisterObservables(PgfFlow flow)
@@ -265,7 +228,7 @@ PetscErrorCode PgfFlowRegisterObservables(PgfFlow flow)
   PetscCall(PgfCheckpointAddReal(flow->ckpt, "jump_total", PGF_STATE_SIGNED, &flow->jump_total));
   PetscCall(PgfCheckpointAddInt(flow->ckpt, "next_snapshot", &flow->next_snap));
   PetscCall(PgfCheckpointAddReal(flow->ckpt, "tsnap", PGF_STATE_NONNEGATIVE, &flow->tsnap));
-  PetscCall(PgfCheckpointAdd(flow->ckpt, "snapshots", PGF_STATE_NONNEGATIVE, GetSnapshots, SetSnapshots, flow));
-  PetscCall(PgfCheckpointAdd(flow->ckpt, "history", PGF_STATE_NONNEGATIVE, GetHistory, SetHistory, flow));
+  PetscCall(PgfCheckpointAddInt(flow->ckpt, "snapshots", &flow->nsnap0));
+  PetscCall(PgfCheckpointAddInt(flow->ckpt, "history", &flow->nhist0));
   PetscFunctionReturn(0);
 }

@@ -312,10 +312,8 @@ PetscErrorCode PgfFlowSetUpTS(PgfFlow f)
   PetscCall(VecDuplicate(f->U, &f->vcache));
   PetscCall(VecSet(f->ucache, PETSC_MAX_REAL)); /* matches no state */
   if (!PgfDynamicsIsIdentity(f->dyn) && f->jkind != PGF_JACOBIAN_MFFD) {
+    /* made at the first Jacobian (explicit types never need them) */
     PetscCall(PgfModelReserve(f->model, 2 * state + 2 * state * f->dof, "the dynamics' Jacobian state, velocity and blocks"));
-    PetscCall(VecDuplicate(f->U, &f->ujac));
-    PetscCall(VecDuplicate(f->U, &f->vjac));
-    PetscCall(VecSet(f->ujac, PETSC_MAX_REAL)); /* matches no state */
   }
   PetscCall(VecGetLocalSize(f->U, &n));
   PetscCall(VecGetSize(f->U, &N));
