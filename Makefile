@@ -133,12 +133,14 @@ figures: all
 	@MPIEXEC="$(MPIEXEC)" NP=$(NP) bash analysis/make-figures
 .PHONY: figures
 
-# Right-hand side against same-process DGEMM on 1 and 2 ranks: results/bench.json.
+# Right-hand side against same-process DGEMM on 1 and 2 ranks, and the
+# stochastic dynamics' step against the plain one: results/bench.json.
 bench: all
 	@mkdir -p results
 	$(MPIEXEC) -n 1 bin/pgfbench -json results/bench-1.json
 	$(MPIEXEC) -n 2 bin/pgfbench -json results/bench-2.json
-	@python3 -c 'import json, sys; json.dump([json.load(open(f)) for f in sys.argv[1:]], open("results/bench.json", "w"), indent=1)' results/bench-1.json results/bench-2.json
+	MPIEXEC="$(MPIEXEC)" bash bench/steps.sh results/bench-steps.json
+	@python3 -c 'import json, sys; json.dump([json.load(open(f)) for f in sys.argv[1:]], open("results/bench.json", "w"), indent=1)' results/bench-1.json results/bench-2.json results/bench-steps.json
 	@echo "results: results/bench.json"
 .PHONY: bench
 

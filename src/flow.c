@@ -54,21 +54,35 @@ static PetscErrorCode UndoRise(PgfFlow flow, TS ts, Vec U, PetscReal t, PetscRea
   PetscFunctionReturn(0);
 }
 
-/* Birth-death jumps at the end of the step (doc/math.md section 2.6): F
-   and D after them, their change of F apart from the flow's, and the
-   integrator's history restarted (the state jumped). */
+/* Birth-death jumps at the end of the step (doc/math.md section 2.6),
+   decided from the first variations at the state the step started from;
+   then F and D after them (the evaluation the next step starts from), and
+   the first variations there for the next step's jumps. F before them is
+   known where the integrator's last stage was the new state, or by one
+   evaluation more with -birth_death_balance: their change of F is then
+   recorded apart from the flow's, else it is NaN. A jump restarts the
+   integrator's history (the state jumped). */
 static PetscErrorCode Jump(PgfFlow flow, TS ts, Vec U, PetscInt step, PetscReal dt)
 {
-  PetscReal F = flow->F;
+  PetscBool known, moved;
+  PetscReal F;
 
   PetscFunctionBegin;
-  PetscCall(PgfFlowBirthDeath(flow, U, step, dt));
-  if (!flow->births && !flow->deaths) PetscFunctionReturn(0);
-  PetscCall(PgfModelReplaced(flow->model));
+  PetscCall(PgfFlowObserveIfCached(flow, U, flow->bd_balance, &known));
+  F           = flow->F;
+  flow->Dflow = flow->D;
+  PetscCall(PgfFlowBirthDeath(flow, U, step, dt, &moved));
+  if (moved) {
+    PetscCall(PgfModelReplaced(flow->model));
+    PetscCall(TSRestartStep(ts));
+  }
   PetscCall(PgfFlowObserve(flow, U));
-  flow->jump_change = flow->F - F;
-  flow->jump_total += flow->jump_change;
-  PetscCall(TSRestartStep(ts));
+  if (!moved || !known) flow->Dflow = flow->D;
+  flow->jump_change = !moved ? 0 : known ? flow->F - F
+                                         : (PetscReal)NAN;
+  if (moved && known) flow->jump_total += flow->jump_change;
+  if (moved && !known) flow->unmeasured++;
+  PetscCall(PgfFlowFirstVariation(flow, U));
   PetscFunctionReturn(0);
 }
 
@@ -107,7 +121,11 @@ static PetscErrorCode PostStep(TS ts)
   if (changed) PetscCall(TSRestartStep(ts));
   PetscCall(TSGetStepNumber(ts, &step));
   if (flow->temperature > 0) PetscCall(PgfFlowLangevinNoise(flow, U, step, t - tprev));
-  PetscCall(PgfFlowObserve(flow, U));
+  if (flow->bd_rate > 0) PetscCall(Jump(flow, ts, U, step, t - tprev));
+  else {
+    PetscCall(PgfFlowObserve(flow, U));
+    flow->Dflow = flow->D;
+  }
   if (PetscIsInfOrNanReal(flow->F) || PetscIsInfOrNanReal(flow->D)) {
     flow->nonfinite = PETSC_TRUE;
     flow->stop      = PGF_STOP_NONFINITE;
@@ -116,8 +134,6 @@ static PetscErrorCode PostStep(TS ts)
   }
   PetscCall(UndoRise(flow, ts, U, t, tprev, &undone));
   if (undone) PetscFunctionReturn(0);
-  flow->Dflow = flow->D;
-  if (flow->bd_rate > 0) PetscCall(Jump(flow, ts, U, step, t - tprev));
   PetscCall(KeepGood(flow, U, t));
   PetscCall(PgfFlowRecordStep(flow, t, tprev));
   if (flow->stop_gap > 0) PetscCall(PgfModelGap(flow->model, U, &flow->gap));
@@ -205,6 +221,7 @@ PetscErrorCode PgfFlowSetUp(PgfFlow flow)
   PetscCall(PgfFlowObserve(flow, flow->U));
   PgfCheckInput(comm, !PetscIsInfOrNanReal(flow->F) && !PetscIsInfOrNanReal(flow->D), "the objective is not finite at the %s particles (F = %g, D = %g): the inputs overflow; lower -lambda, -noise, -init_scale or the scale of -data", flow->restarted ? "checkpoint's" : "initial", (double)flow->F, (double)flow->D);
   if (!flow->restarted) flow->F0 = flow->F;
+  if (flow->bd_rate > 0) PetscCall(PgfFlowFirstVariation(flow, flow->U));
   PetscFunctionReturn(0);
 }
 

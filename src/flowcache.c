@@ -17,6 +17,7 @@ static PetscErrorCode Evaluate(PgfFlow flow, Vec U)
   PetscCall(PetscTime(&t1));
   flow->rhs_time += t1 - t0;
   flow->nrhs++;
+  flow->modelcached = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
@@ -78,6 +79,7 @@ PetscErrorCode PgfFlowJacobianFunction(void *ctx, Vec U, Vec G)
   PetscFunctionBegin;
   PetscCall(PetscTime(&t0));
   PetscCall(PgfFlowVelocity(flow, U, G, &F, &D));
+  flow->modelcached = PETSC_FALSE;
   PetscCall(CheckFinite(flow, F, D));
   PetscCall(VecScale(G, -1.0));
   PetscCall(PetscTime(&t1));
@@ -112,18 +114,41 @@ static PetscErrorCode SameState(PgfFlow flow, Vec U, PetscBool *same)
   PetscFunctionReturn(0);
 }
 
-/* F and D = (1/m) sum_i |v(u_i)|^2 at U, reusing the last evaluation when it
-   was at this state. */
-PetscErrorCode PgfFlowObserve(PgfFlow flow, Vec U)
+/* F and D = (1/m) sum_i |v(u_i)|^2 at U when the last evaluation was at
+   this state, or (evaluate) by an evaluation; *known says whether they are. */
+PetscErrorCode PgfFlowObserveIfCached(PgfFlow flow, Vec U, PetscBool evaluate, PetscBool *known)
 {
-  PetscBool same;
-
   PetscFunctionBegin;
   PetscCall(SetStep(flow));
-  PetscCall(SameState(flow, U, &same));
-  if (!same) PetscCall(Evaluate(flow, U));
-  flow->F = flow->Fcache;
-  flow->D = flow->Dcache;
+  PetscCall(SameState(flow, U, known));
+  if (!*known && evaluate) {
+    PetscCall(Evaluate(flow, U));
+    *known = PETSC_TRUE;
+  }
+  if (*known) {
+    flow->F = flow->Fcache;
+    flow->D = flow->Dcache;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* F and D at U, reusing the last evaluation when it was at this state. */
+PetscErrorCode PgfFlowObserve(PgfFlow flow, Vec U)
+{
+  PetscBool known;
+
+  PetscFunctionBegin;
+  PetscCall(PgfFlowObserveIfCached(flow, U, PETSC_TRUE, &known));
+  PetscFunctionReturn(0);
+}
+
+/* The model's own state (what its last evaluation left: the first
+   variation reads it) at the cached state, U, which the flow observed
+   last: a Jacobian's evaluations elsewhere since are redone there. */
+PetscErrorCode PgfFlowModelAtCache(PgfFlow flow, Vec U)
+{
+  PetscFunctionBegin;
+  if (!flow->modelcached) PetscCall(Evaluate(flow, U));
   PetscFunctionReturn(0);
 }
 

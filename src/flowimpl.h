@@ -35,6 +35,7 @@ struct _p_PgfFlow {
   Vec             good; /* last accepted state with finite F and D */
   Vec             ucache, vcache; /* the state of the last evaluation and its velocity */
   PetscReal       Fcache, Dcache;
+  PetscBool       modelcached; /* the model's last evaluation is the cached one */
   PgfJacobianKind jkind;
   PetscBool       hasjac; /* the model has an assembled dv/du (not necessarily assembled) */
   PetscBool       implicitform; /* rosw with an analytic Jacobian: U' + v(U) = 0 as an IFunction */
@@ -76,15 +77,19 @@ struct _p_PgfFlow {
 
   /* stochastic dynamics (jumps.c) */
   PetscReal  bd_rate, temperature; /* -birth_death_rate, -temperature */
-  PetscReal *fvar; /* the local particles' first variations */
+  PetscBool  bd_balance; /* -birth_death_balance: evaluate F before the jumps when the integrator did not */
+  PetscReal *fvar; /* the local particles' first variations at the state the next step starts from */
   PetscInt   births, deaths; /* of the last step's jumps */
-  PetscReal  jump_change, jump_total; /* F's change by the last step's jumps, and by all so far */
+  PetscReal  jump_change, jump_total; /* F's change by the last step's jumps (NaN: not measured), and by all measured so far */
+  PetscInt   unmeasured; /* steps whose jumps moved particles with F before them unknown */
   PetscReal  Dflow; /* D at the end of the last step's flow, before its jumps */
 };
 
 /* The evaluation cache (flowcache.c): F, D and v at the last evaluated
    state, reused by the integrator, the monitor and the Armijo search. */
 PETSC_INTERN PetscErrorCode PgfFlowObserve(PgfFlow, Vec);
+PETSC_INTERN PetscErrorCode PgfFlowObserveIfCached(PgfFlow, Vec, PetscBool evaluate, PetscBool *known);
+PETSC_INTERN PetscErrorCode PgfFlowModelAtCache(PgfFlow, Vec);
 PETSC_INTERN PetscErrorCode PgfFlowObjective(void *, Vec, PetscReal *, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfFlowRHSFunction(TS, PetscReal, Vec, Vec, void *);
 PETSC_INTERN PetscErrorCode PgfFlowJacobianFunction(void *, Vec, Vec);
@@ -110,7 +115,8 @@ PETSC_INTERN void           PgfFlowQuadratureAdd(PgfFlow, PetscReal, PetscReal);
 /* Stochastic dynamics (jumps.c): options, birth-death jumps after an
    accepted step, Langevin noise after a fixed Euler step. */
 PETSC_INTERN PetscErrorCode PgfFlowJumpsSetFromOptions(PgfFlow, PetscBool euler, PetscBool fixed);
-PETSC_INTERN PetscErrorCode PgfFlowBirthDeath(PgfFlow, Vec, PetscInt step, PetscReal dt);
+PETSC_INTERN PetscErrorCode PgfFlowBirthDeath(PgfFlow, Vec, PetscInt step, PetscReal dt, PetscBool *moved);
+PETSC_INTERN PetscErrorCode PgfFlowFirstVariation(PgfFlow, Vec);
 PETSC_INTERN PetscErrorCode PgfFlowLangevinNoise(PgfFlow, Vec, PetscInt step, PetscReal dt);
 
 /* Checkpoints and signals (flowcheckpoint.c). */

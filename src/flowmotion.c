@@ -48,6 +48,7 @@ PetscErrorCode PgfFlowJacobianPrepare(PgfFlow flow, Vec U)
     PetscCall(VecCopy(U, flow->ujac));
     PetscCall(PgfModelEvaluate(flow->model, U, flow->vjac, &F));
     flow->nrhs++;
+    flow->modelcached = PETSC_FALSE;
   }
   PetscCall(PgfModelJacobianPrepare(flow->model, U));
   PetscFunctionReturn(0);

@@ -145,10 +145,12 @@ PetscErrorCode PgfFlowSummary(PgfFlow flow, PetscReal t)
   PetscCall(PetscPrintf(comm, "objective F = %.10e, dissipation D = %.3e\n", (double)flow->F, (double)flow->D));
   /* a proximal step that changed F is no part of the integral of D */
   PetscCall(PgfModelNonsmooth(flow->model, &nonsmooth));
+  /* the jumps' change of F is no part of the flow's: F(0) - F(t) + jumps = integral of D dt */
+  if (flow->unmeasured) drop = (PetscReal)NAN;
   mismatch = nonsmooth || flow->temperature > 0 ? (PetscReal)NAN : drop != 0 ? PetscAbsReal(drop - integral) / PetscAbsReal(drop)
                                                                              : 0;
-  /* the jumps' change of F is no part of the flow's: F(0) - F(t) + jumps = integral of D dt */
-  if (flow->bd_rate > 0) PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, of which the jumps' change -(%.10e); the flow's drop %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)(flow->F0 - flow->F), (double)flow->jump_total, (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : ""));
+  if (flow->unmeasured) PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e; not applicable: the jumps' change of F is not measured (%" PetscInt_FMT " steps with jumps; -birth_death_balance measures it at one evaluation more per such step)\n", (double)(flow->F0 - flow->F), (double)integral, flow->unmeasured));
+  else if (flow->bd_rate > 0) PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, of which the jumps' change -(%.10e); the flow's drop %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)(flow->F0 - flow->F), (double)flow->jump_total, (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : ""));
   else PetscCall(PetscPrintf(comm, "energy balance: F(0) - F(t) = %.10e, integral of D dt = %.10e, relative mismatch = %.3e%s\n", (double)drop, (double)integral, (double)mismatch, nonsmooth ? " (not applicable: proximal steps of the non-smooth regularizer changed F)" : flow->temperature > 0 ? " (not applicable: the Langevin noise changes F)"
                                                                                                                                                                                                                                                                                                     : ""));
   /* only a gradient flow keeps the balance (mini-batches do not) */
@@ -171,7 +173,7 @@ PetscErrorCode PgfFlowSummary(PgfFlow flow, PetscReal t)
   values[6] = mismatch;
   values[7] = most[2];
   values[8] = warn;
-  values[9] = flow->jump_total;
+  values[9] = flow->unmeasured ? (PetscReal)NAN : flow->jump_total;
   PetscCall(PgfOutputSetGroupAttributes(flow->out, "/stats", 10, names, values));
   PetscFunctionReturn(0);
 }

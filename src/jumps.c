@@ -24,12 +24,17 @@ PetscErrorCode PgfFlowJumpsSetFromOptions(PgfFlow flow, PetscBool euler, PetscBo
   PetscCall(PgfOptionsReal(comm, "-birth_death_rate", "Rate A of the birth-death jumps after each step (0: none)", 0, 0, PETSC_MAX_REAL, &flow->bd_rate));
   PetscCall(PgfOptionsReal(comm, "-temperature", "Temperature T of mean-field Langevin dynamics (0: none; -ts_type euler, fixed -ts_dt)", 0, 0, PETSC_MAX_REAL, &flow->temperature));
   PgfParamsModelScope(PETSC_FALSE);
+  /* how much is measured, not the trajectory */
+  PetscCall(PgfOptionsBool(comm, "-birth_death_balance", "Evaluate F before each step's jumps where the integrator did not (fixed Euler, Rosenbrock: one evaluation more per step with jumps), to record their change of F apart from the flow's", flow->bd_balance, &flow->bd_balance));
   PetscOptionsEnd();
   PetscCall(PgfModelGetType(flow->model, &name));
+  PgfCheckInput(comm, !flow->bd_balance || flow->bd_rate > 0, "-birth_death_balance needs -birth_death_rate > 0 (it measures the jumps' change of F)");
   if (flow->bd_rate > 0) {
     PetscCall(PgfModelHasOperation(flow->model, PGF_OP_FIRSTVARIATION, &hasfv));
     PgfCheckInput(comm, hasfv, "-birth_death_rate needs the first variation of F at each particle, which -problem %s does not compute%s", name, flow->model && !strcmp(name, "twolayer") ? " with -population true (use the samples' loss)" : "");
     PetscCall(PetscMalloc1(flow->mloc, &flow->fvar));
+    /* birth-death runs only: other runs continue from earlier checkpoints */
+    PetscCall(PgfCheckpointAddInt(flow->ckpt, "jumps_unmeasured", &flow->unmeasured));
   }
   if (flow->temperature > 0) {
     const PetscReal *y;
@@ -74,15 +79,29 @@ static PetscMPIInt Owner(const PetscInt *ranges, PetscMPIInt size, PetscInt g)
   return lo;
 }
 
-/* The birth-death jumps after the accepted step of number step and size dt
-   at U (evaluated: flow->F, flow->D and the model's last evaluation are at
-   U). Each event is a copy (target <- source): a killed particle's slot
-   takes a uniformly chosen particle, a duplicated particle a uniformly
-   chosen slot. The events of all ranks are gathered in global order (a
-   collective sized by the events); all copies read the state before the
-   jumps, and of two events on one slot the later one wins. The sources'
-   values go to every rank by one Allgatherv sized by the copies. */
-PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal dt)
+/* The first variation at U, the state the flow observed last and the
+   next step starts from: its jumps are decided there, from the evaluation
+   that step's first stage uses (doc/math.md section 2.6). */
+PetscErrorCode PgfFlowFirstVariation(PgfFlow flow, Vec U)
+{
+  PetscFunctionBegin;
+  PetscCall(PgfFlowModelAtCache(flow, U));
+  PetscCall(PetscLogEventBegin(PGF_BirthDeath, U, 0, 0, 0));
+  PetscCall(PgfModelFirstVariation(flow->model, flow->ucache, flow->fvar));
+  PetscCall(PetscLogEventEnd(PGF_BirthDeath, U, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* The birth-death jumps after the accepted step of number step and size dt,
+   which reached U, decided from the first variations at the state the step
+   started from (PgfFlowFirstVariation). Each event is a copy (target <-
+   source) of a value of U: a killed particle's slot takes a uniformly
+   chosen particle, a duplicated particle a uniformly chosen slot. The
+   events of all ranks are gathered in global order (a collective sized by
+   the events); all copies read U before the jumps, and of two events on
+   one slot the later one wins. The sources' values go to every rank by one
+   Allgatherv sized by the copies. *moved says whether a particle changed. */
+PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal dt, PetscBool *moved)
 {
   MPI_Comm        comm = flow->comm;
   PetscInt        dof = flow->dof, mloc = flow->mloc, nloc = 0, nev, ncopy = 0, nsend = 0, counts[2] = {0, 0};
@@ -94,10 +113,10 @@ PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal d
   PetscInt       *next;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_BirthDeath, U, 0, 0, 0));
   flow->births = flow->deaths = 0;
-  flow->jump_change           = 0;
+  *moved                      = PETSC_FALSE;
   PetscCall(PgfModelGetSeed(flow->model, &seed));
-  PetscCall(PgfModelFirstVariation(flow->model, U, flow->fvar));
   for (PetscInt i = 0; i < mloc; i++) sum += flow->fvar[i];
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPIU_REAL, MPI_SUM, comm));
   Vbar = sum / flow->m;
@@ -119,6 +138,7 @@ PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal d
   flow->births = counts[1];
   if (!counts[0] && !counts[1]) {
     PetscCall(PetscFree(ev));
+    PetscCall(PetscLogEventEnd(PGF_BirthDeath, U, 0, 0, 0));
     PetscFunctionReturn(0);
   }
 
@@ -172,9 +192,11 @@ PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal d
     next[r] += (PetscInt)dof;
   }
   PetscCall(VecRestoreArray(U, &u));
+  *moved = (PetscBool)(ncopy > 0);
   PetscCall(PetscFree3(send, recv, next));
   PetscCall(PetscFree2(all, key));
   PetscCall(PetscFree4(cnt, dsp, scnt, sdsp));
+  PetscCall(PetscLogEventEnd(PGF_BirthDeath, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -185,16 +207,19 @@ PetscErrorCode PgfFlowLangevinNoise(PgfFlow flow, Vec U, PetscInt step, PetscRea
 {
   PetscInt64   seed;
   PetscScalar *u;
-  PetscReal    s = PetscSqrtReal(2 * flow->temperature * dt);
+  PetscReal    s = PetscSqrtReal(2 * flow->temperature * dt), *xi;
 
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Langevin, U, 0, 0, 0));
   PetscCall(PgfModelGetSeed(flow->model, &seed));
+  PetscCall(PetscMalloc1(flow->dof, &xi));
   PetscCall(VecGetArray(U, &u));
   for (PetscInt i = 0; i < flow->mloc; i++) {
-    PetscInt64 index = (PetscInt64)step * flow->m + flow->rstart + i;
-
-    for (PetscInt k = 0; k < flow->dof; k++) u[i * flow->dof + k] += s * PgfRandNormal(seed, PGF_STREAM_LANGEVIN, index, k);
+    PgfRandNormals(seed, PGF_STREAM_LANGEVIN, (PetscInt64)step * flow->m + flow->rstart + i, flow->dof, xi);
+    for (PetscInt k = 0; k < flow->dof; k++) u[i * flow->dof + k] += s * xi[k];
   }
   PetscCall(VecRestoreArray(U, &u));
+  PetscCall(PetscFree(xi));
+  PetscCall(PetscLogEventEnd(PGF_Langevin, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }

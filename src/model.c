@@ -12,6 +12,7 @@ PetscFunctionList PgfModelList;
 /* pgflow's stages of work in -log_view (the integrator's own events miss
    them: its function evaluations are mostly answered from pgflow's cache). */
 PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum, PGF_SetUpProblem, PGF_SetUpParticles;
+PetscLogEvent PGF_BirthDeath, PGF_Langevin;
 
 static PetscErrorCode RegisterEvents(void)
 {
@@ -31,6 +32,8 @@ static PetscErrorCode RegisterEvents(void)
   PetscCall(PetscLogEventRegister("PgfSpectrum", id, &PGF_Spectrum));
   PetscCall(PetscLogEventRegister("PgfSetUpProblem", id, &PGF_SetUpProblem));
   PetscCall(PetscLogEventRegister("PgfSetUpParticle", id, &PGF_SetUpParticles));
+  PetscCall(PetscLogEventRegister("PgfBirthDeath", id, &PGF_BirthDeath));
+  PetscCall(PetscLogEventRegister("PgfLangevin", id, &PGF_Langevin));
   PetscFunctionReturn(0);
 }
 

@@ -12,6 +12,8 @@ PETSC_INTERN PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_J
 /* The set-up's phases: the problem's data and workspace, the initial
    particles (the first snapshot is PGF_Snapshot). */
 PETSC_INTERN PetscLogEvent PGF_SetUpProblem, PGF_SetUpParticles;
+/* The stochastic dynamics' own work after a step (jumps.c). */
+PETSC_INTERN PetscLogEvent PGF_BirthDeath, PGF_Langevin;
 
 /* Accessors and capability queries of a model (model.c); not collective
    unless said. */

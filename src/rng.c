@@ -63,14 +63,26 @@ PetscReal PgfRandNormal(PetscInt64 seed, PgfStream stream, PetscInt64 index, Pet
   return k % 2 ? r * PetscSinReal(2 * PETSC_PI * u[1]) : r * PetscCosReal(2 * PETSC_PI * u[1]);
 }
 
+/* x[k] = PgfRandNormal(seed, stream, index, k) for k < n, each pair's
+   uniforms, logarithm and square root computed once. */
+void PgfRandNormals(PetscInt64 seed, PgfStream stream, PetscInt64 index, PetscInt n, PetscReal x[])
+{
+  for (PetscInt k = 0; k < n; k += 2) {
+    PetscReal u[2], r;
+
+    UniformPair(seed, stream, index, k / 2, u);
+    r    = PetscSqrtReal(-2 * PetscLogReal(u[0]));
+    x[k] = r * PetscCosReal(2 * PETSC_PI * u[1]);
+    if (k + 1 < n) x[k + 1] = r * PetscSinReal(2 * PETSC_PI * u[1]);
+  }
+}
+
 /* A point uniform on the sphere of the given radius in R^dim. */
 void PgfRandSphere(PetscInt64 seed, PgfStream stream, PetscInt64 index, PetscInt dim, PetscReal radius, PetscReal x[])
 {
   PetscReal norm2 = 0;
 
-  for (PetscInt k = 0; k < dim; k++) {
-    x[k] = PgfRandNormal(seed, stream, index, k);
-    norm2 += x[k] * x[k];
-  }
+  PgfRandNormals(seed, stream, index, dim, x);
+  for (PetscInt k = 0; k < dim; k++) norm2 += x[k] * x[k];
   for (PetscInt k = 0; k < dim; k++) x[k] *= radius / PetscSqrtReal(norm2);
 }

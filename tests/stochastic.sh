@@ -73,40 +73,79 @@ group balance
     $PGFLOW $e3 -birth_death_rate 5 -output $tmp/b.h5 | tee $tmp/b.log || exit 1
     grep -q 'of which the jumps' $tmp/b.log && [ \$(analysis/pgf-python analysis/pgfresults.py $tmp/b.h5 /stats energy_warning) = 0.0 ] &&
       awk -v x=\$(analysis/pgf-python analysis/pgfresults.py $tmp/b.h5 /stats energy_mismatch) 'BEGIN { exit !(x < 1e-2) }'"
+  # Fixed Euler steps: the jumps are decided from the evaluation the step
+  # made at its start, so a step with jumps costs one evaluation, as one
+  # without; F before the jumps is then known only by one evaluation more
+  # (-birth_death_balance), which changes nothing else.
+  euler_runs() {
+    $PGFLOW $e3 $euler -output "$tmp/e0.h5" >/dev/null 2>&1
+    $PGFLOW $e3 $euler $bd -output "$tmp/e1.h5" >"$tmp/e1.log" 2>&1
+    $PGFLOW $e3 $euler $bd -birth_death_balance -output "$tmp/eb.h5" >"$tmp/eb.log" 2>&1
+  }
+  uses euler_runs
+  t euler-one-evaluation "birth-death with fixed Euler steps: one evaluation per step, as without jumps" bash -c "
+    $RESULTS compare $tmp/e0.h5 $tmp/e1.h5 /history/rhs_evals 0 && ! $RESULTS compare $tmp/e0.h5 $tmp/e1.h5 /history/births 0 >/dev/null"
+  t euler-unmeasured "without -birth_death_balance: jump_change NaN at the steps whose jumps moved particles, 0 elsewhere; the energy balance not applicable, its mismatch NaN" bash -c "
+    grep -q 'the jumps. change of F is not measured' $tmp/e1.log && [ \$(analysis/pgf-python analysis/pgfresults.py $tmp/e1.h5 /stats energy_mismatch) = nan ] &&
+      $PY -c '
+import h5py, numpy as np, sys
+h = h5py.File(sys.argv[1], \"r\")[\"history\"]
+jumped, change = (h[\"births\"][:] + h[\"deaths\"][:]) > 0, h[\"jump_change\"][:]
+assert np.isnan(change).any() and not np.isnan(change[~jumped]).any() and (change[~np.isnan(change)] == 0).all()
+' $tmp/e1.h5"
+  t euler-balance "-birth_death_balance: the same trajectory and jumps bit for bit, one evaluation more per step with jumps, the flow's energy balance to 1e-2" bash -c "
+    same x $tmp/e1.h5 $tmp/eb.h5 0 && grep -q 'of which the jumps' $tmp/eb.log &&
+      awk -v x=\$(analysis/pgf-python analysis/pgfresults.py $tmp/eb.h5 /stats energy_mismatch) 'BEGIN { exit !(x < 1e-2) }' &&
+      $PY -c '
+import h5py, numpy as np, sys
+a, b = (h5py.File(f, \"r\")[\"history\"] for f in sys.argv[1:])
+moved = np.isnan(a[\"jump_change\"][:])  # the steps whose jumps moved a particle
+extra = b[\"rhs_evals\"][:] - a[\"rhs_evals\"][:]
+assert (extra == np.cumsum(moved)).all(), (extra[-5:], np.cumsum(moved)[-5:])
+assert np.isfinite(b[\"jump_change\"][:]).all()
+' $tmp/e1.h5 $tmp/eb.h5"
+  uses
   t euler-and-conic "birth-death with fixed Euler steps and with -dynamics conic on deconvolution (E1, rosw)" bash -c "
     $PGFLOW $e3 $bd $euler -output $tmp/e.h5 >/dev/null &&
       $PGFLOW -options_file jobs/e1-small.opts -dynamics conic -particles 30 -ts_max_time 50 -birth_death_rate 5 -output $tmp/c.h5 >/dev/null"
 
 group statistics
-  # With a data term that does not depend on the particles, the first
-  # variation after one Euler step is known: u_i = (1 - lambda dt) u_i(0),
-  # V_i = (lambda/2) |u_i|^2. The births and deaths of that step, summed
-  # over 10 seeds of m = 2000 particles, are sums of independent Bernoulli
-  # draws with p_i = 1 - exp(-A dt |V_i - Vbar|) (doc/math.md section 2.6):
-  # each count must lie within 4 standard deviations of its mean (a
-  # correct implementation fails with probability below 1e-4).
+  # With a data term that does not depend on the particles (tanh, inputs
+  # all 0: s(0) = 0), V_i = (lambda/2) |u_i|^2 up to a constant, and the
+  # first variation at the state the first step starts from is known: its
+  # initial particles, w_i = 0 and theta_i ~ N(0, r0^2 I). The births and
+  # deaths of that step, summed over 10 seeds of m = 2000 particles, are
+  # sums of independent Bernoulli draws with p_i = 1 - exp(-A dt |V_i -
+  # Vbar|) (doc/math.md section 2.6): each count must lie within 4
+  # standard deviations of its mean (a correct implementation fails with
+  # probability below 1e-4), and the same counts must be far (more than 8
+  # standard deviations) from those of the state the step reached,
+  # (1 - lambda dt) u_i(0): the test sees which state the jumps use.
   uses zeros
-  t binomial "births and deaths of one step against their probabilities (10 seeds, m = 2000, 4 standard deviations)" bash -c "
+  t binomial "births and deaths of one step against their probabilities at the step's start (10 seeds, m = 2000, 4 standard deviations)" bash -c "
     for s in 0 1 2 3 4 5 6 7 8 9; do
-      $PGFLOW $flat -data $tmp/zeros.h5 -particles 2000 -init_scale 2 $euler -ts_max_steps 1 -birth_death_rate 10 -seed \$s -snapshots 2 -output $tmp/s\$s.h5 >/dev/null || exit 1
+      $PGFLOW $flat -activation tanh -lambda 20 -data $tmp/zeros.h5 -particles 2000 -init_scale 2 $euler -ts_max_steps 1 -birth_death_rate 0.5 -seed \$s -snapshots 2 -output $tmp/s\$s.h5 >/dev/null || exit 1
     done
     $PY - $tmp <<'EOF'
 import sys, h5py, numpy as np
-lam, dt, A = 1.0, 0.01, 10.0
-mean = {'births': 0.0, 'deaths': 0.0}; var = dict(mean); count = dict(mean)
-for s in range(10):
-    with h5py.File('%s/s%d.h5' % (sys.argv[1], s), 'r') as f:
-        u = np.column_stack([f['snapshots/w'][0], f['snapshots/theta'][0]]) * (1 - lam * dt)
-        V = 0.5 * lam * (u * u).sum(axis=1)
-        beta = A * dt * (V - V.mean())
-        p = -np.expm1(-np.abs(beta))
-        for name, side in (('births', beta < 0), ('deaths', beta > 0)):
-            mean[name] += p[side].sum(); var[name] += (p * (1 - p))[side].sum()
-            count[name] += f['history/' + name][0]
-for name in mean:
-    z = (count[name] - mean[name]) / np.sqrt(var[name])
-    print('%s: %d, expected %.1f +- %.1f, z = %.2f' % (name, count[name], mean[name], np.sqrt(var[name]), z))
-    assert abs(z) < 4
+lam, dt, A = 20.0, 0.01, 0.5
+def z_scores(scale):
+    mean = {'births': 0.0, 'deaths': 0.0}; var = dict(mean); count = dict(mean)
+    for s in range(10):
+        with h5py.File('%s/s%d.h5' % (sys.argv[1], s), 'r') as f:
+            u = scale * np.column_stack([f['snapshots/w'][0], f['snapshots/theta'][0]])
+            V = 0.5 * lam * (u * u).sum(axis=1)
+            beta = A * dt * (V - V.mean())
+            p = -np.expm1(-np.abs(beta))
+            for name, side in (('births', beta < 0), ('deaths', beta > 0)):
+                mean[name] += p[side].sum(); var[name] += (p * (1 - p))[side].sum()
+                count[name] += f['history/' + name][0]
+    for name in mean:
+        print('%s: %d, expected %.1f +- %.1f' % (name, count[name], mean[name], np.sqrt(var[name])))
+    return [(count[k] - mean[k]) / np.sqrt(var[k]) for k in mean]
+start, reached = z_scores(1.0), z_scores(1 - lam * dt)
+print('z at the start', start, 'z at the state reached', reached)
+assert max(abs(z) for z in start) < 4 and min(abs(z) for z in reached) > 8
 EOF"
 
 group langevin
@@ -141,4 +180,5 @@ group refuse
   input_error temperature-conic "-temperature with the conic dynamics" "-temperature needs -dynamics wasserstein" $PGFLOW $e3 $euler -reg l2 -lambda 0.1 -dynamics conic -temperature 0.1
   input_error temperature-negative "-temperature -1" "-temperature must be a number" $PGFLOW $e3 -temperature -1
   input_error rate-negative "-birth_death_rate -1" "-birth_death_rate must be a number" $PGFLOW $e3 -birth_death_rate -1
+  input_error balance-without-rate "-birth_death_balance without jumps" "-birth_death_balance needs -birth_death_rate > 0" $PGFLOW $e3 -birth_death_balance
   input_error rate-population "birth-death on the population loss" "-birth_death_rate needs the first variation" $PGFLOW -problem twolayer -population true -birth_death_rate 1
