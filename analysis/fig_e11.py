@@ -1,11 +1,14 @@
 """E11: birth-death jumps against the flow, and mean-field Langevin (doc/math.md sections 2.6, 2.7).
 
 Reads a directory laid out by `make figures` (analysis/make-figures):
-relu-m{M}-s{S}-{flow,bd}.h5 (E3 relu, the loss against t with and without
-jumps at equal m, averaged over the seeds) and langevin-T{T}.h5 (E3 relu
-with l2 weight decay: the final loss against T, and along each run
-F + T int rho log rho, the objective the dynamics decreases, with the
-entropy estimated from each snapshot's particles by Kozachenko-Leonenko).
+relu-m{M}-s{S}-A{A}.h5 (E4's teacher-student setting, relu: the loss
+against t at rates A = 0, 1, 10 and equal m, geometric mean over the
+seeds), deconv-m{M}-s{S}-A{A}.h5 (E1 at small m: the final certified gap
+against m with and without jumps, and how many seeds reach 1e-8) and
+langevin-T{T}.h5 (E3 relu with l2 weight decay: the final loss against T,
+and along each run F + T int rho log rho, the objective the dynamics
+decreases, with the entropy estimated from each snapshot's particles by
+Kozachenko-Leonenko).
 
     analysis/pgf-python analysis/fig_e11.py results/e11 -o results/figures/e11
 """
@@ -35,21 +38,48 @@ def on_grid(t, loss, grid):
     return np.interp(grid, t, loss, left=loss[0], right=loss[-1])
 
 
-def birth_death(ax, d):
+def runs_of(d, kind):
+    """{(m, A): [Results]} of the files kind-m{M}-s{S}-A{A}.h5 in d."""
     runs = {}
-    for path in glob.glob(os.path.join(d, "relu-m*-s*-*.h5")):
-        m, s, kind = re.search(r"relu-m(\d+)-s(\d+)-(\w+)\.h5$", path).groups()
-        runs.setdefault((int(m), kind), []).append(pr.Results(path))
-    grid = np.logspace(-2, np.log10(200), 200)
-    colors = {}
-    for (m, kind), rs in sorted(runs.items()):
+    for path in glob.glob(os.path.join(d, kind + "-m*-s*-A*.h5")):
+        m, _, A = re.search(r"-m(\d+)-s(\d+)-A([0-9.e-]+)\.h5$", path).groups()
+        runs.setdefault((int(m), float(A)), []).append(pr.Results(path))
+    return runs
+
+
+def birth_death(ax, d):
+    grid = np.logspace(-1, 3, 200)
+    colors, styles = {}, {0.0: "-", 1.0: "--", 10.0: ":"}
+    for (m, A), rs in sorted(runs_of(d, "relu").items()):
         losses = [on_grid(r["/history/t"], r["/history/loss"], grid) for r in rs]
         c = colors.setdefault(m, "C%d" % len(colors))
-        ax.loglog(grid, np.exp(np.mean(np.log(losses), axis=0)), color=c, ls="-" if kind == "flow" else "--",
-                  label="m = %d, %s (%d seeds)" % (m, "flow" if kind == "flow" else "flow + birth-death", len(rs)))
+        ax.loglog(grid, np.exp(np.mean(np.log(losses), axis=0)), color=c, ls=styles.get(A, "-."),
+                  label="m = %d, A = %g (%d seeds)" % (m, A, len(rs)))
     ax.set_xlabel("t")
     ax.set_ylabel("loss (geometric mean over seeds)")
-    ax.set_title("E3 relu: birth-death (A = 1) against the flow")
+    ax.set_title("E4 relu (d = 20, m0 = 10): flow (A = 0) and birth-death")
+    ax.legend(fontsize=6, ncol=3)
+
+
+def deconv(ax, d):
+    runs = runs_of(d, "deconv")
+    rates = sorted({A for _, A in runs})
+    for (m, A), rs in sorted(runs.items()):
+        k = rates.index(A)
+        gaps = np.array([r["/snapshots/gap"][-1] for r in rs])
+        x = m * 1.06 ** (k - (len(rates) - 1) / 2) * np.ones(len(gaps))
+        ax.semilogy(x, np.maximum(gaps, 1e-16), "so^v"[k % 4], color="C%d" % k, ms=4,
+                    label=("flow" if A == 0 else "birth-death, A = %g" % A) if m == min(mm for mm, _ in runs) else None)
+        ax.annotate("%d/%d" % (np.sum(gaps < 1e-8), len(gaps)), (x[0], 10.0 ** (3 - k / 2)), fontsize=7, ha="center", color="C%d" % k)
+    ax.axhline(1e-8, color="gray", lw=0.5)
+    ax.set_xscale("log")
+    ms = sorted({m for m, _ in runs})
+    ax.set_xticks(ms, [str(m) for m in ms])
+    ax.minorticks_off()
+    ax.set_ylim(1e-10, 1e4)
+    ax.set_xlabel("m (seeds with a certified gap below 1e-8, of 5)")
+    ax.set_ylabel("final duality gap")
+    ax.set_title("E1 (5 spikes), conic mirror steps: final gap against m")
     ax.legend(fontsize=7)
 
 
@@ -84,10 +114,11 @@ def main():
     directory = args.inputs[0]
     if not glob.glob(os.path.join(directory, "*.h5")):
         pr.die("no results in " + directory)
-    fig, ax = pp.plt.subplots(1, 3, figsize=(17, 5))
-    birth_death(ax[0], directory)
-    langevin(ax[1], ax[2], directory)
-    fig.suptitle("E11: birth-death jumps and mean-field Langevin on E3 relu")
+    fig, ax = pp.plt.subplots(2, 2, figsize=(13, 10))
+    birth_death(ax[0, 0], directory)
+    deconv(ax[0, 1], directory)
+    langevin(ax[1, 0], ax[1, 1], directory)
+    fig.suptitle("E11: birth-death jumps (E4 relu, E1) and mean-field Langevin (E3 relu)")
     pp.save(fig, pp.output_path(args, "e11"))
 
 

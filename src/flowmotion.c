@@ -51,6 +51,7 @@ PetscErrorCode PgfFlowJacobianPrepare(PgfFlow flow, Vec U)
     flow->modelcached = PETSC_FALSE;
   }
   PetscCall(PgfModelJacobianPrepare(flow->model, U));
+  flow->modelcached = PETSC_FALSE; /* it evaluated the model's predictor at U */
   PetscFunctionReturn(0);
 }
 
