@@ -142,6 +142,25 @@ for act in ('relu', 'sigmoid'):
   t fig-e9-no-population "fig_e9 says when there is no population run" bash -c "
     ! $PY analysis/fig_e9.py $a/e9/finite.h5 -o $a/fig/e9x 2>$a/e9x.err && grep -q 'no population runs' $a/e9x.err"
 
+  # E11: birth-death at two rates on a short E4-like run and on E1 at
+  # small m, Langevin at two temperatures, in the layout of make figures.
+  e11_runs() {
+    mkdir -p "$a/e11"
+    for A in 0 10; do
+      np 1 $PGFLOW -options_file jobs/e4-relu-small.opts -dim 4 -samples 200 -particles 10 -ts_max_time 20 -birth_death_rate $A \
+        -output "$a/e11/relu-m10-s0-A$A.h5" >/dev/null 2>&1
+      np 1 $PGFLOW -options_file jobs/e1-small.opts -options_file jobs/e10-conic.opts -options_file jobs/e11-deconv.opts -particles 8 \
+        -ts_max_steps 50 -birth_death_rate $A -output "$a/e11/deconv-m8-s0-A$A.h5" >/dev/null 2>&1
+    done
+    for T in 0 1e-4; do
+      np 1 $PGFLOW -options_file jobs/e3-relu-small.opts -options_file jobs/e11-langevin.opts -particles 50 -ts_max_time 5 -temperature $T \
+        -output "$a/e11/langevin-T$T.h5" >/dev/null 2>&1
+    done
+  }
+  uses e11_runs
+  t fig-e11 "fig_e11 draws birth-death on E4 and E1 and Langevin from a directory" bash -c "
+    $PY analysis/fig_e11.py $a/e11 -o $a/fig/e11 && png $a/fig/e11.png"
+
   e7_table() {
     mkdir -p "$a"
     printf 'mode,ranks,particles,seconds_per_rhs,allreduce_fraction\nstrong,1,100,0.02,0\nstrong,2,100,0.011,0.03\nweak,1,100,0.02,0\nweak,2,200,0.021,0.02\n' >"$a/e7.csv"
