@@ -78,7 +78,7 @@ struct _p_PgfFlow {
   /* stochastic dynamics (jumps.c) */
   PetscReal  bd_rate, temperature; /* -birth_death_rate, -temperature */
   PetscBool  bd_balance; /* -birth_death_balance: evaluate F before the jumps when the integrator did not */
-  PetscReal *fvar; /* the local particles' first variations at the state the next step starts from */
+  PetscReal *fvar, Vbar; /* the local particles' first variations at the state the next step starts from, and their mean */
   PetscInt   births, deaths; /* of the last step's jumps */
   PetscReal  jump_change, jump_total; /* F's change by the last step's jumps (NaN: not measured), and by all measured so far */
   PetscInt   unmeasured; /* steps whose jumps moved particles with F before them unknown */

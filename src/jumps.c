@@ -88,6 +88,10 @@ PetscErrorCode PgfFlowFirstVariation(PgfFlow flow, Vec U)
   PetscCall(PgfFlowModelAtCache(flow, U));
   PetscCall(PetscLogEventBegin(PGF_BirthDeath, U, 0, 0, 0));
   PetscCall(PgfModelFirstVariation(flow->model, flow->ucache, flow->fvar));
+  flow->Vbar = 0;
+  for (PetscInt i = 0; i < flow->mloc; i++) flow->Vbar += flow->fvar[i];
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &flow->Vbar, 1, MPIU_REAL, MPI_SUM, flow->comm));
+  flow->Vbar /= flow->m;
   PetscCall(PetscLogEventEnd(PGF_BirthDeath, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -104,10 +108,10 @@ PetscErrorCode PgfFlowFirstVariation(PgfFlow flow, Vec U)
 PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal dt, PetscBool *moved)
 {
   MPI_Comm        comm = flow->comm;
-  PetscInt        dof = flow->dof, mloc = flow->mloc, nloc = 0, nev, ncopy = 0, nsend = 0, counts[2] = {0, 0};
+  PetscInt        dof = flow->dof, mloc = flow->mloc, nloc = 0, nev, ncopy = 0, nsend = 0;
   PetscInt64      seed, *ev, *all, *key;
-  PetscReal       sum = 0, Vbar, *send, *recv;
-  PetscMPIInt     size, *cnt, *dsp, *scnt, *sdsp;
+  PetscReal      *send, *recv;
+  PetscMPIInt     size, mine[2] = {0, 0}, *both, *cnt, *dsp, *scnt, *sdsp;
   const PetscInt *ranges;
   PetscScalar    *u;
   PetscInt       *next;
@@ -117,41 +121,37 @@ PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal d
   flow->births = flow->deaths = 0;
   *moved                      = PETSC_FALSE;
   PetscCall(PgfModelGetSeed(flow->model, &seed));
-  for (PetscInt i = 0; i < mloc; i++) sum += flow->fvar[i];
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPIU_REAL, MPI_SUM, comm));
-  Vbar = sum / flow->m;
 
   /* this rank's events (target, source), in the order of its particles */
   PetscCall(PetscMalloc1(2 * mloc, &ev));
   for (PetscInt i = 0; i < mloc; i++) {
     PetscInt g = flow->rstart + i, event, partner;
 
-    Decide(flow, seed, step, g, flow->fvar[i], Vbar, dt, &event, &partner);
+    Decide(flow, seed, step, g, flow->fvar[i], flow->Vbar, dt, &event, &partner);
     if (!event) continue;
-    counts[event > 0]++;
+    mine[event > 0]++;
     ev[2 * nloc]     = event > 0 ? partner : g;
     ev[2 * nloc + 1] = event > 0 ? g : partner;
     nloc++;
   }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPIU_INT, MPI_SUM, comm));
-  flow->deaths = counts[0];
-  flow->births = counts[1];
-  if (!counts[0] && !counts[1]) {
+  /* every rank's deaths and births: the counts, and the sizes of the gather */
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscMalloc5(2 * size, &both, size, &cnt, size + 1, &dsp, size, &scnt, size + 1, &sdsp));
+  PetscCallMPI(MPI_Allgather(mine, 2, MPI_INT, both, 2, MPI_INT, comm));
+  dsp[0] = 0;
+  for (PetscMPIInt r = 0; r < size; r++) {
+    flow->deaths += both[2 * r];
+    flow->births += both[2 * r + 1];
+    cnt[r]     = 2 * (both[2 * r] + both[2 * r + 1]);
+    dsp[r + 1] = dsp[r] + cnt[r];
+  }
+  if (!dsp[size]) {
     PetscCall(PetscFree(ev));
+    PetscCall(PetscFree5(both, cnt, dsp, scnt, sdsp));
     PetscCall(PetscLogEventEnd(PGF_BirthDeath, U, 0, 0, 0));
     PetscFunctionReturn(0);
   }
-
-  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(VecGetOwnershipRanges(U, &ranges));
-  PetscCall(PetscMalloc4(size, &cnt, size + 1, &dsp, size, &scnt, size + 1, &sdsp));
-  {
-    PetscMPIInt mine = (PetscMPIInt)(2 * nloc);
-
-    PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, comm));
-  }
-  dsp[0] = 0;
-  for (PetscMPIInt r = 0; r < size; r++) dsp[r + 1] = dsp[r] + cnt[r];
   nev = dsp[size] / 2;
   PetscCall(PetscMalloc2(2 * nev, &all, nev, &key));
   PetscCallMPI(MPI_Allgatherv(ev, (PetscMPIInt)(2 * nloc), MPIU_INT64, all, cnt, dsp, MPIU_INT64, comm));
@@ -195,7 +195,7 @@ PetscErrorCode PgfFlowBirthDeath(PgfFlow flow, Vec U, PetscInt step, PetscReal d
   *moved = (PetscBool)(ncopy > 0);
   PetscCall(PetscFree3(send, recv, next));
   PetscCall(PetscFree2(all, key));
-  PetscCall(PetscFree4(cnt, dsp, scnt, sdsp));
+  PetscCall(PetscFree5(both, cnt, dsp, scnt, sdsp));
   PetscCall(PetscLogEventEnd(PGF_BirthDeath, U, 0, 0, 0));
   PetscFunctionReturn(0);
 }
