@@ -5,7 +5,10 @@
    renamed into place, so that a kill at any moment leaves the previous
    checkpoint whole; a write that fails removes its temporary file. The
    scalar state is not known here: each component registers its named
-   values once, and the checkpoint writes and reads them by name. */
+   values once, and the checkpoint writes and reads them by name. The
+   solver attribute says whose state it is: a particle flow's (a checkpoint
+   without it predates it) or Sliding Frank-Wolfe's, whose /U holds the
+   spikes (sfw.c). */
 #include "pgfimpl.h"
 #include <hdf5.h>
 #include <stdio.h>
@@ -43,17 +46,26 @@ typedef struct {
 #define MAX_ENTRIES 64
 
 struct _p_PgfCheckpoint {
-  PgfModel model;
-  Entry    entries[MAX_ENTRIES];
-  PetscInt n;
+  PgfModel    model;
+  const char *solver; /* "flow" or "sfw" */
+  Entry       entries[MAX_ENTRIES];
+  PetscInt    n;
 };
 
-PetscErrorCode PgfCheckpointCreate(PgfModel model, PgfCheckpoint *ckpt)
+/* solver names the run whose state it holds: "flow" or "sfw". */
+PetscErrorCode PgfCheckpointCreate(PgfModel model, const char solver[], PgfCheckpoint *ckpt)
 {
   PetscFunctionBegin;
   PetscCall(PetscNew(ckpt));
-  (*ckpt)->model = model;
+  (*ckpt)->model  = model;
+  (*ckpt)->solver = solver;
   PetscFunctionReturn(0);
+}
+
+/* How the user runs what wrote a checkpoint of this solver. */
+static const char *SolverRun(const char solver[])
+{
+  return strcmp(solver, "sfw") ? "a particle flow (a run without -baseline sfw)" : "Sliding Frank-Wolfe (-baseline sfw)";
 }
 
 PetscErrorCode PgfCheckpointDestroy(PgfCheckpoint *ckpt)
@@ -147,6 +159,7 @@ static PetscErrorCode WriteContents(PgfOutput out, const Layout *l, PgfCheckpoin
   PetscCall(PetscOptionsGetAll(NULL, &options));
   PetscCall(PgfOutputSetAttributeString(out, "version", PGFLOW_VERSION));
   PetscCall(PgfOutputSetAttributeString(out, "problem", l->name));
+  PetscCall(PgfOutputSetAttributeString(out, "solver", ckpt->solver));
   PetscCall(PgfOutputSetAttributeInt(out, "particles", l->m));
   PetscCall(PgfOutputSetAttributeInt(out, "dof", l->dof));
   PetscCall(PgfOutputSetAttributeString(out, "options", options));
@@ -209,6 +222,25 @@ PetscErrorCode PgfCheckpointWrite(PgfCheckpoint ckpt, const char path[], Vec U, 
   PetscFunctionReturn(0);
 }
 
+/* Whether a checkpoint is due: 2 after a stop signal to any rank, 1 when
+   interval seconds (0: never) have passed since *last by rank 0's clock,
+   else 0; when one is due, *last becomes now. Collective: all ranks decide
+   together. */
+PetscErrorCode PgfCheckpointDue(MPI_Comm comm, PetscReal interval, PetscLogDouble *last, int *due)
+{
+  PetscMPIInt    rank;
+  PetscLogDouble now;
+
+  PetscFunctionBegin;
+  *due = PgfSignalReceived() ? 2 : 0;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscTime(&now));
+  if (!rank && interval > 0 && now - *last >= interval) *due = PetscMax(*due, 1);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, due, 1, MPI_INT, MPI_MAX, comm));
+  if (*due) *last = now;
+  PetscFunctionReturn(0);
+}
+
 /* The first registered value the checkpoint at path lacks (NULL: none),
    as rank 0 sees it. */
 static PetscErrorCode FindMissing(PgfCheckpoint ckpt, MPI_Comm comm, const char path[], const char **missing)
@@ -244,7 +276,7 @@ PetscErrorCode PgfCheckpointRead(PgfCheckpoint ckpt, const char path[], Vec U)
   const char  *missing;
   Layout       l;
   MPI_Comm     comm;
-  char         problem[64];
+  char         problem[64], solver[16];
   PetscInt     dims[2];
   PetscReal   *local;
   PetscScalar *u;
@@ -257,6 +289,10 @@ PetscErrorCode PgfCheckpointRead(PgfCheckpoint ckpt, const char path[], Vec U)
   PetscCall(PgfReadAttributeString(comm, "-restart", path, "problem", problem, sizeof(problem)));
   PetscCall(PetscStrcmp(problem, l.name, &same));
   PgfCheckInput(comm, same, "-restart %s: the checkpoint is of -problem %s, the options give %s", path, problem, l.name);
+  PetscCall(PgfReadAttributeStringIfAny(comm, path, "solver", solver, sizeof(solver), &same));
+  if (!same) PetscCall(PetscStrcpy(solver, "flow"));
+  PetscCall(PetscStrcmp(solver, ckpt->solver, &same));
+  PgfCheckInput(comm, same, "-restart %s: the checkpoint is of %s, these options run %s; continue it with the options that wrote it", path, SolverRun(solver), SolverRun(ckpt->solver));
   /* the options that define the problem and the integrator's trajectory
      must be those the checkpoint was written with (a checkpoint without
      /parameters, or without one of them, predates them) */

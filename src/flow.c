@@ -196,7 +196,7 @@ PetscErrorCode PgfFlowCreate(PgfModel model, PgfFlow *flow)
   PetscCall(PgfFlowSetTSDefaults(f));
 
   /* what a checkpoint holds, in the order of its datasets */
-  PetscCall(PgfCheckpointCreate(model, &f->ckpt));
+  PetscCall(PgfCheckpointCreate(model, "flow", &f->ckpt));
   PetscCall(PgfFlowRegisterState(f));
   PetscCall(PgfFlowRegisterObservables(f));
   *flow = f;

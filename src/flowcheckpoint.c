@@ -43,17 +43,11 @@ static PetscErrorCode StopOnSignal(PgfFlow flow, Vec U, PetscReal t)
    any rank, which then stops the run: all ranks decide together. */
 PetscErrorCode PgfFlowCheckpointIfDue(PgfFlow flow, Vec U, PetscReal t)
 {
-  PetscMPIInt    rank;
-  int            due = PgfSignalReceived() ? 2 : 0;
-  PetscLogDouble now;
+  int due;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(flow->comm, &rank));
-  PetscCall(PetscTime(&now));
-  if (!rank && flow->checkpoint_interval > 0 && now - flow->last_checkpoint >= flow->checkpoint_interval) due = PetscMax(due, 1);
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &due, 1, MPI_INT, MPI_MAX, flow->comm));
+  PetscCall(PgfCheckpointDue(flow->comm, flow->checkpoint_interval, &flow->last_checkpoint, &due));
   if (!due) PetscFunctionReturn(0);
-  flow->last_checkpoint = now;
   if (due == 2) {
     PetscCall(StopOnSignal(flow, U, t));
     PetscCall(TSSetConvergedReason(flow->ts, TS_CONVERGED_USER));

@@ -129,7 +129,7 @@ typedef enum {
   PGF_STATE_SIGNED,
   PGF_STATE_POSITIVE /* a step */
 } PgfStateRange;
-PETSC_INTERN PetscErrorCode PgfCheckpointCreate(PgfModel, PgfCheckpoint *);
+PETSC_INTERN PetscErrorCode PgfCheckpointCreate(PgfModel, const char[], PgfCheckpoint *);
 PETSC_INTERN PetscErrorCode PgfCheckpointAddReal(PgfCheckpoint, const char[], PgfStateRange, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfCheckpointAddInt(PgfCheckpoint, const char[], PetscInt *);
 PETSC_INTERN PetscErrorCode PgfCheckpointAddInt64(PgfCheckpoint, const char[], PetscInt64 *);
@@ -138,6 +138,9 @@ PETSC_INTERN PetscErrorCode PgfCheckpointAdd(PgfCheckpoint, const char[], PgfSta
    restart continues that run's own results file. */
 PETSC_INTERN PetscErrorCode PgfCheckpointWrite(PgfCheckpoint, const char[], Vec, const char[], const char[]);
 PETSC_INTERN PetscErrorCode PgfCheckpointRead(PgfCheckpoint, const char[], Vec);
+/* 2 after a stop signal, 1 every interval seconds since *last, else 0;
+   collective. */
+PETSC_INTERN PetscErrorCode PgfCheckpointDue(MPI_Comm, PetscReal, PetscLogDouble *, int *);
 PETSC_INTERN PetscErrorCode PgfCheckpointDestroy(PgfCheckpoint *);
 
 /* Deconvolution on spikes rather than particles (problems/deconv/certificate.c, doc/math.md
@@ -152,5 +155,10 @@ PETSC_INTERN PetscErrorCode PgfDeconvCertificate(PgfModel, const PetscReal rho[]
    collective. */
 typedef struct _p_PgfSfw   *PgfSfw;
 PETSC_INTERN PetscErrorCode PgfSfwCreate(PgfModel, PgfSfw *);
+/* Checkpoints as the flow's (PgfFlowSetCheckpoint, PgfFlowSetOwner,
+   PgfFlowRestart), of SFW's state. */
+PETSC_INTERN PetscErrorCode PgfSfwSetCheckpoint(PgfSfw, const char[], PetscReal);
+PETSC_INTERN PetscErrorCode PgfSfwSetOwner(PgfSfw, const char[], const char[]);
+PETSC_INTERN PetscErrorCode PgfSfwRestart(PgfSfw, const char[], PetscInt *, PetscReal *, PetscInt *, PetscReal *);
 PETSC_INTERN PetscErrorCode PgfSfwSolve(PgfSfw, PgfOutput, PgfExitStatus *);
 PETSC_INTERN PetscErrorCode PgfSfwDestroy(PgfSfw *);

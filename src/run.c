@@ -342,6 +342,7 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(PgfFlowSetFromOptions(flow));
   PetscCall(PgfFlowSetCheckpoint(flow, checkpoint, interval));
   PetscCall(PgfSfwCreate(model, &sfw));
+  if (sfw) PetscCall(PgfSfwSetCheckpoint(sfw, checkpoint, interval));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
     PetscCall(PgfSfwDestroy(&sfw));
@@ -363,10 +364,11 @@ PetscErrorCode PgfRun(MPI_Comm comm, PgfExitStatus *status)
   PetscCall(CheckDirectory(comm, "-output", path));
   if (own[0]) PetscCall(CheckDirectory(comm, "-checkpoint", checkpoint));
   if (restart[0]) {
-    PetscCall(PgfFlowRestart(flow, restart, &counts[0], &times[0], &counts[1], &times[1]));
+    PetscCall(sfw ? PgfSfwRestart(sfw, restart, &counts[0], &times[0], &counts[1], &times[1]) : PgfFlowRestart(flow, restart, &counts[0], &times[0], &counts[1], &times[1]));
     PetscCall(ContinuedRun(comm, restart, path, new_output, run_id));
   } else PetscCall(NewRunId(comm, run_id));
   PetscCall(PgfFlowSetOwner(flow, run_id, path));
+  if (sfw) PetscCall(PgfSfwSetOwner(sfw, run_id, path));
   PetscCall(PgfFlowSetUp(flow));
   /* a run refused for its checkpoint leaves no results file it created */
   PetscCall(Lock(comm, "-output", path, path, &lock, &outcreated));

@@ -10,7 +10,13 @@
    The spikes are few (at most -particles): every rank holds them all and
    runs the same sequential solves, so results do not depend on the number
    of ranks at all. The results file has a particle run's layout: spike k
-   is particle k with weight W = m a_k, the other particles weight 0. */
+   is particle k with weight W = m a_k, the other particles weight 0.
+   A checkpoint (checkpoint.c, solver sfw) is written after an iterate is
+   recorded: its /U holds spike k as particle k, the amplitude a_k then the
+   position, with the iteration, the work counters and the results file's
+   rows as its state; no amplitude is 0 there (a solve drops those), so
+   each keeps the sign it has. A restart continues from that iterate
+   bitwise as if never stopped. */
 #include "pgfimpl.h"
 #include "options.h"
 #include <petsctao.h>
@@ -22,7 +28,7 @@ struct _p_PgfSfw {
   PetscInt         m, q, K, rstart, mloc; /* particles (the most spikes), torus, frequencies, this rank's rows */
   PetscReal        lambda;
   const PetscReal *y;
-  PetscInt         s; /* spikes */
+  PetscInt         it, s; /* the iteration, the spikes */
   PetscReal       *a, *x, *sgn; /* m amplitudes, m x q positions, the sign each amplitude keeps */
   PetscReal       *h, *rho, *phi; /* 2K: predictor, residual, one atom */
   PetscReal       *w, *theta; /* the padded particle arrays of a snapshot */
@@ -35,6 +41,16 @@ struct _p_PgfSfw {
   char             type[64]; /* -sfw_tao_type, as TaoSetFromOptions found it at set-up */
   PetscReal        gatol;
   PetscInt         tao_max_it;
+  PgfCheckpoint    ckpt; /* the named state a checkpoint holds */
+  Vec              U; /* a checkpoint's spikes, in the model's particle layout */
+  char             checkpoint[PETSC_MAX_PATH_LEN];
+  PetscReal        checkpoint_interval; /* seconds of wall time; 0: on signals only */
+  char             run_id[PGF_RUN_ID_LEN], output[PETSC_MAX_PATH_LEN]; /* the run the checkpoints belong to */
+  char             checkpoint_failure[1024]; /* why the last checkpoint could not be written ("": it was) */
+  PetscLogDouble   last_checkpoint;
+  PetscInt         nsnap0, nhist0; /* snapshots and history rows of the results file at the last checkpoint written or read */
+  PetscBool        restarted;
+  PetscInt64       evals0; /* evaluations before a restart (not timed by this process) */
 };
 typedef struct _p_PgfSfw Sfw;
 
@@ -163,23 +179,32 @@ static PetscErrorCode Certify(Sfw *sf)
   PetscFunctionReturn(0);
 }
 
-/* This rank's rows of the padded particle arrays: W = m a_k for spike k,
-   0 (at position 0) past the last spike. */
-static void Pad(Sfw *sf)
+/* This rank's rows of the spikes as particles, row i's weight at
+   w[i * ldw] and position at theta[i * ldt]: scale a_k for spike k, 0 (at
+   position 0) past the last spike. */
+static void Rows(Sfw *sf, PetscReal scale, PetscReal *w, PetscInt ldw, PetscReal *theta, PetscInt ldt)
 {
   for (PetscInt i = 0; i < sf->mloc; i++) {
     PetscInt k = sf->rstart + i;
 
-    sf->w[i] = k < sf->s ? sf->m * sf->a[k] : 0;
-    for (PetscInt a = 0; a < sf->q; a++) sf->theta[i * sf->q + a] = k < sf->s ? sf->x[k * sf->q + a] : 0;
+    w[i * ldw] = k < sf->s ? scale * sf->a[k] : 0;
+    for (PetscInt a = 0; a < sf->q; a++) theta[i * ldt + a] = k < sf->s ? sf->x[k * sf->q + a] : 0;
   }
+}
+
+/* The padded particle arrays of a snapshot: W = m a_k. */
+static void Pad(Sfw *sf)
+{
+  Rows(sf, sf->m, sf->w, 1, sf->theta, sf->q);
 }
 
 /* Iteration it as a snapshot at t = it, and its history row (dt = 1, the
    dissipation column holding the squared norm of the projected gradient
    the last solve ended with). */
-static PetscErrorCode Record(Sfw *sf, PetscInt it, PgfOutput out)
+static PetscErrorCode Record(Sfw *sf, PgfOutput out)
 {
+  PetscInt it = sf->it;
+
   PetscFunctionBegin;
   Pad(sf);
   PetscCall(PgfOutputAppendSnapshot(out, it, sf->F, sf->gap, sf->m, sf->q, sf->rstart, sf->mloc, sf->w, sf->theta));
@@ -199,10 +224,10 @@ static PetscErrorCode Record(Sfw *sf, PetscInt it, PgfOutput out)
 /* The final state and /stats in the flow's names (a flow's rhs_evals are
    evaluations of all m particles; an SFW evaluation costs s spikes, counted
    in spike_evals), and the summary lines. */
-static PetscErrorCode Finish(Sfw *sf, PetscInt it, PgfStopReason stop, PetscLogDouble start, PgfOutput out)
+static PetscErrorCode Finish(Sfw *sf, PgfStopReason stop, PetscLogDouble start, PgfOutput out)
 {
-  PetscInt       one = 1;
-  PetscReal      t   = it, values[12];
+  PetscInt       one = 1, it = sf->it;
+  PetscReal      t = it, values[12];
   PetscLogDouble now, peak = 0;
   struct rusage  usage;
   const char    *names[] = {"wall_seconds", "steps", "rejected_steps", "rhs_evals", "seconds_per_rhs", "mpi_fraction", "energy_mismatch", "peak_memory_bytes", "energy_warning", "spike_evals", "certificates", "spikes"};
@@ -222,7 +247,7 @@ static PetscErrorCode Finish(Sfw *sf, PetscInt it, PgfStopReason stop, PetscLogD
   values[1]  = it;
   values[2]  = 0;
   values[3]  = (PetscReal)sf->evals;
-  values[4]  = sf->evals ? (now - start) / sf->evals : 0;
+  values[4]  = sf->evals > sf->evals0 ? (now - start) / (sf->evals - sf->evals0) : 0;
   values[5]  = 0;
   values[6]  = NAN; /* no flow, no energy balance */
   values[7]  = peak;
@@ -261,9 +286,6 @@ PetscErrorCode PgfSfwCreate(PgfModel model, PgfSfw *sfw)
   PetscCall(PgfModelGetType(model, &type));
   PetscCall(PetscStrcmp(type, "deconv", &is));
   PgfCheckInput(sf->comm, is, "-baseline sfw needs -problem deconv (Sliding Frank-Wolfe solves the deconvolution problem over measures)");
-  /* a checkpoint holds particles of a flow, not SFW's spikes */
-  PetscCall(PetscOptionsHasName(NULL, NULL, "-restart", &set));
-  PgfCheckInput(sf->comm, !set, "-baseline sfw does not continue from a checkpoint (-restart): SFW starts from the empty measure; run it again without -restart");
   sf->max_it = 1000;
   PetscOptionsBegin(sf->comm, NULL, "Sliding Frank-Wolfe (-baseline sfw, deconv)", NULL);
   PetscCall(PgfOptionsInt(sf->comm, "-sfw_max_it", "Most SFW iterations (spike insertions)", sf->max_it, 0, PETSC_MAX_INT, &sf->max_it));
@@ -280,65 +302,202 @@ PetscErrorCode PgfSfwCreate(PgfModel model, PgfSfw *sfw)
   PetscCall(TaoGetTolerances(tao, &sf->gatol, NULL, NULL));
   PetscCall(TaoGetMaximumIterations(tao, &sf->tao_max_it));
   PetscCall(TaoDestroy(&tao));
+  /* the solves' settings define the iterates: a restart keeps them */
+  PgfParamsModelScope(PETSC_TRUE);
   PetscCall(PgfParamsAdd("-sfw_tao_type", sf->type));
   PetscCall(PgfParamsAddReal("-sfw_tao_gatol", sf->gatol));
   PetscCall(PgfParamsAddInt("-sfw_tao_max_it", sf->tao_max_it));
+  PgfParamsModelScope(PETSC_FALSE);
+  PetscCall(PgfModelGetSizes(model, &sf->m, NULL, NULL, NULL));
+  PetscCall(PgfModelGetOwnership(model, &sf->rstart, &sf->mloc));
+  PetscCall(PgfDeconvGetProblem(model, &sf->q, &sf->K, &sf->lambda, &sf->y));
+  PetscCall(PetscMalloc5(sf->m, &sf->a, sf->m * sf->q, &sf->x, sf->m, &sf->sgn, 6 * sf->K, &sf->h, sf->mloc * (1 + sf->q), &sf->w));
+  sf->rho   = sf->h + 2 * sf->K;
+  sf->phi   = sf->rho + 2 * sf->K;
+  sf->theta = sf->w + sf->mloc;
+  PetscCall(PgfModelCreateVec(model, &sf->U));
+  PetscCall(PgfCheckpointCreate(model, "sfw", &sf->ckpt));
+  PetscCall(PgfCheckpointAddInt(sf->ckpt, "iteration", &sf->it));
+  PetscCall(PgfCheckpointAddInt(sf->ckpt, "spikes", &sf->s));
+  PetscCall(PgfCheckpointAddInt64(sf->ckpt, "rhs_evals", &sf->evals));
+  PetscCall(PgfCheckpointAddInt64(sf->ckpt, "spike_evals", &sf->atoms));
+  PetscCall(PgfCheckpointAddInt64(sf->ckpt, "certificates", &sf->certificates));
+  PetscCall(PgfCheckpointAddReal(sf->ckpt, "gnorm", PGF_STATE_NONNEGATIVE, &sf->gnorm));
+  PetscCall(PgfCheckpointAddInt(sf->ckpt, "snapshots", &sf->nsnap0));
+  PetscCall(PgfCheckpointAddInt(sf->ckpt, "history", &sf->nhist0));
   *sfw = sf;
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode PgfSfwDestroy(PgfSfw *sfw)
 {
+  Sfw *sf = *sfw;
+
   PetscFunctionBegin;
-  if (!*sfw) PetscFunctionReturn(0);
+  if (!sf) PetscFunctionReturn(0);
+  PetscCall(PgfCheckpointDestroy(&sf->ckpt));
+  PetscCall(VecDestroy(&sf->U));
+  PetscCall(PetscFree5(sf->a, sf->x, sf->sgn, sf->h, sf->w));
   PetscCall(PetscFree(*sfw));
   PetscFunctionReturn(0);
 }
 
-/* Runs SFW from the empty measure to -stop_gap, -sfw_max_it or a signal,
-   writing every iterate as a snapshot. Collective. */
-PetscErrorCode PgfSfwSolve(PgfSfw sfw, PgfOutput out, PgfExitStatus *status)
+/* Where checkpoints go (path) and how often (seconds of wall time; 0: on
+   stop signals only). */
+PetscErrorCode PgfSfwSetCheckpoint(PgfSfw sf, const char path[], PetscReal interval)
 {
-  Sfw            sf    = *sfw;
-  PgfModel       model = sf.model;
-  PgfStopReason  stop  = PGF_STOP_RUNNING;
-  PetscInt       it;
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(sf->checkpoint, path, sizeof(sf->checkpoint)));
+  sf->checkpoint_interval = interval;
+  PetscFunctionReturn(0);
+}
+
+/* The run that the checkpoints belong to: its id and results file. */
+PetscErrorCode PgfSfwSetOwner(PgfSfw sf, const char run_id[], const char output[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(sf->run_id, run_id, sizeof(sf->run_id)));
+  PetscCall(PetscStrncpy(sf->output, output, sizeof(sf->output)));
+  PetscFunctionReturn(0);
+}
+
+/* Makes PgfSfwSolve continue from the checkpoint at path; gives the
+   snapshots and history rows the results file held at that point, and the
+   times (iterations) of the last of each. Every rank gets all spikes. */
+PetscErrorCode PgfSfwRestart(PgfSfw sf, const char path[], PetscInt *nsnap, PetscReal *tsnap, PetscInt *nhist, PetscReal *t)
+{
+  PetscInt           dof = 1 + sf->q, zero = -1;
+  VecScatter         scatter;
+  Vec                all;
+  const PetscScalar *u;
+
+  PetscFunctionBegin;
+  PetscCall(PgfCheckpointRead(sf->ckpt, path, sf->U));
+  PgfCheckInput(sf->comm, sf->s <= sf->m, "-restart %s: /state/spikes is %" PetscInt_FMT ", more than the %" PetscInt_FMT " particles; the checkpoint is damaged", path, sf->s, sf->m);
+  PetscCall(VecScatterCreateToAll(sf->U, &scatter, &all));
+  PetscCall(VecScatterBegin(scatter, sf->U, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(scatter, sf->U, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(all, &u));
+  for (PetscInt k = 0; k < sf->s; k++) {
+    sf->a[k]   = u[k * dof];
+    sf->sgn[k] = sf->a[k] > 0 ? 1 : -1;
+    PetscCall(PetscArraycpy(&sf->x[k * sf->q], &u[k * dof + 1], sf->q));
+    if (sf->a[k] == 0 && zero < 0) zero = k;
+  }
+  PetscCall(VecRestoreArrayRead(all, &u));
+  PetscCall(VecScatterDestroy(&scatter));
+  PetscCall(VecDestroy(&all));
+  PgfCheckInput(sf->comm, zero < 0, "-restart %s: spike %" PetscInt_FMT " of the checkpoint has amplitude 0, which SFW drops; the checkpoint is damaged", path, zero);
+  sf->restarted = PETSC_TRUE;
+  *nsnap        = sf->nsnap0;
+  *nhist        = sf->nhist0;
+  *tsnap = *t = sf->it;
+  PetscFunctionReturn(0);
+}
+
+/* The spikes and the counters after iterate it is recorded, with the
+   results file's rows up to it. A checkpoint that cannot be written (its
+   disk full, say) ends the run, which still closes its results file with
+   /final: the failure is kept in checkpoint_failure and reported at the
+   end. */
+static PetscErrorCode WriteCheckpoint(Sfw *sf, PgfOutput out, PgfStopReason *stop)
+{
+  PetscScalar   *u;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(PGF_Checkpoint, 0, 0, 0, 0));
+  PetscCall(PgfOutputGetCounts(out, &sf->nsnap0, &sf->nhist0));
+  PetscCall(VecGetArray(sf->U, &u));
+  Rows(sf, 1, u, 1 + sf->q, u + 1, 1 + sf->q);
+  PetscCall(VecRestoreArray(sf->U, &u));
+  ierr = PgfCheckpointWrite(sf->ckpt, sf->checkpoint, sf->U, sf->run_id, sf->output);
+  if (ierr) {
+    char *message;
+
+    PetscCall(PetscErrorMessage(ierr, NULL, &message));
+    PetscCall(PetscStrncpy(sf->checkpoint_failure, message ? message : "cannot write the checkpoint", sizeof(sf->checkpoint_failure)));
+    if (!*stop) *stop = PGF_STOP_CHECKPOINT;
+  }
+  PetscCall(PetscLogEventEnd(PGF_Checkpoint, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Every -checkpoint_interval seconds, and on a signal to any rank, which
+   then stops the run after its checkpoint. Collective. */
+static PetscErrorCode CheckpointIfDue(Sfw *sf, PgfOutput out, PgfStopReason *stop)
+{
+  int due;
+
+  PetscFunctionBegin;
+  PetscCall(PgfCheckpointDue(sf->comm, sf->checkpoint_interval, &sf->last_checkpoint, &due));
+  if (due == 2) *stop = PGF_STOP_SIGNAL;
+  if (due) PetscCall(WriteCheckpoint(sf, out, stop));
+  if (due == 2 && !sf->checkpoint_failure[0]) PetscCall(PetscPrintf(sf->comm, "pgflow: signal received: checkpoint written to %s at iteration %" PetscInt_FMT ", stopping\n", sf->checkpoint, sf->it));
+  PetscFunctionReturn(0);
+}
+
+/* The iterate a restart continues from: its certificate again (counted
+   before the checkpoint; the same bits), and its record in a new results
+   file. */
+static PetscErrorCode Resume(Sfw *sf, PgfOutput out)
+{
+  PetscInt64 atoms = sf->atoms, certificates = sf->certificates;
+  PetscInt   nsnap, nhist;
+
+  PetscFunctionBegin;
+  PetscCall(Certify(sf));
+  sf->atoms        = atoms;
+  sf->certificates = certificates;
+  PetscCall(PgfOutputGetCounts(out, &nsnap, &nhist));
+  if (!nsnap) PetscCall(Record(sf, out));
+  PetscFunctionReturn(0);
+}
+
+/* Runs SFW from the empty measure (or a checkpoint) to -stop_gap,
+   -sfw_max_it or a signal, writing every iterate as a snapshot.
+   Collective. */
+PetscErrorCode PgfSfwSolve(PgfSfw sf, PgfOutput out, PgfExitStatus *status)
+{
+  PgfStopReason  stop   = PGF_STOP_RUNNING;
+  PetscBool      resume = sf->restarted;
   PetscLogDouble start;
-  PetscBool      signalled;
 
   PetscFunctionBegin;
   *status = PGF_EXIT_OK;
   PetscCall(PetscTime(&start));
-  PetscCall(PgfModelGetSizes(model, &sf.m, NULL, NULL, NULL));
-  PetscCall(PgfModelGetOwnership(model, &sf.rstart, &sf.mloc));
-  PetscCall(PgfDeconvGetProblem(model, &sf.q, &sf.K, &sf.lambda, &sf.y));
-  PetscCall(PetscMalloc5(sf.m, &sf.a, sf.m * sf.q, &sf.x, sf.m, &sf.sgn, 6 * sf.K, &sf.h, sf.mloc * (1 + sf.q), &sf.w));
-  sf.rho   = sf.h + 2 * sf.K;
-  sf.phi   = sf.rho + 2 * sf.K;
-  sf.theta = sf.w + sf.mloc;
-  for (it = 0;; it++) {
-    PetscCall(Certify(&sf));
-    PetscCall(Record(&sf, it, out));
-    PetscCall(PgfSignalAgreed(sf.comm, &signalled));
-    if (signalled) stop = PGF_STOP_SIGNAL;
-    else if (sf.gap < sf.stop_gap) stop = PGF_STOP_STOP_GAP;
-    else if (it == sf.max_it) stop = PGF_STOP_MAX_STEPS;
+  sf->last_checkpoint = start;
+  sf->evals0          = sf->evals;
+  for (;; sf->it++) {
+    if (resume) {
+      PetscCall(Resume(sf, out));
+      resume = PETSC_FALSE;
+    } else {
+      PetscCall(Certify(sf));
+      PetscCall(Record(sf, out));
+    }
+    PetscCall(CheckpointIfDue(sf, out, &stop));
+    if (!stop && sf->gap < sf->stop_gap) stop = PGF_STOP_STOP_GAP;
+    else if (!stop && sf->it >= sf->max_it) stop = PGF_STOP_MAX_STEPS;
     if (stop) break;
     /* a new spike where |g| > lambda, with the sign that lowers F */
-    if (sf.gmax > sf.lambda && sf.s < sf.m) {
+    if (sf->gmax > sf->lambda && sf->s < sf->m) {
       PetscReal g, gg[2];
 
-      PetscCall(PgfDeconvCorrelation(model, sf.rho, sf.argmax, &g, gg));
-      for (PetscInt a = 0; a < sf.q; a++) sf.x[sf.s * sf.q + a] = sf.argmax[a];
-      sf.a[sf.s]     = 0;
-      sf.sgn[sf.s++] = g > 0 ? -1 : 1;
-      PetscCall(Solve(&sf, PETSC_FALSE));
-    } else if (sf.gmax > sf.lambda) PetscCall(PetscPrintf(sf.comm, "sfw: all %" PetscInt_FMT " particles hold spikes (-particles is the most spikes SFW may use); sliding without a new spike\n", sf.m));
-    PetscCall(Solve(&sf, PETSC_TRUE));
+      PetscCall(PgfDeconvCorrelation(sf->model, sf->rho, sf->argmax, &g, gg));
+      for (PetscInt a = 0; a < sf->q; a++) sf->x[sf->s * sf->q + a] = sf->argmax[a];
+      sf->a[sf->s]     = 0;
+      sf->sgn[sf->s++] = g > 0 ? -1 : 1;
+      PetscCall(Solve(sf, PETSC_FALSE));
+    } else if (sf->gmax > sf->lambda) PetscCall(PetscPrintf(sf->comm, "sfw: all %" PetscInt_FMT " particles hold spikes (-particles is the most spikes SFW may use); sliding without a new spike\n", sf->m));
+    PetscCall(Solve(sf, PETSC_TRUE));
   }
-  Pad(&sf);
-  PetscCall(Finish(&sf, it, stop, start, out));
+  Pad(sf);
+  PetscCall(Finish(sf, stop, start, out));
   if (stop == PGF_STOP_SIGNAL) *status = PGF_EXIT_SIGNAL;
-  PetscCall(PetscFree5(sf.a, sf.x, sf.sgn, sf.h, sf.w));
+  if (sf->checkpoint_failure[0]) {
+    PetscCall(PetscFPrintf(sf->comm, PETSC_STDERR, "pgflow: error: no checkpoint written to %s (%s); the results file %s holds the run up to iteration %" PetscInt_FMT "\n", sf->checkpoint, sf->checkpoint_failure, sf->output, sf->it));
+    *status = PGF_EXIT_FAILURE;
+  }
   PetscFunctionReturn(0);
 }

@@ -1,7 +1,7 @@
 # Tests of Sliding Frank-Wolfe (-baseline sfw, doc/math.md section 6.3): its
 # optimum against the particle flow's on E1 seeds, its gap certified at
-# every iterate, the particle run's file layout, E2, ranks, signals and
-# refusals.
+# every iterate, the particle run's file layout, E2, ranks, signals,
+# checkpoints and restarts, and refusals.
 # shellcheck shell=bash disable=SC2154  # tmp, RESULTS, t, np, group, uses come from tests/lib.sh
 
 e1=(-options_file jobs/e1-small.opts)
@@ -61,14 +61,62 @@ group ranks
 group signal
   # With -stop_gap 0 SFW runs until -sfw_max_it; SIGTERM once it has
   # written iterates (a line, not a delay) stops it after the current one.
-  t sigterm "SIGTERM: exit 4, stop_reason signal, completed 0, a complete results file" bash -c "
+  t sigterm "SIGTERM: exit 4, stop_reason signal, completed 0, a complete results file and a checkpoint" bash -c "
     $PGFLOW ${e1[*]} -baseline sfw -stop_gap 0 -sfw_max_it 100000000 -output $tmp/g.h5 >$tmp/g.log 2>&1 &
     pid=\$!
     for ((i = 0; i < 6000; i++)); do grep -q '^sfw 3 ' $tmp/g.log && break; sleep 0.05; done
     kill -TERM \$pid; wait \$pid; rc=\$?
-    [ \$rc = 4 ] && $RESULTS check $tmp/g.h5 && [ \$($RESULTS attr $tmp/g.h5 stop_reason) = signal ] && [ \$($RESULTS attr $tmp/g.h5 completed) = 0 ]"
+    [ \$rc = 4 ] && $RESULTS check $tmp/g.h5 && [ \$($RESULTS attr $tmp/g.h5 stop_reason) = signal ] && [ \$($RESULTS attr $tmp/g.h5 completed) = 0 ] &&
+      [ -f $tmp/g.ckpt.h5 ] && grep -q 'checkpoint written to $tmp/g.ckpt.h5 at iteration' $tmp/g.log"
+
+group restart
+  # SFW is deterministic and every rank runs the same solves: a run stopped
+  # and continued from its checkpoint equals the uninterrupted one bit for
+  # bit, its iterates and work counters too.
+  identical() {
+    for d in /final/w /final/theta /final/loss /final/t /snapshots/gap /snapshots/w /history/loss /history/dissipation /history/rhs_evals; do $RESULTS compare "$1" "$2" $d 0 >/dev/null || { echo "$d differs"; return 1; }; done
+    analysis/pgf-python -c '
+import h5py, sys
+a, b = (h5py.File(p, "r")["/stats"].attrs for p in sys.argv[1:])
+assert all(a[k] == b[k] for k in ("rhs_evals", "spike_evals", "certificates", "steps", "spikes")), (dict(a), dict(b))
+' "$1" "$2"
+  }
+  export -f identical
+  full() { $PGFLOW "${e1[@]}" -baseline sfw -output "$tmp/full.h5" >/dev/null 2>&1; }
+  uses full
+  for n in 1 2; do
+    t "max-it-then-$n-ranks" "stopped by -sfw_max_it 2 with a checkpoint at every iterate, continued on $n rank(s) with -sfw_max_it 1000: the uninterrupted run bit for bit, appended to the same file" bash -c "
+      $PGFLOW ${e1[*]} -baseline sfw -sfw_max_it 2 -checkpoint_interval 1e-9 -output $tmp/m$n.h5 >/dev/null || exit 1
+      $MPIEXEC -n $n $PGFLOW ${e1[*]} -baseline sfw -output $tmp/m$n.h5 -restart $tmp/m$n.ckpt.h5 >$tmp/m$n.log || exit 1
+      grep -q 'results appended to $tmp/m$n.h5' $tmp/m$n.log && identical $tmp/full.h5 $tmp/m$n.h5 && $RESULTS check $tmp/m$n.h5 && [ \$($RESULTS attr $tmp/m$n.h5 completed) = 1 ]"
+  done
+  t new-output "-restart with -new_output: a new results file from the checkpoint's iterate on, the same final state" bash -c "
+    $PGFLOW ${e1[*]} -baseline sfw -sfw_max_it 3 -checkpoint_interval 1e-9 -output $tmp/n.h5 >/dev/null || exit 1
+    $PGFLOW ${e1[*]} -baseline sfw -output $tmp/n2.h5 -restart $tmp/n.ckpt.h5 -new_output >/dev/null || exit 1
+    $RESULTS compare $tmp/full.h5 $tmp/n2.h5 /final/w 0 && $RESULTS compare $tmp/full.h5 $tmp/n2.h5 /final/theta 0 && analysis/pgf-python -c 'import h5py, sys; assert list(h5py.File(sys.argv[1], \"r\")[\"/snapshots/t\"][:]) == [3, 4, 5]' $tmp/n2.h5"
+  uses
+  # SIGUSR1 mid-run (after a line, not a delay) at iteration k: continued
+  # to k + 3, the run of k + 3 iterations bit for bit.
+  t sigusr1-restart "SIGUSR1 mid-run: exit 4 with a checkpoint; continued, the uninterrupted run of as many iterations bit for bit" bash -c "
+    $PGFLOW ${e1[*]} -baseline sfw -stop_gap 0 -sfw_max_it 100000000 -output $tmp/u.h5 >$tmp/u.log 2>&1 &
+    pid=\$!
+    for ((i = 0; i < 6000; i++)); do grep -q '^sfw 6 ' $tmp/u.log && break; sleep 0.05; done
+    kill -USR1 \$pid; wait \$pid; rc=\$?
+    [ \$rc = 4 ] && [ -f $tmp/u.ckpt.h5 ] && $RESULTS check $tmp/u.h5 || exit 1
+    k=\$($RESULTS get $tmp/u.h5 /final/t)
+    $PGFLOW ${e1[*]} -baseline sfw -stop_gap 0 -sfw_max_it \$((k + 3)) -output $tmp/u.h5 -restart $tmp/u.ckpt.h5 >/dev/null || exit 1
+    $PGFLOW ${e1[*]} -baseline sfw -stop_gap 0 -sfw_max_it \$((k + 3)) -output $tmp/v.h5 >/dev/null || exit 1
+    identical $tmp/v.h5 $tmp/u.h5"
 
 group refusals
   input_error twolayer "-baseline sfw with -problem twolayer" "-baseline sfw needs -problem deconv" $PGFLOW -problem twolayer -baseline sfw
   input_error max-it "-sfw_max_it -1" "-sfw_max_it" $PGFLOW "${e1[@]}" -baseline sfw -sfw_max_it -1
-  input_error restart "-baseline sfw with -restart" "-baseline sfw does not continue from a checkpoint" $PGFLOW "${e1[@]}" -baseline sfw -restart /nonexistent.h5
+  checkpoints() {
+    $PGFLOW "${e1[@]}" -baseline sfw -sfw_max_it 1 -checkpoint_interval 1e-9 -output "$tmp/s.h5" >/dev/null 2>&1
+    $PGFLOW "${e1[@]}" -ts_max_steps 2 -checkpoint_interval 1e-9 -output "$tmp/f.h5" >/dev/null 2>&1
+  }
+  uses checkpoints
+  input_error flow-from-sfw "a particle flow restarted from an SFW checkpoint" "the checkpoint is of Sliding Frank-Wolfe (-baseline sfw), these options run a particle flow" $PGFLOW "${e1[@]}" -restart "$tmp/s.ckpt.h5" -new_output
+  input_error sfw-from-flow "SFW restarted from a particle flow's checkpoint" "the checkpoint is of a particle flow (a run without -baseline sfw), these options run Sliding Frank-Wolfe" $PGFLOW "${e1[@]}" -baseline sfw -restart "$tmp/f.ckpt.h5" -new_output
+  input_error tao-type "SFW restarted with another -sfw_tao_type" "the checkpoint was written with -sfw_tao_type bqnls" $PGFLOW "${e1[@]}" -baseline sfw -sfw_tao_type blmvm -restart "$tmp/s.ckpt.h5" -new_output
+  uses
