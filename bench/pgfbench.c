@@ -64,17 +64,26 @@ static PetscErrorCode TimeRHSOnce(PgfModel model, Vec U, Vec V, Best *best)
   PetscFunctionReturn(0);
 }
 
-/* Times one DGEMM C = A B (n x p times p x mloc) into best. */
+/* Columns of C per DGEMM: C = A B (n x p times p x mloc) is computed in
+   panels of at most 2^26 values (512 MiB), the same shape's rate without
+   an n x mloc array when m >> n. */
+static PetscInt PanelColumns(PetscInt n, PetscInt mloc)
+{
+  return PetscMax(1, PetscMin(mloc, ((PetscInt)1 << 26) / n));
+}
+
+/* Times one DGEMM C = A B (n x p times p x mloc, in panels) into best. */
 static PetscErrorCode TimeGemmOnce(MPI_Comm comm, PetscInt n, PetscInt p, PetscInt mloc, const PetscReal *A, const PetscReal *B, PetscReal *C, Best *best)
 {
   PetscReal      c0;
   PetscLogDouble t0, t1;
+  PetscInt       cols = PanelColumns(n, mloc);
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Barrier(comm));
   PetscCall(PetscTime(&t0));
   c0 = CpuTime();
-  PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n));
+  for (PetscInt c = 0; c < mloc; c += cols) PetscCall(PgfGemm("N", "N", n, PetscMin(cols, mloc - c), p, 1.0, A, n, &B[c * p], p, 0.0, C, n));
   best->cpu = PetscMin(best->cpu, CpuTime() - c0);
   PetscCall(PetscTime(&t1));
   best->wall = PetscMin(best->wall, (PetscReal)(t1 - t0));
@@ -119,10 +128,10 @@ static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alo
   serial = (PetscBool)(model && size > 1);
   if (model) PetscCall(RHSSetUp(model, &U, &V));
   if (alone) PetscCall(RHSSetUp(alone, &U1, &V1));
-  PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * mloc, &C));
+  PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * PanelColumns(n, mloc), &C));
   for (PetscInt k = 0; k < n * p; k++) A[k] = PgfRandNormal(1, PGF_STREAM_INPUTS, k, 0);
   for (PetscInt k = 0; k < p * mloc; k++) B[k] = PgfRandNormal(2, PGF_STREAM_INPUTS, k, 0);
-  PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n)); /* warm up */
+  PetscCall(PgfGemm("N", "N", n, PanelColumns(n, mloc), p, 1.0, A, n, B, p, 0.0, C, n)); /* warm up */
   for (PetscInt r = 0; r < reps; r++) {
     if (model) PetscCall(TimeRHSOnce(model, U, V, &brhs));
     PetscCall(TimeGemmOnce(comm, n, p, mloc, A, B, C, &bgemm));
@@ -331,9 +340,9 @@ static PetscErrorCode MakeModel(MPI_Comm comm, const char problem[], const char 
 
 int main(int argc, char **argv)
 {
-  /* activation, n, m, d, -memory_limit in MiB (0: the default); the smooth
-     activations last, their stored activations (8 bytes each) being the
-     largest resident set */
+  /* activation, n, m, d, -memory_limit in MiB (0: the default); in
+     increasing order of resident set (the smooth activations store 8 bytes
+     per activation; m >> n stores the signs of 4e8 and has 83 MB vectors) */
   const struct {
     const char *act;
     PetscInt    n, m, d, limit;
@@ -344,7 +353,18 @@ int main(int argc, char **argv)
       {"relu", 16384, 4096, 100, 0},
       {"sigmoid", 16384, 4096, 100, 0},
       {"tanh", 16384, 4096, 100, 0},
-      {"erf", 16384, 4096, 100, 0}};
+      {"erf", 16384, 4096, 100, 0},
+      {"relu", 2000, 200000, 50, 0}};
+  /* the population rows: activation and m (d = 100, m0 = 10); the last one
+     the widest, twice the columns of a block of ROW_BLOCK rows of the
+     first two on one rank */
+  const struct {
+    const char *act;
+    PetscInt    m;
+  } popsizes[] = {
+      {"relu", 4096},
+      {"erf", 4096},
+      {"relu", 8192}};
   char        json[PETSC_MAX_PATH_LEN] = "", opts[256], *acts[4];
   PetscInt    nacts                    = 4;
   PetscInt    reps                     = 3;
@@ -381,7 +401,7 @@ int main(int argc, char **argv)
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
     const char *act = sizes[s].act;
     PetscInt    n = sizes[s].n, m = sizes[s].m, d = sizes[s].d, limit = sizes[s].limit, p = d + 1, mloc;
-    PetscReal   t, tcpu, gemm, gemmcpu, gflops[2], rate, ratecpu, mib[2];
+    PetscReal   t, tcpu, gemm, gemmcpu, gflops[2], rhs[2], rate, ratecpu, mib[2];
     char        lim[64] = "";
     PetscBool   run     = (PetscBool)!given;
 
@@ -391,12 +411,16 @@ int main(int argc, char **argv)
     if (limit) PetscCall(PetscSNPrintf(lim, sizeof(lim), " -memory_limit %" PetscInt_FMT "M", limit));
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation %s -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT "%s", act, d, n, m, lim));
     PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
-    PetscCall(TimeRHS(model, reps, &t, &tcpu));
+    /* the memory figures with the model alone, before DGEMM's arrays;
+       then the right-hand side and DGEMM alternately, so that a slow spell
+       of a shared machine weighs on both sides of the ratio */
+    PetscCall(TimeRHS(model, 1, &t, &tcpu));
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
+    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, model, NULL, n, p, mloc, reps, rhs, gflops, NULL));
     PetscCall(PgfModelDestroy(&model));
-    /* the model is gone first: the memory figures are the model's alone */
-    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, NULL, NULL, n, p, mloc, reps, NULL, gflops, NULL));
+    t       = rhs[0];
+    tcpu    = rhs[1];
     gemm    = gflops[0];
     gemmcpu = gflops[1];
     rate    = 4.0 * n * m * p / t * 1e-9;
@@ -411,9 +435,9 @@ int main(int argc, char **argv)
      ranks against the same problem on rank 0 alone (the speedup), timed
      alternately in the same process. */
   PetscCallMPI(MPI_Comm_split(PETSC_COMM_WORLD, size > 1 && rank ? MPI_UNDEFINED : 0, 0, &self));
-  for (PetscInt a = 0; a < 2; a++) {
-    const char *act = a ? "erf" : "relu";
-    PetscInt    m = 4096, d = 100, m0 = 10, mloc;
+  for (size_t a = 0; a < sizeof(popsizes) / sizeof(popsizes[0]); a++) {
+    const char *act = popsizes[a].act;
+    PetscInt    m = popsizes[a].m, d = 100, m0 = 10, mloc;
     PetscReal   rhs[2], gflops[2], rate, ratecpu, one[2];
     PgfModel    alone        = NULL;
     char        speedup[128] = "";
