@@ -1,7 +1,10 @@
 /* Benchmarks of the right-hand side (issue 7): time per evaluation and its
    rate next to DGEMM timed in the same process at the matching shape (the
-   forward product, n x p times p x local m), the BLAS kernel in use and the
-   resident memory with each case's model in place (largest over the ranks). Two-layer
+   forward product, n x p times p x local m, in panels of at most 2^26
+   values of C when m >> n), timed alternately with it, the BLAS kernel in
+   use, the resident memory with each case's model in place and the set-up
+   (the problem's data and workspace, and the initial particles) in seconds
+   and in right-hand sides (largest over the ranks). Two-layer
    relu, sigmoid, tanh, erf: 4 n m p flops per evaluation (the products). Deconvolution: m K
    coefficient-particle products per evaluation. On several ranks, also
    MPI_Allreduce's latency and bandwidth, and from them and the measured
@@ -34,15 +37,24 @@ typedef struct {
   PetscReal wall, cpu;
 } Best;
 
-/* The model's initial state U, a velocity V, and one evaluation to warm up. */
-static PetscErrorCode RHSSetUp(PgfModel model, Vec *U, Vec *V)
+/* The model's initial state U, a velocity V, and one evaluation to warm up;
+   with init, the seconds the initial particles took (largest over the
+   ranks). */
+static PetscErrorCode RHSSetUp(PgfModel model, Vec *U, Vec *V, PetscReal *init)
 {
-  PetscReal F;
+  PetscReal      F;
+  PetscLogDouble t0, t1;
 
   PetscFunctionBegin;
   PetscCall(PgfModelCreateVec(model, U));
   PetscCall(VecDuplicate(*U, V));
+  PetscCall(PetscTime(&t0));
   PetscCall(PgfModelInitialize(model, *U));
+  PetscCall(PetscTime(&t1));
+  if (init) {
+    *init = (PetscReal)(t1 - t0);
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, init, 1, MPIU_REAL, MPI_MAX, PetscObjectComm((PetscObject)*U)));
+  }
   PetscCall(PgfModelEvaluate(model, *U, *V, &F));
   PetscFunctionReturn(0);
 }
@@ -126,8 +138,8 @@ static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alo
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   serial = (PetscBool)(model && size > 1);
-  if (model) PetscCall(RHSSetUp(model, &U, &V));
-  if (alone) PetscCall(RHSSetUp(alone, &U1, &V1));
+  if (model) PetscCall(RHSSetUp(model, &U, &V, NULL));
+  if (alone) PetscCall(RHSSetUp(alone, &U1, &V1, NULL));
   PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * PanelColumns(n, mloc), &C));
   for (PetscInt k = 0; k < n * p; k++) A[k] = PgfRandNormal(1, PGF_STREAM_INPUTS, k, 0);
   for (PetscInt k = 0; k < p * mloc; k++) B[k] = PgfRandNormal(2, PGF_STREAM_INPUTS, k, 0);
@@ -158,15 +170,16 @@ static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alo
 }
 
 /* Seconds per call of the model's right-hand side: the best of reps, in
-   wall time and in CPU time, largest over the ranks. */
-static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best, PetscReal *cpu)
+   wall time and in CPU time, largest over the ranks; with init, the
+   seconds of the initial particles. */
+static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best, PetscReal *cpu, PetscReal *init)
 {
   Vec       U, V;
   PetscReal times[2];
   Best      b = {PETSC_MAX_REAL, PETSC_MAX_REAL};
 
   PetscFunctionBegin;
-  PetscCall(RHSSetUp(model, &U, &V));
+  PetscCall(RHSSetUp(model, &U, &V, init));
   for (PetscInt r = 0; r < reps; r++) PetscCall(TimeRHSOnce(model, U, V, &b));
   times[0] = b.wall;
   times[1] = b.cpu;
@@ -286,7 +299,7 @@ static PetscErrorCode TimeLocal(PetscInt n, PetscInt mloc, PetscInt reps, PetscR
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim 100 -samples %" PetscInt_FMT " -particles %" PetscInt_FMT, n, mloc * size));
   PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
-  PetscCall(TimeRHS(model, reps, t, NULL));
+  PetscCall(TimeRHS(model, reps, t, NULL, NULL));
   PetscCall(PgfModelDestroy(&model));
   PetscFunctionReturn(0);
 }
@@ -399,22 +412,28 @@ int main(int argc, char **argv)
   if (fp) fprintf(fp, "{\"ranks\": %d, \"blas_kernel\": \"%s\", \"runs\": [\n", size, core);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "pgfbench on %d rank%s, BLAS kernel %s, best of %" PetscInt_FMT "\n", size, size > 1 ? "s" : "", core, reps));
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-    const char *act = sizes[s].act;
-    PetscInt    n = sizes[s].n, m = sizes[s].m, d = sizes[s].d, limit = sizes[s].limit, p = d + 1, mloc;
-    PetscReal   t, tcpu, gemm, gemmcpu, gflops[2], rhs[2], rate, ratecpu, mib[2];
-    char        lim[64] = "";
-    PetscBool   run     = (PetscBool)!given;
+    const char    *act = sizes[s].act;
+    PetscInt       n = sizes[s].n, m = sizes[s].m, d = sizes[s].d, limit = sizes[s].limit, p = d + 1, mloc;
+    PetscReal      t, tcpu, gemm, gemmcpu, gflops[2], rhs[2], rate, ratecpu, mib[2], setup, init;
+    PetscLogDouble t0, t1;
+    char           lim[64] = "";
+    PetscBool      run     = (PetscBool)!given;
 
     for (PetscInt k = 0; k < nacts; k++) run = (PetscBool)(run || !strcmp(acts[k], act));
     if (!run) continue;
 
     if (limit) PetscCall(PetscSNPrintf(lim, sizeof(lim), " -memory_limit %" PetscInt_FMT "M", limit));
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation %s -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT "%s", act, d, n, m, lim));
+    PetscCall(PetscTime(&t0));
     PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
+    PetscCall(PetscTime(&t1));
+    setup = (PetscReal)(t1 - t0);
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &setup, 1, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
     /* the memory figures with the model alone, before DGEMM's arrays;
        then the right-hand side and DGEMM alternately, so that a slow spell
        of a shared machine weighs on both sides of the ratio */
-    PetscCall(TimeRHS(model, 1, &t, &tcpu));
+    PetscCall(TimeRHS(model, 1, &t, &tcpu, &init));
+    setup += init;
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
     PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, model, NULL, n, p, mloc, reps, rhs, gflops, NULL));
@@ -426,8 +445,8 @@ int main(int argc, char **argv)
     rate    = 4.0 * n * m * p / t * 1e-9;
     ratecpu = 4.0 * n * m * p / tcpu * 1e-9;
     if (!limit && !strcmp(act, "relu")) rate1 = PetscMax(rate1, rate / size);
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer %-7s n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f), memory per rank: peak resident %.0f MiB, allocated %.0f MiB\n", act, n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1]));
-    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"activation\": \"%s\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f},\n", act, (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1]);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer %-7s n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f), memory per rank: peak resident %.0f MiB, allocated %.0f MiB; set-up %.3g s (%.2f right-hand sides)\n", act, n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1], (double)setup, (double)(setup / t)));
+    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"activation\": \"%s\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f, \"setup_seconds\": %.4e},\n", act, (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1], (double)setup);
   }
   /* The population loss (population.c): m (m + m0) kernel pairs, two
      products of 2 mloc (m + m0) p flops each on every rank, against DGEMM
@@ -462,7 +481,7 @@ int main(int argc, char **argv)
 
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-torus_dim %" PetscInt_FMT " -cutoff %" PetscInt_FMT " -particles %" PetscInt_FMT " -min_separation 0.05", q, fc, m));
     PetscCall(MakeModel(PETSC_COMM_WORLD, "deconv", opts, &model));
-    PetscCall(TimeRHS(model, reps, &t, NULL));
+    PetscCall(TimeRHS(model, reps, &t, NULL, NULL));
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelDestroy(&model));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "deconv torus_dim %" PetscInt_FMT " m %" PetscInt_FMT " fc %" PetscInt_FMT ": %.4e s per rhs, %.3e coefficient-particle products per second, allocated %.0f MiB per rank\n", q, m, fc, (double)t, (double)(m * K / t), (double)mib[1]));

@@ -534,6 +534,10 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
   PetscCall(PetscMalloc4(nz, &tl->Z, nact, &tl->w, nact, &tl->vw, tl->mb, &tl->s));
   if (tl->storeZ && tl->opt.act != ACT_RELU) PetscCall(PetscMalloc1((size_t)tl->mb * tl->nb, &tl->D));
   if (tl->storeZ && tl->opt.act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * nloc, &tl->mask));
+  /* touched now: the page faults of the stored arrays are the set-up's
+     (PgfSetUpWork), not the first evaluation's */
+  PetscCall(PetscArrayzero(tl->Z, nz));
+  if (tl->mask) PetscCall(PetscArrayzero(tl->mask, (size_t)nact * nloc));
   PetscFunctionReturn(0);
 }
 
@@ -608,6 +612,7 @@ PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *
   tl->n                     = opt->n;
   tl->d                     = opt->d;
   PgfCheckInput(model->comm, !(opt->lambdaset && opt->lambda > 0 && opt->reg == REG_NONE), "-lambda needs -reg l2 or -reg l1 (with -reg none it would be ignored)");
+  PetscCall(PetscLogEventBegin(PGF_SetUpData, 0, 0, 0, 0));
   if (opt->datafile[0]) PetscCall(ReadData(model));
   else {
     tl->p = tl->d + opt->bias;
@@ -616,6 +621,7 @@ PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *
     PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
     PetscCall(MakeTeacherData(model));
   }
+  PetscCall(PetscLogEventEnd(PGF_SetUpData, 0, 0, 0, 0));
   PgfCheckInput(model->comm, opt->batch <= tl->n, "-batch_size must be at most the number of samples %" PetscInt_FMT " (got %" PetscInt_FMT ")", tl->n, opt->batch);
   if (opt->batch) {
     PetscCall(PetscMalloc2(tl->n, &tl->perm, PetscMax(1, tl->nloc), &tl->inbatch));
@@ -628,6 +634,8 @@ PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *
   }
   model->npos = tl->p;
   model->N    = tl->nloc;
+  PetscCall(PetscLogEventBegin(PGF_SetUpWork, 0, 0, 0, 0));
   PetscCall(SetupWorkspace(model));
+  PetscCall(PetscLogEventEnd(PGF_SetUpWork, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
