@@ -22,7 +22,7 @@ typedef struct {
   unsigned char *mask; /* relu, stored: nact x nloc signs Z > 0, all the backward pass needs, laid out as Z */
   PetscReal     *w; /* local output weights, contiguous */
   PetscReal     *vw; /* local weight velocities, contiguous */
-  PetscReal     *s; /* erf: s(z) of one sample's particles in a tile */
+  PetscReal     *S; /* erf: s(Z) beside Z (which then holds s'(Z)), laid out as Z */
   PetscReal     *D; /* stored smooth activations: the backward pass's tile, the stored ones left as they are */
   PetscInt      *perm; /* n sample indices, shuffled to draw a batch */
   unsigned char *inbatch; /* nloc flags: this rank's samples in the batch of the current step */
@@ -48,13 +48,16 @@ static inline PetscReal Sigmoid(PetscReal z)
   return z >= 0 ? 1 / (1 + PetscExpReal(-z)) : PetscExpReal(z) / (1 + PetscExpReal(z));
 }
 
-/* What the passes keep of a block of pre-activations Z, in place: sigmoid
+/* What the passes keep of a tile of pre-activations Z, in place: sigmoid
    and tanh their activations s(Z) (computed once: s' is a function of s),
-   erf and relu Z itself (erf's s' needs z; relu keeps only its signs). */
-static void Keep(Activation act, PetscInt n, PetscReal *Z)
+   erf s'(Z) in Z and s(Z) in S (erf's s' is not a function of s, and its
+   s costs the exponential of s' anyway: both at once, never again in the
+   backward pass), relu Z itself (it keeps only its signs). */
+static void Keep(Activation act, PetscInt n, PetscReal *Z, PetscReal *S)
 {
   if (act == ACT_SIGMOID) PgfSigmoidArray(n, Z, Z);
   if (act == ACT_TANH) PgfTanhArray(n, Z, Z);
+  if (act == ACT_ERF) PgfErfDerivativeArray(n, Z, S, Z);
 }
 
 /* sum_i w_i z_i (relu: w_i max(z_i, 0)) in eight interleaved partial sums:
@@ -74,20 +77,17 @@ static inline PetscReal Dot(PetscInt n, const PetscReal *restrict z, const Petsc
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* h_j += sum_i w_i s(Z_ij) over one tile of kept values (Keep), mi x nj:
+/* h_j += sum_i w_i s(Z_ij) over one tile of kept values (Keep: erf's in
+   S), mi x nj:
    h_j sums the tiles' Dot in the order of their particles, in both paths.
    relu with stored signs: also mask = (Z > 0), column by column while the
    column is in the L1 cache. Compiled for each vector width (vmath.h):
    Dot gives the same bits at all of them. */
-PGF_CLONES static void ForwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, const PetscReal *Z, const PetscReal *w, PetscReal *h, unsigned char *restrict mask)
+PGF_CLONES static void ForwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, const PetscReal *Z, const PetscReal *S, const PetscReal *w, PetscReal *h, unsigned char *restrict mask)
 {
   for (PetscInt j = 0; j < nj; j++) {
-    const PetscReal *restrict z = &Z[j * mi];
+    const PetscReal *restrict z = &(tl->opt.act == ACT_ERF ? S : Z)[j * mi];
 
-    if (tl->opt.act == ACT_ERF) {
-      PgfErfArray(mi, z, tl->s);
-      z = tl->s;
-    }
     h[j] += Dot(mi, z, w, (PetscBool)(tl->opt.act == ACT_RELU));
     if (mask)
 #pragma omp simd
@@ -101,11 +101,11 @@ PGF_CLONES static void ForwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, cons
    s(Z_ij); relu leaves vw to the caller: it is theta_i . g_i (s(z) = s'(z)
    z). Elementwise, so vectorized (omp simd) even in place, at each vector
    width (vmath.h). */
-PGF_CLONES static void BackwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, const PetscReal *Z, const unsigned char *mask, PetscReal *D, const PetscReal *restrict rho, PetscReal *restrict vw)
+PGF_CLONES static void BackwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, const PetscReal *Z, const PetscReal *S, const unsigned char *mask, PetscReal *D, const PetscReal *restrict rho, PetscReal *restrict vw)
 {
   for (PetscInt j = 0; j < nj; j++) {
-    const PetscReal *z = &Z[j * mi];
-    PetscReal       *d = &D[j * mi], *restrict s = tl->s, r = rho[j];
+    const PetscReal *z = &Z[j * mi], *restrict s = S ? &S[j * mi] : NULL;
+    PetscReal       *d = &D[j * mi], r = rho[j];
 
     switch (tl->opt.act) {
       case ACT_RELU:
@@ -133,12 +133,11 @@ PGF_CLONES static void BackwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, con
           d[i] = r * (1 - z[i] * z[i]);
         }
         break;
-      case ACT_ERF:
-        PgfErfDerivativeArray(mi, z, s, d);
+      case ACT_ERF: /* z holds s'(z), s s(z) */
 #pragma omp simd
         for (PetscInt i = 0; i < mi; i++) {
           vw[i] += r * s[i];
-          d[i] *= r;
+          d[i] = r * z[i];
         }
         break;
     }
@@ -154,24 +153,24 @@ static PetscInt64 Tile(PgfModel model, PetscInt i0, PetscInt j0, PetscInt nj)
   return (PetscInt64)j0 * model->nact + (PetscInt64)i0 * nj;
 }
 
-/* Where a tile of Z lives: in the stored array, or (recomputed, or relu
-   whose signs alone are stored) in the tile buffer. */
-static PetscReal *ZTile(PgfModel model, PetscInt i0, PetscInt j0, PetscInt nj)
+/* Where a tile of Z (or of erf's S) lives: in the stored array, or
+   (recomputed, or relu whose signs alone are stored) in the tile buffer. */
+static PetscReal *StoredTile(PgfModel model, PetscReal *Z, PetscInt i0, PetscInt j0, PetscInt nj)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
 
-  return tl->storeZ && !tl->mask ? &tl->Z[Tile(model, i0, j0, nj)] : tl->Z;
+  return Z && tl->storeZ && !tl->mask ? &Z[Tile(model, i0, j0, nj)] : Z;
 }
 
 /* The kept values of a tile (Keep), computed: the same operations in
    predict() and, recomputed, in velocity(), hence the same bits. */
-static PetscErrorCode KeptTile(PgfModel model, const PetscScalar *u, PetscInt i0, PetscInt mi, PetscInt j0, PetscInt nj, PetscReal *Z)
+static PetscErrorCode KeptTile(PgfModel model, const PetscScalar *u, PetscInt i0, PetscInt mi, PetscInt j0, PetscInt nj, PetscReal *Z, PetscReal *S)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
   PetscCall(PreActivations(model, u, i0, mi, j0, nj, Z));
-  Keep(tl->opt.act, mi * nj, Z);
+  Keep(tl->opt.act, mi * nj, Z, S);
   PetscFunctionReturn(0);
 }
 
@@ -190,10 +189,10 @@ static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, Pets
 
     for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
       PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
-      PetscReal *Z  = ZTile(model, i0, j0, nj);
+      PetscReal *Z = StoredTile(model, tl->Z, i0, j0, nj), *S = StoredTile(model, tl->S, i0, j0, nj);
 
-      PetscCall(KeptTile(model, u, i0, mi, j0, nj, Z));
-      ForwardBlock(tl, mi, nj, Z, &tl->w[i0], &h[j0], tl->mask ? &tl->mask[Tile(model, i0, j0, nj)] : NULL);
+      PetscCall(KeptTile(model, u, i0, mi, j0, nj, Z, S));
+      ForwardBlock(tl, mi, nj, Z, S, &tl->w[i0], &h[j0], tl->mask ? &tl->mask[Tile(model, i0, j0, nj)] : NULL);
     }
   }
   PetscCall(PetscLogFlops(2.0 * nact * tl->nloc * (tl->p + 1)));
@@ -217,10 +216,10 @@ static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, con
 
     for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
       PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
-      PetscReal *Z = ZTile(model, i0, j0, nj), *D = tl->D ? tl->D : Z;
+      PetscReal *Z = StoredTile(model, tl->Z, i0, j0, nj), *S = StoredTile(model, tl->S, i0, j0, nj), *D = tl->D ? tl->D : Z;
 
-      if (!tl->storeZ) PetscCall(KeptTile(model, u, i0, mi, j0, nj, Z));
-      BackwardBlock(tl, mi, nj, Z, tl->mask ? &tl->mask[Tile(model, i0, j0, nj)] : NULL, D, &rho[j0], &tl->vw[i0]);
+      if (!tl->storeZ) PetscCall(KeptTile(model, u, i0, mi, j0, nj, Z, S));
+      BackwardBlock(tl, mi, nj, Z, S, tl->mask ? &tl->mask[Tile(model, i0, j0, nj)] : NULL, D, &rho[j0], &tl->vw[i0]);
       PetscCall(PgfGemm("N", "T", p, mi, nj, 1.0, &tl->X[j0 * p], p, D, mi, j0 ? 1.0 : 0.0, &v[i0 * dof + 1], dof));
     }
   }
@@ -515,8 +514,8 @@ static PetscErrorCode ReadData(PgfModel model)
 static PetscErrorCode SetupWorkspace(PgfModel model)
 {
   TwoLayer  *tl   = (TwoLayer *)model->data;
-  PetscInt   nact = PetscMax(model->nact, 1), most = nact, nloc = PetscMax(tl->nloc, 1), side;
-  size_t     each = tl->opt.act == ACT_RELU ? sizeof(unsigned char) : sizeof(PetscReal);
+  PetscInt   nact = PetscMax(model->nact, 1), most = nact, nloc = PetscMax(tl->nloc, 1), side, arrays = tl->opt.act == ACT_ERF ? 2 : 1; /* erf keeps Z and S */
+  size_t     each = tl->opt.act == ACT_RELU ? sizeof(unsigned char) : arrays * sizeof(PetscReal);
   PetscInt64 nz;
   PetscReal  zbytes, avail, cache = 1 << 20;
 
@@ -530,13 +529,15 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
   tl->storeZ = (PetscBool)(zbytes <= avail / 2);
   if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " particles x %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->mb, tl->nb));
   nz = tl->storeZ && tl->opt.act != ACT_RELU ? (PetscInt64)nact * nloc : (PetscInt64)tl->mb * tl->nb;
-  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (nz + 2.0 * nact + tl->mb + (tl->storeZ && tl->opt.act != ACT_RELU ? (PetscReal)tl->mb * tl->nb : 0)) + (tl->storeZ && tl->opt.act == ACT_RELU ? zbytes : 0), "the activations"));
-  PetscCall(PetscMalloc4(nz, &tl->Z, nact, &tl->w, nact, &tl->vw, tl->mb, &tl->s));
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (arrays * (PetscReal)nz + 2.0 * nact + (tl->storeZ && tl->opt.act != ACT_RELU ? (PetscReal)tl->mb * tl->nb : 0)) + (tl->storeZ && tl->opt.act == ACT_RELU ? zbytes : 0), "the activations"));
+  PetscCall(PetscMalloc3(nz, &tl->Z, nact, &tl->w, nact, &tl->vw));
+  if (arrays == 2) PetscCall(PetscMalloc1(nz, &tl->S));
   if (tl->storeZ && tl->opt.act != ACT_RELU) PetscCall(PetscMalloc1((size_t)tl->mb * tl->nb, &tl->D));
   if (tl->storeZ && tl->opt.act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * nloc, &tl->mask));
   /* touched now: the page faults of the stored arrays are the set-up's
      (PgfSetUpWork), not the first evaluation's */
   PetscCall(PetscArrayzero(tl->Z, nz));
+  if (tl->S) PetscCall(PetscArrayzero(tl->S, nz));
   if (tl->mask) PetscCall(PetscArrayzero(tl->mask, (size_t)nact * nloc));
   PetscFunctionReturn(0);
 }
@@ -581,7 +582,8 @@ static PetscErrorCode TwoLayerDestroy(PgfModel model)
   PetscFunctionBegin;
   PetscCall(PetscFree2(tl->X, tl->y));
   PetscCall(PetscFree2(tl->twt, tl->ttheta));
-  PetscCall(PetscFree4(tl->Z, tl->w, tl->vw, tl->s));
+  PetscCall(PetscFree3(tl->Z, tl->w, tl->vw));
+  PetscCall(PetscFree(tl->S));
   PetscCall(PetscFree(tl->mask));
   PetscCall(PetscFree(tl->D));
   PetscCall(PetscFree2(tl->perm, tl->inbatch));
