@@ -368,9 +368,9 @@ int main(int argc, char **argv)
       {"tanh", 16384, 4096, 100, 0},
       {"erf", 16384, 4096, 100, 0},
       {"relu", 2000, 200000, 50, 0}};
-  /* the population rows: activation and m (d = 100, m0 = 10); the last one
-     the widest, twice the columns of a block of ROW_BLOCK rows of the
-     first two on one rank */
+  /* the population rows: activation and m (d = 100, m0 = 10); the last,
+     the widest, has twice the columns (all m particles are columns on
+     every rank) and four times the pairs */
   const struct {
     const char *act;
     PetscInt    m;
