@@ -8,11 +8,12 @@
    fused pass over the tile applies the activation (vectorized: vmath.c).
    What bounds the rate (doc/performance.md, section 4): per element of Z
    the two products do 4p flops, 15 ns at d = 100 at this machine's DGEMM
-   rate; relu's passes add about 1 ns (0.85-0.95 of DGEMM), an exponential
-   without FMA (the same bits at every width) about 3 ns (sigmoid, tanh:
-   at most about 0.8), erf's three branch-free rational approximations and
-   exponential about 6 ns (at most about 0.7), and the recomputed path a
-   third product (at most 2/3 of the stored path's rate). */
+   rate; relu's passes add about 1 ns (0.94-1.1 of DGEMM, whose own C
+   leaves the cache where a tile's stays), an exponential without FMA (the
+   same bits at every width) about 3 ns (sigmoid, tanh: at most about
+   0.8), erf's three branch-free rational approximations and exponential
+   about 6 ns (at most about 0.7), and the recomputed path a third product
+   (at most 2/3 of the stored path's rate). */
 #include "twolayerimpl.h"
 #include "vmath.h"
 
@@ -85,8 +86,8 @@ static inline PetscReal Dot(PetscInt n, const PetscReal *restrict z, const Petsc
 }
 
 /* h_j += sum_i w_i s(Z_ij) over one tile of kept values (Keep: erf's in
-   S), mi x nj:
-   h_j sums the tiles' Dot in the order of their particles, in both paths.
+   S), mi x nj: h_j sums the tiles' Dot in the order of their particles, in
+   both paths.
    relu with stored signs: also mask = (Z > 0), column by column while the
    column is in the L1 cache. Compiled for each vector width (vmath.h):
    Dot gives the same bits at all of them. */
@@ -511,8 +512,9 @@ static PetscErrorCode ReadData(PgfModel model)
    tiles make the products too small at d = 100: doc/performance.md,
    section 4), and square where the sizes allow: the products' packing of
    Theta and X costs 1/nb + 1/mb per flop, and neither product gets a thin
-   dimension whatever m/n is. mb does not depend on -memory_limit, so that the forward sums over the tiles of
-   particles (ForwardBlock) are the same whether Z is stored or recomputed.
+   dimension whatever m/n is. mb does not depend on -memory_limit, so that
+   the forward sums over the tiles of particles (ForwardBlock) are the same
+   whether Z is stored or recomputed.
    Z of all samples (for relu only its signs, one byte each) is kept
    between predict() and velocity() when it takes at most half of
    -memory_limit (with the largest local particle count, so that every rank
@@ -532,7 +534,7 @@ static PetscErrorCode SetupWorkspace(PgfModel model)
   zbytes     = (PetscReal)each * tl->nloc * most;
   side       = 8 * (PetscInt)(PetscSqrtReal(cache / sizeof(PetscReal)) / 8);
   tl->mb     = PetscMin(nact, nloc < side ? 8 * PetscMax(1, (PetscInt)(cache / (sizeof(PetscReal) * nloc)) / 8) : side);
-  tl->nb     = PetscMax(16, PetscMin(nloc, (PetscInt)(PetscMin(cache, avail / 2) / (sizeof(PetscReal) * tl->mb))));
+  tl->nb     = PetscMin(nloc, PetscMax(16, (PetscInt)(PetscMin(cache, avail / 2) / (sizeof(PetscReal) * tl->mb))));
   tl->storeZ = (PetscBool)(zbytes <= avail / 2);
   if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " particles x %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->mb, tl->nb));
   nz = tl->storeZ && tl->opt.act != ACT_RELU ? (PetscInt64)nact * nloc : (PetscInt64)tl->mb * tl->nb;
