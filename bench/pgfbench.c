@@ -1,7 +1,10 @@
 /* Benchmarks of the right-hand side (issue 7): time per evaluation and its
    rate next to DGEMM timed in the same process at the matching shape (the
-   forward product, n x p times p x local m), the BLAS kernel in use and the
-   resident memory with each case's model in place (largest over the ranks). Two-layer
+   forward product, n x p times p x local m, in panels of at most 2^26
+   values of C when m >> n), timed alternately with it, the BLAS kernel in
+   use, the resident memory with each case's model in place and the set-up
+   (the problem's data and workspace, and the initial particles) in seconds
+   and in right-hand sides (largest over the ranks). Two-layer
    relu, sigmoid, tanh, erf: 4 n m p flops per evaluation (the products). Deconvolution: m K
    coefficient-particle products per evaluation. On several ranks, also
    MPI_Allreduce's latency and bandwidth, and from them and the measured
@@ -34,15 +37,24 @@ typedef struct {
   PetscReal wall, cpu;
 } Best;
 
-/* The model's initial state U, a velocity V, and one evaluation to warm up. */
-static PetscErrorCode RHSSetUp(PgfModel model, Vec *U, Vec *V)
+/* The model's initial state U, a velocity V, and one evaluation to warm up;
+   with init, the seconds the initial particles took (largest over the
+   ranks). */
+static PetscErrorCode RHSSetUp(PgfModel model, Vec *U, Vec *V, PetscReal *init)
 {
-  PetscReal F;
+  PetscReal      F;
+  PetscLogDouble t0, t1;
 
   PetscFunctionBegin;
   PetscCall(PgfModelCreateVec(model, U));
   PetscCall(VecDuplicate(*U, V));
+  PetscCall(PetscTime(&t0));
   PetscCall(PgfModelInitialize(model, *U));
+  PetscCall(PetscTime(&t1));
+  if (init) {
+    *init = (PetscReal)(t1 - t0);
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, init, 1, MPIU_REAL, MPI_MAX, PetscObjectComm((PetscObject)*U)));
+  }
   PetscCall(PgfModelEvaluate(model, *U, *V, &F));
   PetscFunctionReturn(0);
 }
@@ -64,17 +76,26 @@ static PetscErrorCode TimeRHSOnce(PgfModel model, Vec U, Vec V, Best *best)
   PetscFunctionReturn(0);
 }
 
-/* Times one DGEMM C = A B (n x p times p x mloc) into best. */
+/* Columns of C per DGEMM: C = A B (n x p times p x mloc) is computed in
+   panels of at most 2^26 values (512 MiB), the same shape's rate without
+   an n x mloc array when m >> n. */
+static PetscInt PanelColumns(PetscInt n, PetscInt mloc)
+{
+  return PetscMax(1, PetscMin(mloc, ((PetscInt)1 << 26) / n));
+}
+
+/* Times one DGEMM C = A B (n x p times p x mloc, in panels) into best. */
 static PetscErrorCode TimeGemmOnce(MPI_Comm comm, PetscInt n, PetscInt p, PetscInt mloc, const PetscReal *A, const PetscReal *B, PetscReal *C, Best *best)
 {
   PetscReal      c0;
   PetscLogDouble t0, t1;
+  PetscInt       cols = PanelColumns(n, mloc);
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Barrier(comm));
   PetscCall(PetscTime(&t0));
   c0 = CpuTime();
-  PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n));
+  for (PetscInt c = 0; c < mloc; c += cols) PetscCall(PgfGemm("N", "N", n, PetscMin(cols, mloc - c), p, 1.0, A, n, &B[c * p], p, 0.0, C, n));
   best->cpu = PetscMin(best->cpu, CpuTime() - c0);
   PetscCall(PetscTime(&t1));
   best->wall = PetscMin(best->wall, (PetscReal)(t1 - t0));
@@ -117,12 +138,12 @@ static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alo
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   serial = (PetscBool)(model && size > 1);
-  if (model) PetscCall(RHSSetUp(model, &U, &V));
-  if (alone) PetscCall(RHSSetUp(alone, &U1, &V1));
-  PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * mloc, &C));
+  if (model) PetscCall(RHSSetUp(model, &U, &V, NULL));
+  if (alone) PetscCall(RHSSetUp(alone, &U1, &V1, NULL));
+  PetscCall(PetscMalloc3(n * p, &A, p * mloc, &B, n * PanelColumns(n, mloc), &C));
   for (PetscInt k = 0; k < n * p; k++) A[k] = PgfRandNormal(1, PGF_STREAM_INPUTS, k, 0);
   for (PetscInt k = 0; k < p * mloc; k++) B[k] = PgfRandNormal(2, PGF_STREAM_INPUTS, k, 0);
-  PetscCall(PgfGemm("N", "N", n, mloc, p, 1.0, A, n, B, p, 0.0, C, n)); /* warm up */
+  PetscCall(PgfGemm("N", "N", n, PanelColumns(n, mloc), p, 1.0, A, n, B, p, 0.0, C, n)); /* warm up */
   for (PetscInt r = 0; r < reps; r++) {
     if (model) PetscCall(TimeRHSOnce(model, U, V, &brhs));
     PetscCall(TimeGemmOnce(comm, n, p, mloc, A, B, C, &bgemm));
@@ -149,15 +170,16 @@ static PetscErrorCode TimeRHSAndGemm(MPI_Comm comm, PgfModel model, PgfModel alo
 }
 
 /* Seconds per call of the model's right-hand side: the best of reps, in
-   wall time and in CPU time, largest over the ranks. */
-static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best, PetscReal *cpu)
+   wall time and in CPU time, largest over the ranks; with init, the
+   seconds of the initial particles. */
+static PetscErrorCode TimeRHS(PgfModel model, PetscInt reps, PetscReal *best, PetscReal *cpu, PetscReal *init)
 {
   Vec       U, V;
   PetscReal times[2];
   Best      b = {PETSC_MAX_REAL, PETSC_MAX_REAL};
 
   PetscFunctionBegin;
-  PetscCall(RHSSetUp(model, &U, &V));
+  PetscCall(RHSSetUp(model, &U, &V, init));
   for (PetscInt r = 0; r < reps; r++) PetscCall(TimeRHSOnce(model, U, V, &b));
   times[0] = b.wall;
   times[1] = b.cpu;
@@ -277,7 +299,7 @@ static PetscErrorCode TimeLocal(PetscInt n, PetscInt mloc, PetscInt reps, PetscR
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation relu -dim 100 -samples %" PetscInt_FMT " -particles %" PetscInt_FMT, n, mloc * size));
   PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
-  PetscCall(TimeRHS(model, reps, t, NULL));
+  PetscCall(TimeRHS(model, reps, t, NULL, NULL));
   PetscCall(PgfModelDestroy(&model));
   PetscFunctionReturn(0);
 }
@@ -331,9 +353,9 @@ static PetscErrorCode MakeModel(MPI_Comm comm, const char problem[], const char 
 
 int main(int argc, char **argv)
 {
-  /* activation, n, m, d, -memory_limit in MiB (0: the default); the smooth
-     activations last, their stored activations (8 bytes each) being the
-     largest resident set */
+  /* activation, n, m, d, -memory_limit in MiB (0: the default); in
+     increasing order of resident set (the smooth activations store 8 bytes
+     per activation; m >> n stores the signs of 4e8 and has 83 MB vectors) */
   const struct {
     const char *act;
     PetscInt    n, m, d, limit;
@@ -344,7 +366,18 @@ int main(int argc, char **argv)
       {"relu", 16384, 4096, 100, 0},
       {"sigmoid", 16384, 4096, 100, 0},
       {"tanh", 16384, 4096, 100, 0},
-      {"erf", 16384, 4096, 100, 0}};
+      {"erf", 16384, 4096, 100, 0},
+      {"relu", 2000, 200000, 50, 0}};
+  /* the population rows: activation and m (d = 100, m0 = 10); the last,
+     the widest, has twice the columns (all m particles are columns on
+     every rank) and four times the pairs */
+  const struct {
+    const char *act;
+    PetscInt    m;
+  } popsizes[] = {
+      {"relu", 4096},
+      {"erf", 4096},
+      {"relu", 8192}};
   char        json[PETSC_MAX_PATH_LEN] = "", opts[256], *acts[4];
   PetscInt    nacts                    = 4;
   PetscInt    reps                     = 3;
@@ -379,31 +412,41 @@ int main(int argc, char **argv)
   if (fp) fprintf(fp, "{\"ranks\": %d, \"blas_kernel\": \"%s\", \"runs\": [\n", size, core);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "pgfbench on %d rank%s, BLAS kernel %s, best of %" PetscInt_FMT "\n", size, size > 1 ? "s" : "", core, reps));
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-    const char *act = sizes[s].act;
-    PetscInt    n = sizes[s].n, m = sizes[s].m, d = sizes[s].d, limit = sizes[s].limit, p = d + 1, mloc;
-    PetscReal   t, tcpu, gemm, gemmcpu, gflops[2], rate, ratecpu, mib[2];
-    char        lim[64] = "";
-    PetscBool   run     = (PetscBool)!given;
+    const char    *act = sizes[s].act;
+    PetscInt       n = sizes[s].n, m = sizes[s].m, d = sizes[s].d, limit = sizes[s].limit, p = d + 1, mloc;
+    PetscReal      t, tcpu, gemm, gemmcpu, gflops[2], rhs[2], rate, ratecpu, mib[2], setup, init;
+    PetscLogDouble t0, t1;
+    char           lim[64] = "";
+    PetscBool      run     = (PetscBool)!given;
 
     for (PetscInt k = 0; k < nacts; k++) run = (PetscBool)(run || !strcmp(acts[k], act));
     if (!run) continue;
 
     if (limit) PetscCall(PetscSNPrintf(lim, sizeof(lim), " -memory_limit %" PetscInt_FMT "M", limit));
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-activation %s -dim %" PetscInt_FMT " -samples %" PetscInt_FMT " -particles %" PetscInt_FMT "%s", act, d, n, m, lim));
+    PetscCall(PetscTime(&t0));
     PetscCall(MakeModel(PETSC_COMM_WORLD, "twolayer", opts, &model));
-    PetscCall(TimeRHS(model, reps, &t, &tcpu));
+    PetscCall(PetscTime(&t1));
+    setup = (PetscReal)(t1 - t0);
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &setup, 1, MPIU_REAL, MPI_MAX, PETSC_COMM_WORLD));
+    /* the memory figures with the model alone, before DGEMM's arrays;
+       then the right-hand side and DGEMM alternately, so that a slow spell
+       of a shared machine weighs on both sides of the ratio */
+    PetscCall(TimeRHS(model, 1, &t, &tcpu, &init));
+    setup += init;
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelGetOwnership(model, NULL, &mloc));
+    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, model, NULL, n, p, mloc, reps, rhs, gflops, NULL));
     PetscCall(PgfModelDestroy(&model));
-    /* the model is gone first: the memory figures are the model's alone */
-    PetscCall(TimeRHSAndGemm(PETSC_COMM_WORLD, NULL, NULL, n, p, mloc, reps, NULL, gflops, NULL));
+    t       = rhs[0];
+    tcpu    = rhs[1];
     gemm    = gflops[0];
     gemmcpu = gflops[1];
     rate    = 4.0 * n * m * p / t * 1e-9;
     ratecpu = 4.0 * n * m * p / tcpu * 1e-9;
     if (!limit && !strcmp(act, "relu")) rate1 = PetscMax(rate1, rate / size);
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer %-7s n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f), memory per rank: peak resident %.0f MiB, allocated %.0f MiB\n", act, n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1]));
-    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"activation\": \"%s\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f},\n", act, (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1]);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "twolayer %-7s n %6" PetscInt_FMT " m %6" PetscInt_FMT " d %4" PetscInt_FMT "%s: %.4e s per rhs, %6.1f GFLOP/s, DGEMM %6.1f GFLOP/s, ratio %.2f (in CPU time %.2f), memory per rank: peak resident %.0f MiB, allocated %.0f MiB; set-up %.3g s (%.2f right-hand sides)\n", act, n, m, d, lim, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1], (double)setup, (double)(setup / t)));
+    if (fp) fprintf(fp, "  {\"problem\": \"twolayer\", \"activation\": \"%s\", \"n\": %d, \"m\": %d, \"d\": %d, \"memory_limit_mib\": %d, \"seconds_per_rhs\": %.6e, \"gflops\": %.3f, \"dgemm_gflops\": %.3f, \"ratio\": %.4f, \"ratio_cpu_time\": %.4f, \"peak_resident_mib\": %.1f, \"allocated_mib\": %.1f, \"setup_seconds\": %.4e},\n", act, (int)n, (int)m, (int)d, (int)limit, (double)t, (double)rate, (double)gemm, (double)(rate / gemm), (double)(ratecpu / gemmcpu), (double)mib[0], (double)mib[1], (double)setup);
   }
   /* The population loss (population.c): m (m + m0) kernel pairs, two
      products of 2 mloc (m + m0) p flops each on every rank, against DGEMM
@@ -411,9 +454,9 @@ int main(int argc, char **argv)
      ranks against the same problem on rank 0 alone (the speedup), timed
      alternately in the same process. */
   PetscCallMPI(MPI_Comm_split(PETSC_COMM_WORLD, size > 1 && rank ? MPI_UNDEFINED : 0, 0, &self));
-  for (PetscInt a = 0; a < 2; a++) {
-    const char *act = a ? "erf" : "relu";
-    PetscInt    m = 4096, d = 100, m0 = 10, mloc;
+  for (size_t a = 0; a < sizeof(popsizes) / sizeof(popsizes[0]); a++) {
+    const char *act = popsizes[a].act;
+    PetscInt    m = popsizes[a].m, d = 100, m0 = 10, mloc;
     PetscReal   rhs[2], gflops[2], rate, ratecpu, one[2];
     PgfModel    alone        = NULL;
     char        speedup[128] = "";
@@ -438,7 +481,7 @@ int main(int argc, char **argv)
 
     PetscCall(PetscSNPrintf(opts, sizeof(opts), "-torus_dim %" PetscInt_FMT " -cutoff %" PetscInt_FMT " -particles %" PetscInt_FMT " -min_separation 0.05", q, fc, m));
     PetscCall(MakeModel(PETSC_COMM_WORLD, "deconv", opts, &model));
-    PetscCall(TimeRHS(model, reps, &t, NULL));
+    PetscCall(TimeRHS(model, reps, &t, NULL, NULL));
     PetscCall(Memory(PETSC_COMM_WORLD, mib));
     PetscCall(PgfModelDestroy(&model));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "deconv torus_dim %" PetscInt_FMT " m %" PetscInt_FMT " fc %" PetscInt_FMT ": %.4e s per rhs, %.3e coefficient-particle products per second, allocated %.0f MiB per rank\n", q, m, fc, (double)t, (double)(m * K / t), (double)mib[1]));

@@ -248,7 +248,9 @@ PetscErrorCode PgfFlowSolve(PgfFlow flow, PgfOutput out, PgfExitStatus *status)
   PetscCall(PgfOutputGetCounts(out, &nsnap, &nhist));
   if (!nsnap) {
     PetscCall(PgfConvexBaseline(flow->convex, out));
+    PetscCall(PetscLogEventBegin(PGF_SetUpSnapshot, U, 0, 0, 0));
     PetscCall(PgfFlowWriteSnapshot(flow, U, t));
+    PetscCall(PetscLogEventEnd(PGF_SetUpSnapshot, U, 0, 0, 0));
   }
   if (!flow->restarted) {
     PgfFlowQuadratureAdd(flow, 0, flow->D);

@@ -11,7 +11,7 @@ PetscFunctionList PgfModelList;
 
 /* pgflow's stages of work in -log_view (the integrator's own events miss
    them: its function evaluations are mostly answered from pgflow's cache). */
-PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum, PGF_SetUpProblem, PGF_SetUpParticles;
+PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum, PGF_SetUpProblem, PGF_SetUpData, PGF_SetUpWork, PGF_SetUpParticles, PGF_SetUpSnapshot;
 PetscLogEvent PGF_BirthDeath, PGF_Langevin;
 
 static PetscErrorCode RegisterEvents(void)
@@ -31,7 +31,10 @@ static PetscErrorCode RegisterEvents(void)
   PetscCall(PetscLogEventRegister("PgfRidgeSolve", id, &PGF_Ridge));
   PetscCall(PetscLogEventRegister("PgfSpectrum", id, &PGF_Spectrum));
   PetscCall(PetscLogEventRegister("PgfSetUpProblem", id, &PGF_SetUpProblem));
+  PetscCall(PetscLogEventRegister("PgfSetUpData", id, &PGF_SetUpData));
+  PetscCall(PetscLogEventRegister("PgfSetUpWork", id, &PGF_SetUpWork));
   PetscCall(PetscLogEventRegister("PgfSetUpParticle", id, &PGF_SetUpParticles));
+  PetscCall(PetscLogEventRegister("PgfSetUpSnapshot", id, &PGF_SetUpSnapshot));
   PetscCall(PetscLogEventRegister("PgfBirthDeath", id, &PGF_BirthDeath));
   PetscCall(PetscLogEventRegister("PgfLangevin", id, &PGF_Langevin));
   PetscFunctionReturn(0);

@@ -9,9 +9,10 @@
 
 /* pgflow's events in -log_view (registered with the problems). */
 PETSC_INTERN PetscLogEvent PGF_Evaluate, PGF_Reduce, PGF_JacobianAssemble, PGF_JacobianApply, PGF_Gap, PGF_Snapshot, PGF_Checkpoint, PGF_Ridge, PGF_Spectrum;
-/* The set-up's phases: the problem's data and workspace, the initial
-   particles (the first snapshot is PGF_Snapshot). */
-PETSC_INTERN PetscLogEvent PGF_SetUpProblem, PGF_SetUpParticles;
+/* The set-up's phases: the problem (within it, where a problem logs them,
+   its data, drawn or read, and its workspace, reserved and first touched),
+   the initial particles, and the first snapshot (also in PGF_Snapshot). */
+PETSC_INTERN PetscLogEvent PGF_SetUpProblem, PGF_SetUpData, PGF_SetUpWork, PGF_SetUpParticles, PGF_SetUpSnapshot;
 /* The stochastic dynamics' own work after a step (jumps.c). */
 PETSC_INTERN PetscLogEvent PGF_BirthDeath, PGF_Langevin;
 

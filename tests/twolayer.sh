@@ -44,16 +44,17 @@ group ranks
 group memory
   # Below half of -memory_limit the activations (relu: their signs, one byte
   # each) are kept between the passes; above it they are recomputed per
-  # block of samples: the same arithmetic, so the same bits. For relu and
-  # for each smooth activation (sigmoid and tanh keep s(z), erf keeps z).
+  # tile of particles x samples: the same arithmetic, so the same bits. For
+  # relu and for each smooth activation (sigmoid and tanh keep s(z), erf
+  # keeps z); 500 particles per rank make two tiles of particles (360 + 140).
   t relu "activations recomputed under -memory_limit, final state bitwise equal (2 ranks)" bash -c "
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/mz.h5 >/dev/null || exit 1
-    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 8M -output $tmp/mb.h5 >$tmp/mb.log || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 1000 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/mz.h5 >/dev/null || exit 1
+    $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 1000 -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 8M -output $tmp/mb.h5 >$tmp/mb.log || exit 1
     grep -q 'recomputed in blocks' $tmp/mb.log && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/theta 0 && $RESULTS compare $tmp/mz.h5 $tmp/mb.h5 /final/w 0"
   for act in sigmoid tanh erf; do
     t "$act" "$act activations recomputed under -memory_limit, final state bitwise equal (2 ranks)" bash -c "
-      $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -activation $act -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/sz.h5 >/dev/null || exit 1
-      $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 400 -activation $act -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 16M -output $tmp/sb.h5 >$tmp/sb.log || exit 1
+      $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 1000 -activation $act -ts_type euler -ts_dt 0.1 -ts_max_time 1 -output $tmp/sz.h5 >/dev/null || exit 1
+      $MPIEXEC -n 2 $PGFLOW -dim 5 -samples 20000 -particles 1000 -activation $act -ts_type euler -ts_dt 0.1 -ts_max_time 1 -memory_limit 16M -output $tmp/sb.h5 >$tmp/sb.log || exit 1
       grep -q 'recomputed in blocks' $tmp/sb.log && $RESULTS compare $tmp/sz.h5 $tmp/sb.h5 /final/theta 0 && $RESULTS compare $tmp/sz.h5 $tmp/sb.h5 /final/w 0"
   done
 

@@ -3,8 +3,17 @@
    A particle is a hidden neuron u = (w, theta), theta in R^p; the predictor is
    the network's output on the n samples:
      h_j = (1/m) sum_i w_i s(theta_i . x~_j).
-   Both passes are BLAS level 3 over blocks of samples: Z = Theta^T X_b, then
-   one fused pass over Z applies the activation (vectorized: vmath.c). */
+   Both passes are BLAS level 3 over tiles of Z (local particles x samples,
+   sized to the cache whatever the ratio m/n): Z = Theta_t^T X_b, then one
+   fused pass over the tile applies the activation (vectorized: vmath.c).
+   What bounds the rate (doc/performance.md, section 4): per element of Z
+   the two products do 4p flops, 15 ns at d = 100 at this machine's DGEMM
+   rate; relu's passes add about 1 ns (0.94-1.1 of DGEMM, whose own C
+   leaves the cache where a tile's stays), an exponential without FMA (the
+   same bits at every width) about 3 ns (sigmoid, tanh: at most about
+   0.8), erf's three branch-free rational approximations and exponential
+   about 6 ns (at most about 0.7), and the recomputed path a third product
+   (at most 2/3 of the stored path's rate). */
 #include "twolayerimpl.h"
 #include "vmath.h"
 
@@ -17,25 +26,26 @@ typedef struct {
   PetscReal     *y; /* nloc labels */
   PetscReal     *twt; /* teacher: m0 output weights, or NULL with -data */
   PetscReal     *ttheta; /* teacher: m0 x p */
-  PetscReal     *Z; /* nact x nb values of one block, or of all nloc when stored (not relu): see Keep() */
-  unsigned char *mask; /* relu, stored: nact x nloc signs Z > 0, all the backward pass needs */
+  PetscReal     *Z; /* mb x nb values of one tile, or of all tiles when stored (not relu): see Keep() and Tile() */
+  unsigned char *mask; /* relu, stored: nact x nloc signs Z > 0, all the backward pass needs, laid out as Z */
   PetscReal     *w; /* local output weights, contiguous */
   PetscReal     *vw; /* local weight velocities, contiguous */
-  PetscReal     *s; /* erf: s(z) of one sample's local particles */
-  PetscReal     *D; /* stored smooth activations: the backward pass's block, the stored ones left as they are */
+  PetscReal     *S; /* erf: s(Z) beside Z (which then holds s'(Z)), laid out as Z */
+  PetscReal     *D; /* stored smooth activations: the backward pass's tile, the stored ones left as they are */
   PetscInt      *perm; /* n sample indices, shuffled to draw a batch */
   unsigned char *inbatch; /* nloc flags: this rank's samples in the batch of the current step */
-  PetscInt       nb; /* samples per block */
+  PetscInt       mb, nb; /* local particles and samples per tile */
   PetscBool      storeZ; /* keep Z of all samples from predict() for velocity() */
 } TwoLayer;
 
-/* Pre-activations of samples j0 .. j0 + nj - 1 for the local particles. */
-static PetscErrorCode PreActivations(PgfModel model, const PetscScalar *u, PetscInt j0, PetscInt nj, PetscReal *Z)
+/* Pre-activations of samples j0 .. j0 + nj - 1 for local particles
+   i0 .. i0 + mi - 1: the tile Z, mi x nj. */
+static PetscErrorCode PreActivations(PgfModel model, const PetscScalar *u, PetscInt i0, PetscInt mi, PetscInt j0, PetscInt nj, PetscReal *Z)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
 
   PetscFunctionBegin;
-  PetscCall(PgfGemm("T", "N", model->nact, nj, tl->p, 1.0, &u[1], model->dof, &tl->X[j0 * tl->p], tl->p, 0.0, Z, model->nact));
+  PetscCall(PgfGemm("T", "N", mi, nj, tl->p, 1.0, &u[i0 * model->dof + 1], model->dof, &tl->X[j0 * tl->p], tl->p, 0.0, Z, mi));
   PetscFunctionReturn(0);
 }
 
@@ -46,96 +56,134 @@ static inline PetscReal Sigmoid(PetscReal z)
   return z >= 0 ? 1 / (1 + PetscExpReal(-z)) : PetscExpReal(z) / (1 + PetscExpReal(z));
 }
 
-/* What the passes keep of a block of pre-activations Z, in place: sigmoid
+/* What the passes keep of a tile of pre-activations Z, in place: sigmoid
    and tanh their activations s(Z) (computed once: s' is a function of s),
-   erf and relu Z itself (erf's s' needs z; relu keeps only its signs). */
-static void Keep(Activation act, PetscInt n, PetscReal *Z)
+   erf s'(Z) in Z and s(Z) in S (erf's s' is not a function of s, and its
+   s costs the exponential of s' anyway: both at once, never again in the
+   backward pass), relu Z itself (it keeps only its signs). */
+static void Keep(Activation act, PetscInt n, PetscReal *Z, PetscReal *S)
 {
   if (act == ACT_SIGMOID) PgfSigmoidArray(n, Z, Z);
   if (act == ACT_TANH) PgfTanhArray(n, Z, Z);
+  if (act == ACT_ERF) PgfErfDerivativeArray(n, Z, S, Z);
 }
 
 /* sum_i w_i z_i (relu: w_i max(z_i, 0)) in eight interleaved partial sums:
    a single accumulator would chain every addition on the previous one (the
    compiler may not reorder floating-point sums), eight independent ones
-   vectorize, and give the same bits at any vector width. */
+   vectorize (omp simd: one or two vectors of them), and give the same bits
+   at any vector width. */
 static inline PetscReal Dot(PetscInt n, const PetscReal *restrict z, const PetscReal *restrict w, PetscBool relu)
 {
   PetscReal a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   PetscInt  i    = 0;
 
   for (; i + 8 <= n; i += 8)
+#pragma omp simd
     for (int k = 0; k < 8; k++) a[k] += w[i + k] * (relu ? PetscMax(z[i + k], 0) : z[i + k]);
   for (; i < n; i++) a[0] += w[i] * (relu ? PetscMax(z[i], 0) : z[i]);
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
-/* h_j += sum_i w_i s(Z_ij) over one block of kept values (Keep). */
-static void ForwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscReal *Z, const PetscReal *w, PetscReal *h)
+/* h_j += sum_i w_i s(Z_ij) over one tile of kept values (Keep: erf's in
+   S), mi x nj: h_j sums the tiles' Dot in the order of their particles, in
+   both paths.
+   relu with stored signs: also mask = (Z > 0), column by column while the
+   column is in the L1 cache. Compiled for each vector width (vmath.h):
+   Dot gives the same bits at all of them. */
+PGF_CLONES static void ForwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, const PetscReal *Z, const PetscReal *S, const PetscReal *w, PetscReal *h, unsigned char *restrict mask)
 {
   for (PetscInt j = 0; j < nj; j++) {
-    const PetscReal *z = &Z[j * mloc];
+    const PetscReal *restrict z = &(tl->opt.act == ACT_ERF ? S : Z)[j * mi];
 
-    if (tl->opt.act == ACT_ERF) {
-      PgfErfArray(mloc, z, tl->s);
-      z = tl->s;
-    }
-    h[j] += Dot(mloc, z, w, (PetscBool)(tl->opt.act == ACT_RELU));
+    h[j] += Dot(mi, z, w, (PetscBool)(tl->opt.act == ACT_RELU));
+    if (mask)
+#pragma omp simd
+      for (PetscInt i = 0; i < mi; i++) mask[j * mi + i] = (unsigned char)(z[i] > 0);
   }
 }
 
-/* D_ij = rho_j s'(Z_ij) from the kept values Z (Keep; D may be Z), ready
-   for the product with X that gives g_i = sum_j rho_j s'(Z_ij) x~_j, and
-   vw_i += sum_j rho_j s(Z_ij); relu leaves vw to the caller: it is
-   theta_i . g_i (s(z) = s'(z) z). Elementwise, so vectorized (omp simd)
-   even in place. */
-static void BackwardBlock(TwoLayer *tl, PetscInt mloc, PetscInt nj, const PetscReal *Z, PetscReal *D, const PetscReal *restrict rho, PetscReal *restrict vw)
+/* D_ij = rho_j s'(Z_ij) from the kept values Z (Keep; D may be Z), or for
+   relu from the stored signs mask (Z unread), ready for the product with X
+   that gives g_i = sum_j rho_j s'(Z_ij) x~_j, and vw_i += sum_j rho_j
+   s(Z_ij); relu leaves vw to the caller: it is theta_i . g_i (s(z) = s'(z)
+   z). Elementwise, so vectorized (omp simd) even in place, at each vector
+   width (vmath.h). */
+PGF_CLONES static void BackwardBlock(TwoLayer *tl, PetscInt mi, PetscInt nj, const PetscReal *Z, const PetscReal *S, const unsigned char *mask, PetscReal *D, const PetscReal *restrict rho, PetscReal *restrict vw)
 {
   for (PetscInt j = 0; j < nj; j++) {
-    const PetscReal *z = &Z[j * mloc];
-    PetscReal       *d = &D[j * mloc], *restrict s = tl->s, r = rho[j];
+    const PetscReal *z = &Z[j * mi], *restrict s = S ? &S[j * mi] : NULL;
+    PetscReal       *d = &D[j * mi], r = rho[j];
 
     switch (tl->opt.act) {
       case ACT_RELU:
+        if (mask) {
+          const unsigned char *restrict mk = &mask[j * mi];
+
+#pragma omp simd
+          for (PetscInt i = 0; i < mi; i++) d[i] = r * (PetscReal)mk[i];
+        } else
         /* branch-free, so that it vectorizes: signs of Z are random */
 #pragma omp simd
-        for (PetscInt i = 0; i < mloc; i++) d[i] = z[i] > 0 ? r : 0;
+          for (PetscInt i = 0; i < mi; i++) d[i] = z[i] > 0 ? r : 0;
         break;
       case ACT_SIGMOID: /* z holds s(z) */
 #pragma omp simd
-        for (PetscInt i = 0; i < mloc; i++) {
+        for (PetscInt i = 0; i < mi; i++) {
           vw[i] += r * z[i];
           d[i] = r * z[i] * (1 - z[i]);
         }
         break;
       case ACT_TANH: /* z holds s(z) */
 #pragma omp simd
-        for (PetscInt i = 0; i < mloc; i++) {
+        for (PetscInt i = 0; i < mi; i++) {
           vw[i] += r * z[i];
           d[i] = r * (1 - z[i] * z[i]);
         }
         break;
-      case ACT_ERF:
-        PgfErfDerivativeArray(mloc, z, s, d);
+      case ACT_ERF: /* z holds s'(z), s s(z) */
 #pragma omp simd
-        for (PetscInt i = 0; i < mloc; i++) {
+        for (PetscInt i = 0; i < mi; i++) {
           vw[i] += r * s[i];
-          d[i] *= r;
+          d[i] = r * z[i];
         }
         break;
     }
   }
 }
 
-/* Where block j0 of Z lives: in the stored array, or (recomputed, or relu
-   whose signs alone are stored) in the block buffer. */
-static PetscReal *ZBlock(PgfModel model, PetscInt j0)
+/* The tile of local particles i0 .. i0 + mi - 1 and samples j0 .. j0 +
+   nj - 1 (mi x nj, column-major) lives in the stored arrays at j0 nact +
+   i0 nj: the tiles of a block of samples one after the other, each
+   contiguous. */
+static PetscInt64 Tile(PgfModel model, PetscInt i0, PetscInt j0, PetscInt nj)
+{
+  return (PetscInt64)j0 * model->nact + (PetscInt64)i0 * nj;
+}
+
+/* Where a tile of Z (or of erf's S) lives: in the stored array, or
+   (recomputed, or relu whose signs alone are stored) in the tile buffer. */
+static PetscReal *StoredTile(PgfModel model, PetscReal *Z, PetscInt i0, PetscInt j0, PetscInt nj)
 {
   TwoLayer *tl = (TwoLayer *)model->data;
 
-  return tl->storeZ && !tl->mask ? &tl->Z[j0 * model->nact] : tl->Z;
+  return Z && tl->storeZ && !tl->mask ? &Z[Tile(model, i0, j0, nj)] : Z;
 }
 
+/* The kept values of a tile (Keep), computed: the same operations in
+   predict() and, recomputed, in velocity(), hence the same bits. */
+static PetscErrorCode KeptTile(PgfModel model, const PetscScalar *u, PetscInt i0, PetscInt mi, PetscInt j0, PetscInt nj, PetscReal *Z, PetscReal *S)
+{
+  TwoLayer *tl = (TwoLayer *)model->data;
+
+  PetscFunctionBegin;
+  PetscCall(PreActivations(model, u, i0, mi, j0, nj, Z));
+  Keep(tl->opt.act, mi * nj, Z, S);
+  PetscFunctionReturn(0);
+}
+
+/* Tiles with their particles outermost, so that a tile of particles (and
+   in velocity() its block of velocities) stays in cache over the samples. */
 static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, PetscReal *h)
 {
   TwoLayer *tl   = (TwoLayer *)model->data;
@@ -144,54 +192,47 @@ static PetscErrorCode TwoLayerPredict(PgfModel model, const PetscScalar *u, Pets
   PetscFunctionBegin;
   if (!nact) PetscFunctionReturn(0);
   for (PetscInt i = 0; i < nact; i++) tl->w[i] = u[i * model->dof];
-  for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
-    PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
-    PetscReal *Z  = ZBlock(model, j0);
+  for (PetscInt i0 = 0; i0 < nact; i0 += tl->mb) {
+    PetscInt mi = PetscMin(tl->mb, nact - i0);
 
-    PetscCall(PreActivations(model, u, j0, nj, Z));
-    PetscCall(PetscLogFlops(2.0 * nact * nj * (tl->p + 1)));
-    Keep(tl->opt.act, nact * nj, Z);
-    ForwardBlock(tl, nact, nj, Z, tl->w, &h[j0]);
-    if (tl->mask) {
-      unsigned char *restrict mk = &tl->mask[j0 * nact];
+    for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
+      PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
+      PetscReal *Z = StoredTile(model, tl->Z, i0, j0, nj), *S = StoredTile(model, tl->S, i0, j0, nj);
 
-      for (PetscInt k = 0; k < nact * nj; k++) mk[k] = (unsigned char)(Z[k] > 0);
+      PetscCall(KeptTile(model, u, i0, mi, j0, nj, Z, S));
+      ForwardBlock(tl, mi, nj, Z, S, &tl->w[i0], &h[j0], tl->mask ? &tl->mask[Tile(model, i0, j0, nj)] : NULL);
     }
   }
+  PetscCall(PetscLogFlops(2.0 * nact * tl->nloc * (tl->p + 1)));
   PetscFunctionReturn(0);
 }
 
+/* The position gradients of a tile of particles, p x mi in place in v,
+   summed over the blocks of samples by the products themselves (the first
+   one overwrites: v is not zeroed). */
 static PetscErrorCode TwoLayerVelocity(PgfModel model, const PetscScalar *u, const PetscReal *rho, PetscScalar *v)
 {
   TwoLayer *tl  = (TwoLayer *)model->data;
-  PetscInt  dof = model->dof, p = tl->p;
+  PetscInt  dof = model->dof, p = tl->p, nact = model->nact;
 
   PetscFunctionBegin;
-  if (!model->nact) PetscFunctionReturn(0);
-  PetscCall(PetscArrayzero(tl->vw, model->nact));
-  PetscCall(PetscArrayzero(v, model->nact * dof));
-  for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
-    PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0), nact = model->nact;
-    PetscReal *Z = ZBlock(model, j0), *D = tl->D ? tl->D : Z;
+  if (!nact) PetscFunctionReturn(0);
+  PetscCall(PetscArrayzero(tl->vw, nact));
+  if (!tl->nloc) PetscCall(PetscArrayzero(v, nact * dof));
+  for (PetscInt i0 = 0; i0 < nact; i0 += tl->mb) {
+    PetscInt mi = PetscMin(tl->mb, nact - i0);
 
-    if (tl->mask) /* relu: rho_j s'(Z_ij) from the stored signs */
-      for (PetscInt j = 0; j < nj; j++) {
-        const unsigned char *restrict mk = &tl->mask[(j0 + j) * nact];
-        PetscReal *restrict z = &Z[j * nact], r = rho[j0 + j];
+    for (PetscInt j0 = 0; j0 < tl->nloc; j0 += tl->nb) {
+      PetscInt   nj = PetscMin(tl->nb, tl->nloc - j0);
+      PetscReal *Z = StoredTile(model, tl->Z, i0, j0, nj), *S = StoredTile(model, tl->S, i0, j0, nj), *D = tl->D ? tl->D : Z;
 
-        for (PetscInt i = 0; i < nact; i++) z[i] = r * (PetscReal)mk[i];
-      }
-    else {
-      if (!tl->storeZ) { /* the same operations as in predict(): the same bits */
-        PetscCall(PreActivations(model, u, j0, nj, Z));
-        Keep(tl->opt.act, nact * nj, Z);
-      }
-      BackwardBlock(tl, nact, nj, Z, D, &rho[j0], tl->vw);
+      if (!tl->storeZ) PetscCall(KeptTile(model, u, i0, mi, j0, nj, Z, S));
+      BackwardBlock(tl, mi, nj, Z, S, tl->mask ? &tl->mask[Tile(model, i0, j0, nj)] : NULL, D, &rho[j0], &tl->vw[i0]);
+      PetscCall(PgfGemm("N", "T", p, mi, nj, 1.0, &tl->X[j0 * p], p, D, mi, j0 ? 1.0 : 0.0, &v[i0 * dof + 1], dof));
     }
-    PetscCall(PgfGemm("N", "T", p, nact, nj, 1.0, &tl->X[j0 * p], p, D, nact, 1.0, &v[1], dof));
-    PetscCall(PetscLogFlops(2.0 * nact * nj * (p + 1) + (tl->storeZ ? 0 : 2.0 * nact * nj * p)));
   }
-  for (PetscInt i = 0; i < model->nact; i++) {
+  PetscCall(PetscLogFlops(2.0 * nact * tl->nloc * (p + 1) + (tl->storeZ ? 0 : 2.0 * nact * tl->nloc * p)));
+  for (PetscInt i = 0; i < nact; i++) {
     PetscScalar *vi = &v[i * dof];
     PetscReal    wi = u[i * dof];
 
@@ -349,7 +390,7 @@ static PetscErrorCode TwoLayerHJacobian(PgfModel model, const PetscScalar *u, Pe
   PetscFunctionBegin;
   if (!nact || !nj) PetscFunctionReturn(0);
   PetscCall(PetscMalloc1(nact * nj, &Z));
-  PetscCall(PreActivations(model, u, j0, nj, Z));
+  PetscCall(PreActivations(model, u, 0, nact, j0, nj, Z));
   for (PetscInt i = 0; i < nact; i++) {
     PetscReal *col = &A[i * c * nj], wi = u[i * model->dof] / model->m;
 
@@ -466,32 +507,47 @@ static PetscErrorCode ReadData(PgfModel model)
   PetscFunctionReturn(0);
 }
 
-/* Blocks of samples small enough that a block of Z stays in cache while the
-   activation pass reads it. Z of all samples (for relu only its signs, one
-   byte each) is kept between predict() and velocity() when it takes at most
-   half of -memory_limit (with the largest local particle count, so that
-   every rank decides alike); otherwise each block is recomputed in
-   velocity(), one more product with X. */
+/* Tiles of Z, mb local particles x nb samples: 1 MiB, measured best (m >>
+   n ran at 0.77-0.82 of DGEMM with 2 MiB tiles, 0.93 with 1 MiB; 256 kiB
+   tiles make the products too small at d = 100: doc/performance.md,
+   section 4), and square where the sizes allow: the products' packing of
+   Theta and X costs 1/nb + 1/mb per flop, and neither product gets a thin
+   dimension whatever m/n is. mb does not depend on -memory_limit, so that
+   the forward sums over the tiles of particles (ForwardBlock) are the same
+   whether Z is stored or recomputed.
+   Z of all samples (for relu only its signs, one byte each) is kept
+   between predict() and velocity() when it takes at most half of
+   -memory_limit (with the largest local particle count, so that every rank
+   decides alike); otherwise each tile is recomputed in velocity(), one more
+   product with X. */
 static PetscErrorCode SetupWorkspace(PgfModel model)
 {
   TwoLayer  *tl   = (TwoLayer *)model->data;
-  PetscInt   nact = PetscMax(model->nact, 1), most = nact;
-  size_t     cache = (size_t)1 << 21, each = tl->opt.act == ACT_RELU ? sizeof(unsigned char) : sizeof(PetscReal);
+  PetscInt   nact = PetscMax(model->nact, 1), most = nact, nloc = PetscMax(tl->nloc, 1), side, arrays = tl->opt.act == ACT_ERF ? 2 : 1; /* erf keeps Z and S */
+  size_t     each = tl->opt.act == ACT_RELU ? sizeof(unsigned char) : arrays * sizeof(PetscReal);
   PetscInt64 nz;
-  PetscReal  zbytes, avail;
+  PetscReal  zbytes, avail, cache = 1 << 20;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPIU_INT, MPI_MAX, model->comm));
   PetscCall(PgfModelAvailableMemory(model, &avail));
   zbytes     = (PetscReal)each * tl->nloc * most;
-  tl->nb     = PetscMax(16, PetscMin(tl->nloc, (PetscInt)(PetscMin((PetscReal)cache, avail / 2) / (sizeof(PetscReal) * nact))));
+  side       = 8 * (PetscInt)(PetscSqrtReal(cache / sizeof(PetscReal)) / 8);
+  tl->mb     = PetscMin(nact, nloc < side ? 8 * PetscMax(1, (PetscInt)(cache / (sizeof(PetscReal) * nloc)) / 8) : side);
+  tl->nb     = PetscMin(nloc, PetscMax(16, (PetscInt)(PetscMin(cache, avail / 2) / (sizeof(PetscReal) * tl->mb))));
   tl->storeZ = (PetscBool)(zbytes <= avail / 2);
-  if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->nb));
-  nz = (PetscInt64)nact * (tl->storeZ && tl->opt.act != ACT_RELU ? tl->nloc : tl->nb);
-  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (nz + 3.0 * nact + (tl->storeZ && tl->opt.act != ACT_RELU ? (PetscReal)nact * tl->nb : 0)) + (tl->storeZ && tl->opt.act == ACT_RELU ? zbytes : 0), "the activations"));
-  PetscCall(PetscMalloc4(nz, &tl->Z, nact, &tl->w, nact, &tl->vw, nact, &tl->s));
-  if (tl->storeZ && tl->opt.act != ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nb, &tl->D));
-  if (tl->storeZ && tl->opt.act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * tl->nloc, &tl->mask));
+  if (!tl->storeZ) PetscCall(PetscPrintf(model->comm, "twolayer: the activations of %" PetscInt_FMT " samples (%.3g GiB per rank) exceed half of -memory_limit: recomputed in blocks of %" PetscInt_FMT " particles x %" PetscInt_FMT " samples\n", tl->nloc, (double)(zbytes / (1 << 30)), tl->mb, tl->nb));
+  nz = tl->storeZ && tl->opt.act != ACT_RELU ? (PetscInt64)nact * nloc : (PetscInt64)tl->mb * tl->nb;
+  PetscCall(PgfModelReserve(model, sizeof(PetscReal) * (arrays * (PetscReal)nz + 2.0 * nact + (tl->storeZ && tl->opt.act != ACT_RELU ? (PetscReal)tl->mb * tl->nb : 0)) + (tl->storeZ && tl->opt.act == ACT_RELU ? zbytes : 0), "the activations"));
+  PetscCall(PetscMalloc3(nz, &tl->Z, nact, &tl->w, nact, &tl->vw));
+  if (arrays == 2) PetscCall(PetscMalloc1(nz, &tl->S));
+  if (tl->storeZ && tl->opt.act != ACT_RELU) PetscCall(PetscMalloc1((size_t)tl->mb * tl->nb, &tl->D));
+  if (tl->storeZ && tl->opt.act == ACT_RELU) PetscCall(PetscMalloc1((size_t)nact * nloc, &tl->mask));
+  /* touched now: the page faults of the stored arrays are the set-up's
+     (PgfSetUpWork), not the first evaluation's */
+  PetscCall(PetscArrayzero(tl->Z, nz));
+  if (tl->S) PetscCall(PetscArrayzero(tl->S, nz));
+  if (tl->mask) PetscCall(PetscArrayzero(tl->mask, (size_t)nact * nloc));
   PetscFunctionReturn(0);
 }
 
@@ -535,7 +591,8 @@ static PetscErrorCode TwoLayerDestroy(PgfModel model)
   PetscFunctionBegin;
   PetscCall(PetscFree2(tl->X, tl->y));
   PetscCall(PetscFree2(tl->twt, tl->ttheta));
-  PetscCall(PetscFree4(tl->Z, tl->w, tl->vw, tl->s));
+  PetscCall(PetscFree3(tl->Z, tl->w, tl->vw));
+  PetscCall(PetscFree(tl->S));
   PetscCall(PetscFree(tl->mask));
   PetscCall(PetscFree(tl->D));
   PetscCall(PetscFree2(tl->perm, tl->inbatch));
@@ -566,6 +623,7 @@ PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *
   tl->n                     = opt->n;
   tl->d                     = opt->d;
   PgfCheckInput(model->comm, !(opt->lambdaset && opt->lambda > 0 && opt->reg == REG_NONE), "-lambda needs -reg l2 or -reg l1 (with -reg none it would be ignored)");
+  PetscCall(PetscLogEventBegin(PGF_SetUpData, 0, 0, 0, 0));
   if (opt->datafile[0]) PetscCall(ReadData(model));
   else {
     tl->p = tl->d + opt->bias;
@@ -574,6 +632,7 @@ PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *
     PetscCall(PetscMalloc2(tl->p * tl->nloc, &tl->X, tl->nloc, &tl->y));
     PetscCall(MakeTeacherData(model));
   }
+  PetscCall(PetscLogEventEnd(PGF_SetUpData, 0, 0, 0, 0));
   PgfCheckInput(model->comm, opt->batch <= tl->n, "-batch_size must be at most the number of samples %" PetscInt_FMT " (got %" PetscInt_FMT ")", tl->n, opt->batch);
   if (opt->batch) {
     PetscCall(PetscMalloc2(tl->n, &tl->perm, PetscMax(1, tl->nloc), &tl->inbatch));
@@ -586,6 +645,8 @@ PetscErrorCode PgfTwoLayerCreate_Samples(PgfModel model, const TwoLayerOptions *
   }
   model->npos = tl->p;
   model->N    = tl->nloc;
+  PetscCall(PetscLogEventBegin(PGF_SetUpWork, 0, 0, 0, 0));
   PetscCall(SetupWorkspace(model));
+  PetscCall(PetscLogEventEnd(PGF_SetUpWork, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
