@@ -65,6 +65,7 @@ PETSC_EXTERN void PgfPhilox4x32(const uint32_t ctr[4], const uint32_t key[2], ui
 PETSC_EXTERN PetscReal PgfRandUniform(PetscInt64 seed, PgfStream stream, PetscInt64 index, PetscInt k);
 PETSC_EXTERN PetscReal PgfRandNormal(PetscInt64 seed, PgfStream stream, PetscInt64 index, PetscInt k);
 PETSC_EXTERN void      PgfRandNormals(PetscInt64 seed, PgfStream stream, PetscInt64 index, PetscInt n, PetscReal x[]);
+PETSC_EXTERN void      PgfRandNormalBlock(PetscInt64 seed, PgfStream stream, PetscInt64 index, PetscInt count, PetscInt n, PetscReal x[]);
 PETSC_EXTERN void      PgfRandSphere(PetscInt64 seed, PgfStream stream, PetscInt64 index, PetscInt dim, PetscReal radius, PetscReal x[]);
 
 /* Results file (doc/results-file.md), written in parallel HDF5. Every call

@@ -208,16 +208,15 @@ PetscErrorCode PgfFlowLangevinNoise(PgfFlow flow, Vec U, PetscInt step, PetscRea
   PetscInt64   seed;
   PetscScalar *u;
   PetscReal    s = PetscSqrtReal(2 * flow->temperature * dt), *xi;
+  PetscInt     n = flow->mloc * flow->dof;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(PGF_Langevin, U, 0, 0, 0));
   PetscCall(PgfModelGetSeed(flow->model, &seed));
-  PetscCall(PetscMalloc1(flow->dof, &xi));
+  PetscCall(PetscMalloc1(n, &xi));
+  PgfRandNormalBlock(seed, PGF_STREAM_LANGEVIN, (PetscInt64)step * flow->m + flow->rstart, flow->mloc, flow->dof, xi);
   PetscCall(VecGetArray(U, &u));
-  for (PetscInt i = 0; i < flow->mloc; i++) {
-    PgfRandNormals(seed, PGF_STREAM_LANGEVIN, (PetscInt64)step * flow->m + flow->rstart + i, flow->dof, xi);
-    for (PetscInt k = 0; k < flow->dof; k++) u[i * flow->dof + k] += s * xi[k];
-  }
+  for (PetscInt k = 0; k < n; k++) u[k] += s * xi[k];
   PetscCall(VecRestoreArray(U, &u));
   PetscCall(PetscFree(xi));
   PetscCall(PetscLogEventEnd(PGF_Langevin, U, 0, 0, 0));

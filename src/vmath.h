@@ -26,3 +26,10 @@ PETSC_INTERN void PgfErfArray(PetscInt n, const PetscReal *z, PetscReal *s);
 PETSC_INTERN void PgfErfDerivativeArray(PetscInt n, const PetscReal *z, PetscReal *s, PetscReal *ds);
 /* y[k] = e^x[k] for x[k] <= 0 (y may be x), for the tests. */
 PETSC_INTERN void PgfExpNonPositiveArray(PetscInt n, const PetscReal *x, PetscReal *y);
+/* Box-Muller (rng.c): c[k] = r cos(2 pi u1[k]), s[k] = r sin(2 pi u1[k]),
+   r = sqrt(-2 log u0[k]), for u0 in (0, 1], u1 in [0, 1). */
+PETSC_INTERN void PgfBoxMullerArray(PetscInt n, const PetscReal *u0, const PetscReal *u1, PetscReal *c, PetscReal *s);
+/* y[k] = log x[k] for positive normal x[k]; s[k], c[k] = sin, cos of 2 pi
+   u[k] for u[k] in [0, 1); for the tests. */
+PETSC_INTERN void PgfLogArray(PetscInt n, const PetscReal *x, PetscReal *y);
+PETSC_INTERN void PgfSinCosTwoPiArray(PetscInt n, const PetscReal *u, PetscReal *s, PetscReal *c);

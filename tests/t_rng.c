@@ -1,5 +1,7 @@
 /* The counter-based generator: Philox4x32-10 known-answer vectors (Random123
-   kat_vectors), and the moments of the uniform and normal draws. */
+   kat_vectors), the moments of the uniform and normal draws, and the block
+   of normals (PgfRandNormalBlock, vectorized) against PgfRandNormal's libm
+   formula, draw by draw (odd and even counts per index, chunk boundaries). */
 #include <pgflow.h>
 
 static int CheckKat(const uint32_t ctr[4], const uint32_t key[2], const uint32_t expect[4])
@@ -28,6 +30,18 @@ int main(int argc, char **argv)
     sn += z;
     sn2 += z * z;
   }
+  for (PetscInt dim = 1; dim <= 6; dim++) {
+    const PetscInt count = 1000;
+    PetscReal     *block, err = 0;
+
+    PetscCall(PetscMalloc1(count * dim, &block));
+    PgfRandNormalBlock(9, PGF_STREAM_LANGEVIN, 12345, count, dim, block);
+    for (PetscInt p = 0; p < count; p++)
+      for (PetscInt k = 0; k < dim; k++) err = PetscMax(err, PetscAbsReal(block[p * dim + k] - PgfRandNormal(9, PGF_STREAM_LANGEVIN, 12345 + p, k)));
+    PetscCall(PetscFree(block));
+    /* a few units of 2^-52 of r = sqrt(-2 log u0) <= 8.6 */
+    if (err > 64 * PETSC_MACHINE_EPSILON) fails++, printf("block of normals, %" PetscInt_FMT " per index: off PgfRandNormal by %g\n", dim, (double)err);
+  }
   PgfRandSphere(5, PGF_STREAM_TEACHER, 0, 5, 2.5, x);
   for (int k = 0; k < 5; k++) r2 += x[k] * x[k];
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "known answers: %d wrong; uniform mean %.4f; normal mean %.4f variance %.4f; sphere radius %.12f\n", fails, (double)(su / n), (double)(sn / n), (double)(sn2 / n), (double)PetscSqrtReal(r2)));
@@ -37,5 +51,5 @@ int main(int argc, char **argv)
 }
 
 /*TEST
-philox/known-answers: Philox4x32-10 known answers and moments
+philox/known-answers: Philox4x32-10 known answers and moments; the vectorized block of normals against PgfRandNormal
 TEST*/
