@@ -14,7 +14,7 @@
 PetscErrorCode PgfFlowJumpsSetFromOptions(PgfFlow flow, PetscBool euler, PetscBool fixed)
 {
   MPI_Comm    comm = flow->comm;
-  PetscBool   hasfv;
+  PetscBool   hasfv, set;
   const char *name;
 
   PetscFunctionBegin;
@@ -35,6 +35,12 @@ PetscErrorCode PgfFlowJumpsSetFromOptions(PgfFlow flow, PetscBool euler, PetscBo
     PetscCall(PetscMalloc1(flow->mloc, &flow->fvar));
     /* birth-death runs only: other runs continue from earlier checkpoints */
     PetscCall(PgfCheckpointAddInt(flow->ckpt, "jumps_unmeasured", &flow->unmeasured));
+    /* a jump can start a transient far faster than the step the integrator
+       had reached (a copy of a particle that carries a whole spike splits
+       from it, doc/math.md section 2.6): more retries than PETSc's 10 to
+       shrink the step to it, unless -ts_max_reject says otherwise */
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-ts_max_reject", &set));
+    if (!set) PetscCall(TSSetMaxStepRejections(flow->ts, 100));
   }
   if (flow->temperature > 0) {
     const PetscReal *y;
