@@ -79,7 +79,7 @@ def deconv(ax, d):
     ax.set_ylim(1e-10, 1e4)
     ax.set_xlabel("m (seeds with a certified gap below 1e-8, of 5)")
     ax.set_ylabel("final duality gap")
-    ax.set_title("E1 (5 spikes), conic mirror steps: final gap against m")
+    ax.set_title("E1 (5 spikes), the flow (rosw) with and without jumps: final gap")
     ax.legend(fontsize=7)
 
 

@@ -149,8 +149,8 @@ for act in ('relu', 'sigmoid'):
     for A in 0 10; do
       np 1 $PGFLOW -options_file jobs/e4-relu-small.opts -dim 4 -samples 200 -particles 10 -ts_max_time 20 -birth_death_rate $A \
         -output "$a/e11/relu-m10-s0-A$A.h5" >/dev/null 2>&1
-      np 1 $PGFLOW -options_file jobs/e1-small.opts -options_file jobs/e10-conic.opts -options_file jobs/e11-deconv.opts -particles 8 \
-        -ts_max_steps 50 -birth_death_rate $A -output "$a/e11/deconv-m8-s0-A$A.h5" >/dev/null 2>&1
+      np 1 $PGFLOW -options_file jobs/e1-small.opts -options_file jobs/e11-deconv.opts -particles 8 \
+        -ts_max_time 5 -birth_death_rate $A -output "$a/e11/deconv-m8-s0-A$A.h5" >/dev/null 2>&1
     done
     for T in 0 1e-4; do
       np 1 $PGFLOW -options_file jobs/e3-relu-small.opts -options_file jobs/e11-langevin.opts -particles 50 -ts_max_time 5 -temperature $T \
