@@ -80,7 +80,7 @@ def deconv(ax, d):
     ax.set_xlabel("m (seeds with a certified gap below 1e-8, of 5)")
     ax.set_ylabel("final duality gap")
     ax.set_title("E1 (5 spikes), the flow (rosw) with and without jumps: final gap")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center right")
 
 
 def langevin(ax_final, ax_obj, d):
