@@ -12,7 +12,7 @@
    and its gradient, and a second DGEMM for the position gradients. The pass
    (an asin and two square roots per pair, about 3 ns) is a fifth of the
    time, against about 13 ns for the two products' 4 d flops at d = 100:
-   0.78-0.95 of DGEMM (doc/performance.md section 6). The evaluator of
+   0.76-0.95 of DGEMM (doc/performance.md section 6). The evaluator of
    -problem twolayer -population true (twolayer.c). */
 #include "twolayerimpl.h"
 #include "vmath.h"
